@@ -1,0 +1,54 @@
+# DDAS developer commands. Everything a fresh clone needs is installed from here:
+# the virtualenv, the Python package (with its prebuilt JupyterLab extension), test
+# extras, and Debian's chromium for the browser tests.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8888
+DEMO_DIR ?= $(CURDIR)/.ddas-demo
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: lab test lint docs bench clean chromium
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamps re-install only when the packaging metadata changes.
+$(VENV)/.installed-lab: $(BIN)/python pyproject.toml package.json
+	$(BIN)/pip install --quiet -e ".[lab]"
+	touch $@
+
+$(VENV)/.installed-test: $(BIN)/python pyproject.toml package.json
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@ $(VENV)/.installed-lab
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+## make lab: JupyterLab on the demo notebooks with an embedded SQLite registry.
+lab: $(VENV)/.installed-lab
+	mkdir -p $(DEMO_DIR)
+	DDAS_REGISTRY=$(DEMO_DIR)/registry.db DDAS_STORE=$(DEMO_DIR)/store \
+	  $(BIN)/python -m ddas.demo --seed-only
+	DDAS_REGISTRY=$(DEMO_DIR)/registry.db DDAS_STORE=$(DEMO_DIR)/store \
+	  $(BIN)/jupyter lab --allow-root --no-browser --port=$(PORT) --notebook-dir=notebooks
+
+## make test: the whole suite (SQLite and PostgreSQL, HTTP, S3, JupyterLab in Chromium).
+test: $(VENV)/.installed-test chromium
+	$(BIN)/ruff check ddas jupyter_server_ext tests benchmarks
+	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check ddas jupyter_server_ext tests benchmarks
+	$(BIN)/ruff format --check ddas jupyter_server_ext tests benchmarks
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/registry_lookup.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) build dist .pytest_cache

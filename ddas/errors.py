@@ -1,0 +1,65 @@
+"""The exceptions DDAS raises, one type per thing a user can act on.
+
+Each message says what happened *and what to do next* (pooch's lesson): a researcher in a notebook
+should never have to read a traceback to know whether to retry, fix a URL or call an admin.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ddas.records import CopyInfo
+
+
+class DDASError(Exception):
+    """Base class: catch this to handle every DDAS failure in one place."""
+
+
+class InvalidURLError(DDASError, ValueError):
+    """The URL cannot be understood (no scheme we know, no host, control characters...)."""
+
+
+class RemoteError(DDASError, OSError):
+    """The remote could not be reached or refused the request; nothing was registered."""
+
+
+class HashMismatchError(DDASError, ValueError):
+    """Downloaded bytes do not match the hash the caller promised; nothing was kept."""
+
+    def __init__(self, url: str, algorithm: str, expected: str, actual: str) -> None:
+        self.url, self.algorithm, self.expected, self.actual = url, algorithm, expected, actual
+        super().__init__(
+            f"{algorithm} of {url} is {actual}, expected {expected}. The download was discarded; "
+            "check known_hash, or whether the remote file changed."
+        )
+
+
+class DuplicateDownloadError(DDASError):
+    """Raised under ``policy="error"``: the dataset already exists; ``copies`` says where."""
+
+    def __init__(self, url: str, copies: list[CopyInfo]) -> None:
+        self.url, self.copies = url, copies
+        where = ", ".join(f"{c.location} ({c.owner})" for c in copies[:3])
+        super().__init__(
+            f"{url} already exists in the registry: {where}. Use policy='reuse' to take that copy."
+        )
+
+
+class RegistrySchemaError(DDASError):
+    """The registry database was migrated by a newer DDAS than this one; upgrade DDAS."""
+
+
+class LeaseTimeoutError(DDASError, TimeoutError):
+    """Waited too long for another user's download of the same dataset."""
+
+    def __init__(self, key: str, holder: dict[str, Any]) -> None:
+        self.key, self.holder = key, holder
+        super().__init__(
+            f"still waiting for {holder.get('user', 'someone')}'s download of {key}; "
+            "try again later or raise DDAS_LEASE_WAIT"
+        )
+
+
+class CorruptCopyError(DDASError):
+    """A stored copy no longer matches its registered digest; it has been marked corrupt."""

@@ -1,0 +1,224 @@
+"""What makes two URLs "the same dataset": normalization, secret stripping, remote validators.
+
+The registry is keyed by the *normalized* URL, so every trivial spelling difference (``HTTP://Host:80/a/./b``
+vs ``http://host/a/b``) must collapse to one key, and nothing secret may survive into it: presigned S3
+URLs, SAS tokens and OAuth tokens are stripped here, before any value reaches the registry, a log line
+or an alert. What counts as secret is a documented list (:data:`SECRET_PARAMS`, :data:`SECRET_PREFIXES`)
+that an admin can extend with ``DDAS_SECRET_PARAMS`` (comma separated).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+from ddas.errors import InvalidURLError
+
+#: Query parameters whose *values* are credentials or signatures (compared case-insensitively).
+SECRET_PARAMS: frozenset[str] = frozenset(
+    {
+        "signature", "sig", "token", "access_token", "id_token", "refresh_token", "auth",
+        "authorization", "api_key", "apikey", "password", "passwd", "secret", "client_secret",
+        "expires", "policy", "key-pair-id", "googleaccessid", "se", "st", "sp", "sv", "sr",
+        "spr", "skoid", "sktid", "skt", "ske", "sks", "skv", "code", "session", "sessionid",
+    }
+)  # fmt: skip
+#: Parameter prefixes of signing schemes (AWS SigV4, Google Cloud Storage V4).
+SECRET_PREFIXES: tuple[str, ...] = ("x-amz-", "x-goog-", "x-oss-")
+
+DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21, "ws": 80, "wss": 443}
+# RFC 3986 "unreserved" characters never need percent-encoding; others are kept encoded.
+_UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+_PATH_SAFE = "/!$&'()*+,;=:@%"
+_QUERY_SAFE = "!$'()*+,;:@/?%"
+_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*$")
+_HEX2 = re.compile(r"[0-9A-Fa-f]{2}")
+
+
+def secret_params() -> frozenset[str]:
+    """The built-in secret names plus the admin's ``DDAS_SECRET_PARAMS``."""
+    extra = os.environ.get("DDAS_SECRET_PARAMS", "")
+    return SECRET_PARAMS | {p.strip().lower() for p in extra.split(",") if p.strip()}
+
+
+def is_secret_param(name: str, names: frozenset[str] | None = None) -> bool:
+    """True if a query parameter of this name carries a credential or signature."""
+    lowered = unquote(name).strip().lower()
+    return lowered in (names or secret_params()) or lowered.startswith(SECRET_PREFIXES)
+
+
+def _normalize_percent(text: str, safe: str) -> str:
+    """Decode what never needs encoding, upper-case the escapes of what does."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "%" and _HEX2.fullmatch(text[i + 1 : i + 3]):
+            decoded = chr(int(text[i + 1 : i + 3], 16))
+            out.append(decoded if decoded in _UNRESERVED else "%" + text[i + 1 : i + 3].upper())
+            i += 3
+            continue
+        out.append(ch if ch in _UNRESERVED or ch in safe else quote(ch, safe=""))
+        i += 1
+    return "".join(out)
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 §5.2.4, so ``/a/./b/../c`` and ``/a/c`` are one dataset."""
+    output: list[str] = []
+    for segment in path.split("/"):
+        if segment == "..":
+            if len(output) > 1:
+                output.pop()
+        elif segment != ".":
+            output.append(segment)
+    result = "/".join(output)
+    if path.endswith(("/.", "/..")):
+        result += "/"
+    return result if result.startswith("/") else "/" + result
+
+
+@dataclass(frozen=True)
+class NormalizedURL:
+    """A URL reduced to its identity. ``stripped`` names (never values) of removed secrets."""
+
+    url: str
+    scheme: str
+    stripped: tuple[str, ...] = ()
+
+    @property
+    def is_local(self) -> bool:
+        """Local files are looked up, never downloaded."""
+        return self.scheme == "file"
+
+    @property
+    def name(self) -> str:
+        """The file name a human would recognise (last path segment, unescaped)."""
+        tail = urlsplit(self.url).path.rstrip("/").rsplit("/", 1)[-1]
+        return unquote(tail) or urlsplit(self.url).netloc
+
+
+def normalize_url(url: str, *, extra_secret_params: frozenset[str] | None = None) -> NormalizedURL:
+    """Return the canonical, secret-free form of ``url``.
+
+    Plain paths and ``file://`` URLs become absolute ``file://`` URLs. For remote URLs: scheme and host
+    are lower-cased, default ports and userinfo dropped, dot segments removed, percent-encoding
+    normalized, fragment dropped, secret query parameters removed and the rest sorted (parameter order
+    never changes what a static file server returns).
+    """
+    if not isinstance(url, str) or not url.strip():
+        raise InvalidURLError("a dataset URL must be a non-empty string")
+    url = url.strip()
+    if any(ord(c) < 32 or ord(c) == 127 for c in url):
+        raise InvalidURLError("URL contains control characters")
+    names = secret_params() | (extra_secret_params or frozenset())
+    if "://" not in url:
+        if re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*:", url) and not re.match(r"^[A-Za-z]:[\\/]", url):
+            raise InvalidURLError(f"{url.split(':', 1)[0]}: URLs need '://'")
+        return _local(url)
+    scheme, rest = url.split("://", 1)
+    if not _SCHEME_RE.match(scheme):
+        raise InvalidURLError(f"not a valid URL scheme: {scheme!r}")
+    scheme = scheme.lower()
+    if scheme in ("file", "local"):
+        return _local(unquote(urlsplit("file://" + rest).path))
+    parts = urlsplit(f"{scheme}://{rest}")
+    try:
+        host = (parts.hostname or "").lower().rstrip(".")
+        port = parts.port
+    except ValueError as exc:  # e.g. a non-numeric port
+        raise InvalidURLError(f"invalid host or port in URL: {exc}") from None
+    if not host:
+        raise InvalidURLError("URL has no host (or bucket)")
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    netloc = host if port in (None, DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
+    path = _normalize_percent(parts.path, _PATH_SAFE)
+    if scheme in DEFAULT_PORTS:
+        path = _remove_dot_segments(path or "/")
+    kept: list[str] = []
+    stripped: list[str] = []
+    for pair in parts.query.split("&") if parts.query else []:
+        if not pair:
+            continue
+        key, eq, value = pair.partition("=")
+        if is_secret_param(key, names):
+            stripped.append(unquote(key))
+        else:
+            kept.append(_normalize_percent(key, _QUERY_SAFE) + eq + _normalize_percent(value, _QUERY_SAFE))
+    query = "&".join(sorted(kept))
+    return NormalizedURL(urlunsplit((scheme, netloc, path, query, "")), scheme, tuple(stripped))
+
+
+def _local(path: str) -> NormalizedURL:
+    absolute = Path(os.path.expanduser(path)).absolute()
+    # Collapse dot segments without resolving symlinks: the user's spelling of a shared path
+    # (e.g. /shared/era5) is what colleagues recognise.
+    clean = os.path.normpath(str(absolute))
+    return NormalizedURL("file://" + quote(clean, safe="/:@!$&'()*+,;=-._~"), "file")
+
+
+def redact(url: str) -> str:
+    """A URL safe to show or log: secrets removed, but otherwise as the user wrote it."""
+    try:
+        return normalize_url(url).url
+    except InvalidURLError:
+        return "<invalid URL>"
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What the remote says about its current version; equal validators = same version.
+
+    ``checksum`` is a server-side digest (``"md5:..."``, ``"sha256:..."``) when the server offers one.
+    """
+
+    etag: str | None = None
+    last_modified: str | None = None
+    size: int | None = None
+    checksum: str | None = None
+
+    @property
+    def key(self) -> str:
+        """A stable string identifying this version, for the registry's unique index."""
+        return f"{self.etag or ''}|{self.last_modified or ''}|{'' if self.size is None else self.size}"
+
+    @property
+    def known(self) -> bool:
+        """False when the remote told us nothing we could recognise a version by."""
+        return bool(self.etag or self.last_modified or self.size is not None)
+
+
+def validators_from_headers(headers: Any) -> Validators:
+    """Validators from an HTTP response's headers (a case-insensitive mapping)."""
+    size = headers.get("Content-Length")
+    checksum = None
+    if headers.get("x-amz-checksum-sha256"):
+        checksum = "sha256-b64:" + headers["x-amz-checksum-sha256"]
+    elif headers.get("Content-MD5"):
+        checksum = "md5-b64:" + headers["Content-MD5"]
+    return Validators(
+        etag=headers.get("ETag"),
+        last_modified=headers.get("Last-Modified"),
+        size=int(size) if size and size.isdigit() and "Content-Encoding" not in headers else None,
+        checksum=checksum,
+    )
+
+
+def validators_from_info(info: dict[str, Any]) -> Validators:
+    """Validators from an fsspec ``info()`` dict (s3fs, gcsfs, http, local)."""
+    lowered = {str(k).lower(): v for k, v in info.items()}
+    etag = lowered.get("etag") or lowered.get("e_tag")
+    modified = lowered.get("lastmodified") or lowered.get("last_modified") or lowered.get("mtime")
+    size = lowered.get("size")
+    checksum = lowered.get("checksumsha256")
+    return Validators(
+        etag=str(etag) if etag else None,
+        last_modified=str(modified) if modified is not None else None,
+        size=int(size) if isinstance(size, int | float) else None,
+        checksum=f"sha256-b64:{checksum}" if checksum else None,
+    )

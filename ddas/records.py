@@ -1,0 +1,160 @@
+"""Plain, immutable records the registry hands out (never live ORM objects).
+
+Callers across the code base (fetch, scans, the REST handlers) get these frozen dataclasses so that no
+database session leaks out of :mod:`ddas.registry`, and so they serialise to JSON with ``to_dict``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def iso(ts: float | None) -> str | None:
+    """Epoch seconds -> ISO-8601 UTC, the wire format of the REST API."""
+    if ts is None:
+        return None
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Record:
+    """Mixin: JSON-ready dict with timestamps as ISO strings."""
+
+    _timestamps: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if f.name in self._timestamps:
+                value = iso(value)
+            elif isinstance(value, Record):
+                value = value.to_dict()
+            elif isinstance(value, list | tuple):
+                value = [v.to_dict() if isinstance(v, Record) else v for v in value]
+            out[f.name] = value
+        return out
+
+
+@dataclass(frozen=True)
+class CopyInfo(Record):
+    """One place a content lives."""
+
+    id: int
+    content_id: int | None
+    host: str
+    location: str
+    owner: str
+    state: str
+    size: int
+    in_store: bool
+    created: float
+    verified_at: float | None
+    mtime_ns: int | None = None
+    device: int | None = None
+    inode: int | None = None
+    blake3: str | None = None
+    _timestamps = ("created", "verified_at")
+
+
+@dataclass(frozen=True)
+class SourceInfo(Record):
+    """A normalized URL at one version."""
+
+    id: int
+    url: str
+    etag: str | None
+    last_modified: str | None
+    size: int | None
+    content_id: int | None
+    first_seen: float
+    last_seen: float
+    checksum: str | None = None
+    _timestamps = ("first_seen", "last_seen")
+
+
+@dataclass(frozen=True)
+class EventInfo(Record):
+    id: int
+    kind: str
+    user: str
+    at: float
+    content_id: int | None
+    source_id: int | None
+    copy_id: int | None
+    bytes: int
+    seconds: float
+    name: str | None
+    detail: dict[str, Any] = field(default_factory=dict)
+    _timestamps = ("at",)
+
+
+@dataclass(frozen=True)
+class DatasetSummary(Record):
+    """A content as the sidebar lists it."""
+
+    id: int
+    blake3: str
+    size: int
+    name: str
+    copies: int
+    owners: list[str]
+    last_used: float | None
+    urls: list[str]
+    _timestamps = ("last_used",)
+
+
+@dataclass(frozen=True)
+class DatasetDetail(Record):
+    id: int
+    blake3: str
+    size: int
+    name: str
+    copies: int
+    owners: list[str]
+    last_used: float | None
+    urls: list[str]
+    digests: dict[str, str]
+    copy_list: list[CopyInfo]
+    sources: list[SourceInfo]
+    events: list[EventInfo]
+    _timestamps = ("last_used",)
+
+
+@dataclass(frozen=True)
+class DuplicateGroup(Record):
+    """A content with two or more present copies on distinct inodes."""
+
+    id: int
+    blake3: str
+    size: int
+    name: str
+    copy_list: list[CopyInfo]
+    wasted_bytes: int
+
+    @property
+    def paths(self) -> list[str]:
+        return [c.location for c in self.copy_list]
+
+
+@dataclass(frozen=True)
+class Page(Record):
+    total: int
+    offset: int
+    limit: int
+    items: list[Any]
+
+
+@dataclass(frozen=True)
+class LeaseInfo(Record):
+    key: str
+    holder: str
+    user: str
+    acquired_at: float
+    heartbeat_at: float
+    expires_at: float
+    progress_bytes: int
+    total_bytes: int | None
+    _timestamps = ("acquired_at", "heartbeat_at", "expires_at")

@@ -1,0 +1,16 @@
+"""The shared registry: what datasets exist, where, whose, verified how.
+
+``Registry()`` connects to ``DDAS_REGISTRY`` (an SQLAlchemy URL, or a plain path meaning SQLite; by
+default an embedded SQLite file under the user's data directory), migrating the schema on first use.
+Every other part of DDAS (fetch, scans, the server extension) talks to the database only through it.
+"""
+
+from ddas.registry.leases import RegistryLeases, lease_key, new_holder
+from ddas.registry.queries import RegistryQueries
+
+
+class Registry(RegistryLeases, RegistryQueries):
+    """The typed API over the registry database; see the base classes for writes, reads, leases."""
+
+
+__all__ = ["Registry", "lease_key", "new_holder"]

@@ -1,0 +1,142 @@
+"""Connecting to the registry database and bringing its schema up to date.
+
+SQLite is the embedded default and must behave under many concurrent processes (a lab's kernels all
+writing to one file): WAL journal, a generous busy timeout, and write transactions that start with
+``BEGIN IMMEDIATE`` so that two writers queue on the busy handler instead of failing with
+"database is locked" when both try to upgrade a read lock. PostgreSQL needs nothing special.
+
+The schema is owned by Alembic migrations shipped in this package and applied on first connect, under a
+lock so that 16 processes starting at once migrate exactly once. A database stamped by a *newer* DDAS
+is refused with :class:`~ddas.errors.RegistrySchemaError`: never a silent downgrade.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import Connection, make_url
+
+from ddas.errors import RegistrySchemaError
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+_PG_MIGRATION_LOCK = 0x0DDA5  # pg_advisory_xact_lock key serialising schema upgrades
+SQLITE_BUSY_TIMEOUT_S = 60.0
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic configuration pointing at the migrations inside the installed package."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head() or ""
+
+
+def create_registry_engine(url: str) -> Engine:
+    """An Engine configured for the backend behind ``url`` (SQLite or PostgreSQL)."""
+    sa_url = make_url(url)
+    if sa_url.get_backend_name() == "sqlite":
+        if sa_url.database and sa_url.database != ":memory:":
+            Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            sa_url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}
+        )
+        _configure_sqlite(engine)
+        return engine
+    if sa_url.get_backend_name() == "postgresql" and sa_url.drivername == "postgresql":
+        sa_url = sa_url.set(drivername="postgresql+psycopg")  # psycopg 3, not psycopg2
+    return create_engine(sa_url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API objects are untyped
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves, see _on_begin
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("ddas_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """Serialise migrations across processes: a file lock next to a SQLite file (a local
+    optimisation on one machine; BEGIN IMMEDIATE protects the rest) or a PostgreSQL advisory lock."""
+    if is_sqlite(engine) and engine.url.database and engine.url.database != ":memory:":
+        lock_path = Path(engine.url.database).with_suffix(".migrate.lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            os.fchmod(fd, 0o666)
+        except OSError:  # another user's lock file: it is shared already
+            pass
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+    else:
+        yield
+
+
+def current_revision(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Apply pending migrations; refuse a schema newer than this code knows."""
+    head = head_revision()
+    with engine.connect() as conn:
+        revision = current_revision(conn)
+    if revision == head:
+        return
+    check_known_revision(revision)
+    with _migration_lock(engine), engine.connect() as conn:
+        conn = conn.execution_options(ddas_write=True)
+        with conn.begin():
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+            revision = current_revision(conn)
+            if revision == head:
+                return
+            check_known_revision(revision)
+            command.upgrade(alembic_config(conn), "head")
+
+
+def check_known_revision(revision: str | None) -> None:
+    """Raise the user-facing error for a registry stamped by a newer DDAS."""
+    if revision is None:
+        return
+    try:
+        known = ScriptDirectory.from_config(alembic_config()).get_revision(revision)
+    except Exception:  # alembic raises several types for unknown revisions
+        known = None
+    if known is None:
+        raise RegistrySchemaError(
+            f"the registry's schema is at revision {revision!r}, which this DDAS does not know: "
+            "it was upgraded by a newer DDAS. Upgrade ddas (pip install -U ddas); "
+            "DDAS never downgrades a registry."
+        )

@@ -1,0 +1,148 @@
+"""The registry's tables, named for the domain: contents, their digests, sources, copies, events, leases.
+
+* **Content** is the truth: (BLAKE3, size). Other digests are aliases in :class:`Digest`.
+* **Source** is a normalized URL *at one version* (its validators); a URL has many versions over time,
+  many URLs can give one content (mirrors).
+* **Copy** is one place a content lives (host + local path, or an fsspec URL), with its owner and state.
+* **Event** is the audit trail and the stats' raw material (lookup, download, reuse, alert, scan, ...).
+* **Lease** is the cross-process, cross-machine "I am downloading this" flag with heartbeat and expiry:
+  file locks are not trustworthy on NFS/Lustre/GPFS, a database row is.
+
+Timestamps are stored as UTC epoch seconds (floats): comparable and indexable identically on SQLite and
+PostgreSQL, and immune to time-zone handling differences between the two drivers.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Deterministic constraint names keep Alembic migrations portable between SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+COPY_STATES = ("present", "missing", "corrupt", "unhashed")
+EVENT_KINDS = ("lookup", "download", "reuse", "alert", "scan", "verify", "forget")
+Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite only auto-increments INTEGER keys
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Content(Base):
+    __tablename__ = "contents"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    blake3: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(Text, default="")
+    ext: Mapped[str] = mapped_column(String(32), default="")  # file type, for stats by type
+    created_at: Mapped[float] = mapped_column(Float)
+    last_used_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class Digest(Base):
+    """Another algorithm's digest of a content (md5, sha256, S3 checksum...): lookups by alias."""
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("algorithm", "value"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    content_id: Mapped[int] = mapped_column(ForeignKey("contents.id", ondelete="CASCADE"), index=True)
+    algorithm: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(String(200))
+
+
+class Source(Base):
+    __tablename__ = "sources"
+    __table_args__ = (UniqueConstraint("url", "version_key"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    version_key: Mapped[str] = mapped_column(Text)
+    etag: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_modified: Mapped[str | None] = mapped_column(Text, nullable=True)
+    size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    checksum: Mapped[str | None] = mapped_column(Text, nullable=True)
+    content_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contents.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    first_seen: Mapped[float] = mapped_column(Float)
+    last_seen: Mapped[float] = mapped_column(Float)
+
+
+class Copy(Base):
+    __tablename__ = "copies"
+    __table_args__ = (
+        UniqueConstraint("host", "location"),
+        Index("ix_copies_content_id_state", "content_id", "state"),
+        Index("ix_copies_device_inode", "host", "device", "inode"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    content_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contents.id", ondelete="CASCADE"), nullable=True
+    )
+    host: Mapped[str] = mapped_column(String(255))  # "" for fsspec URLs reachable from anywhere
+    location: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(255), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="present")
+    in_store: Mapped[bool] = mapped_column(default=False)
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    device: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    inode: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    verified_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_user_id", "user", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    user: Mapped[str] = mapped_column(String(255))
+    at: Mapped[float] = mapped_column(Float, index=True)
+    content_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contents.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    source_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sources.id", ondelete="SET NULL"), nullable=True
+    )
+    copy_id: Mapped[int | None] = mapped_column(nullable=True)  # copies may be forgotten later
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    detail: Mapped[str] = mapped_column(Text, default="{}")  # JSON; never holds secrets
+
+
+class Lease(Base):
+    __tablename__ = "leases"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(255))
+    user: Mapped[str] = mapped_column(String(255))
+    acquired_at: Mapped[float] = mapped_column(Float)
+    heartbeat_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)
+    progress_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+# Lookups the hot path depends on: by URL (sources.url via the unique index's leading column),
+# by digest (contents.blake3 unique, digests(algorithm, value) unique), copies by content.

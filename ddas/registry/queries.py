@@ -1,0 +1,290 @@
+"""Read side of the registry: lookups on the fetch hot path, listings, duplicates, stats, events.
+
+The two hot lookups (by URL, by digest) are each a single indexed query through SQLAlchemy Core, so the
+cost stays flat from a thousand to a million copies. Listing and aggregation queries return the plain
+records of :mod:`ddas.records`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from ddas.identity import NormalizedURL, Validators, normalize_url
+from ddas.records import (
+    CopyInfo,
+    DatasetDetail,
+    DatasetSummary,
+    DuplicateGroup,
+    EventInfo,
+    Page,
+    SourceInfo,
+)
+from ddas.registry.core import RegistryCore, copy_info, source_info
+from ddas.registry.models import Content, Copy, Digest, Event, Source
+
+SORTS = {
+    "name": Content.name, "size": Content.size, "last_used": Content.last_used_at,
+    "created": Content.created_at, "id": Content.id,
+}  # fmt: skip
+MAX_LIMIT = 500
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def event_info(row: Event, name: str | None = None) -> EventInfo:
+    try:
+        detail = json.loads(row.detail or "{}")
+    except ValueError:
+        detail = {}
+    return EventInfo(
+        id=row.id, kind=row.kind, user=row.user, at=row.at, content_id=row.content_id,
+        source_id=row.source_id, copy_id=row.copy_id, bytes=row.bytes, seconds=row.seconds,
+        name=name, detail=detail,
+    )  # fmt: skip
+
+
+class RegistryQueries(RegistryCore):
+    """Lookups and reports; every method opens and closes its own short read transaction."""
+
+    # -- hot path --------------------------------------------------------------------------------
+
+    def sources_for_url(self, url: str | NormalizedURL) -> list[SourceInfo]:
+        """Every recorded version of this URL, most recently seen first."""
+        nurl = url if isinstance(url, NormalizedURL) else normalize_url(url)
+        with self._read() as s:
+            rows = s.scalars(select(Source).where(Source.url == nurl.url)
+                             .order_by(Source.last_seen.desc()))  # fmt: skip
+            return [source_info(r) for r in rows]
+
+    def copies_for_url(
+        self, url: str | NormalizedURL, validators: Validators | None = None,
+        states: tuple[str, ...] = ("present",),
+    ) -> list[CopyInfo]:  # fmt: skip
+        """Copies of what this URL gave (only at these validators' version, when given)."""
+        nurl = url if isinstance(url, NormalizedURL) else normalize_url(url)
+        cond = [Source.url == nurl.url, Copy.state.in_(states)]
+        if validators is not None:
+            cond.append(Source.version_key == validators.key)
+        stmt = (
+            select(Copy, Content.blake3)
+            .join(Source, Source.content_id == Copy.content_id)
+            .join(Content, Content.id == Copy.content_id)
+            .where(*cond)
+            .order_by(Copy.in_store.desc(), Copy.verified_at.desc())
+        )
+        with self._read() as s:
+            seen: dict[int, CopyInfo] = {}
+            for row, b3 in s.execute(stmt):
+                seen.setdefault(row.id, copy_info(row, b3))
+            return list(seen.values())
+
+    def content_id_for_digest(self, digest: str) -> int | None:
+        """The content with this BLAKE3 (or alias digest, ``"md5:..."``), if known."""
+        algorithm, sep, value = digest.strip().lower().partition(":")
+        if not sep:
+            algorithm, value = "blake3", algorithm
+        with self._read() as s:
+            if algorithm == "blake3":
+                return s.scalar(select(Content.id).where(Content.blake3 == value))
+            return s.scalar(select(Digest.content_id).where(
+                Digest.algorithm == algorithm, Digest.value == value))  # fmt: skip
+
+    def copies_for_content(
+        self, content_id: int, states: tuple[str, ...] = ("present",)
+    ) -> list[CopyInfo]:
+        stmt = (
+            select(Copy, Content.blake3)
+            .join(Content, Content.id == Copy.content_id)
+            .where(Copy.content_id == content_id, Copy.state.in_(states))
+            .order_by(Copy.in_store.desc(), Copy.id)
+        )
+        with self._read() as s:
+            return [copy_info(row, b3) for row, b3 in s.execute(stmt)]
+
+    def copies_for_digest(self, digest: str) -> list[CopyInfo]:
+        """Present copies of a content named by its digest (``ddas find <digest>``)."""
+        content_id = self.content_id_for_digest(digest)
+        return [] if content_id is None else self.copies_for_content(content_id)
+
+    # -- listings ------------------------------------------------------------------------------
+
+    def search(
+        self, q: str = "", *, owner: str | None = None, sort: str = "-last_used",
+        offset: int = 0, limit: int = 50,
+    ) -> Page:  # fmt: skip
+        """Contents whose name, URL or digest matches ``q`` (substring), one page at a time."""
+        key = sort.lstrip("-")
+        if key not in (*SORTS, "copies"):
+            raise ValueError(f"sort must be one of {sorted((*SORTS, 'copies'))}, optionally with '-'")
+        if not (0 <= offset and 1 <= limit <= MAX_LIMIT):
+            raise ValueError(f"need offset >= 0 and 1 <= limit <= {MAX_LIMIT}")
+        present = (
+            select(func.count(Copy.id))
+            .where(Copy.content_id == Content.id, Copy.state == "present")
+            .correlate(Content)
+            .scalar_subquery()
+        )
+        cond = []
+        if q.strip():
+            text = q.strip().lower()
+            pattern = f"%{_like_escape(text)}%"
+            url_match = select(Source.id).where(
+                Source.content_id == Content.id, func.lower(Source.url).like(pattern, escape="\\"))
+            cond.append(or_(
+                func.lower(Content.name).like(pattern, escape="\\"),
+                Content.blake3.like(f"{_like_escape(text)}%", escape="\\"),
+                url_match.exists(),
+                Content.id.in_(select(Digest.content_id).where(Digest.value == text)),
+            ))  # fmt: skip
+        if owner:
+            cond.append(select(Copy.id).where(Copy.content_id == Content.id,
+                                              Copy.owner == owner).exists())  # fmt: skip
+        column = present if key == "copies" else SORTS[key]
+        order = column.desc() if sort.startswith("-") else column.asc()
+        with self._read() as s:
+            total = s.scalar(select(func.count(Content.id)).where(*cond)) or 0
+            rows = s.execute(select(Content, present).where(*cond)
+                             .order_by(order, Content.id).offset(offset).limit(limit)).all()  # fmt: skip
+            items = self._summaries(s, [(c, n) for c, n in rows])
+        return Page(total=total, offset=offset, limit=limit, items=items)
+
+    def _summaries(self, s: Session, rows: list[tuple[Content, int]]) -> list[DatasetSummary]:
+        ids = [c.id for c, _ in rows]
+        owners: dict[int, set[str]] = defaultdict(set)
+        urls: dict[int, list[str]] = defaultdict(list)
+        if ids:
+            for cid, who in s.execute(select(Copy.content_id, Copy.owner).where(
+                    Copy.content_id.in_(ids), Copy.state == "present").distinct()):  # fmt: skip
+                owners[cid].add(who)
+            for cid, url in s.execute(select(Source.content_id, Source.url)
+                                      .where(Source.content_id.in_(ids)).distinct()):  # fmt: skip
+                if url not in urls[cid]:
+                    urls[cid].append(url)
+        return [
+            DatasetSummary(id=c.id, blake3=c.blake3, size=c.size, name=c.name, copies=int(n or 0),
+                           owners=sorted(owners[c.id]), last_used=c.last_used_at,
+                           urls=urls[c.id][:10])  # fmt: skip
+            for c, n in rows
+        ]
+
+    def dataset(self, content_id: int, *, events: int = 50) -> DatasetDetail | None:
+        """One content with every copy (any state), every source version and recent events."""
+        with self._read() as s:
+            content = s.get(Content, content_id)
+            if content is None:
+                return None
+            copies = [copy_info(r, content.blake3) for r in s.scalars(
+                select(Copy).where(Copy.content_id == content_id).order_by(Copy.id))]  # fmt: skip
+            sources = [source_info(r) for r in s.scalars(
+                select(Source).where(Source.content_id == content_id).order_by(Source.first_seen))]
+            digests = {d.algorithm: d.value for d in s.scalars(
+                select(Digest).where(Digest.content_id == content_id))}  # fmt: skip
+            evts = [event_info(r, content.name) for r in s.scalars(
+                select(Event).where(Event.content_id == content_id)
+                .order_by(Event.id.desc()).limit(events))]  # fmt: skip
+            present = [c for c in copies if c.state == "present"]
+            return DatasetDetail(
+                id=content.id, blake3=content.blake3, size=content.size, name=content.name,
+                copies=len(present), owners=sorted({c.owner for c in present}),
+                last_used=content.last_used_at, urls=list(dict.fromkeys(x.url for x in sources)),
+                digests={"blake3": content.blake3, **digests}, copy_list=copies, sources=sources,
+                events=evts,
+            )  # fmt: skip
+
+    # -- reports -------------------------------------------------------------------------------
+
+    def duplicates(self, *, offset: int = 0, limit: int | None = None) -> Page:
+        """Contents with two or more present copies on distinct inodes, largest waste first.
+
+        Hardlinks (same host, device and inode) are one copy: linking is the cure, not the waste.
+        """
+        multi = (select(Copy.content_id).where(Copy.state == "present", Copy.content_id.is_not(None))
+                 .group_by(Copy.content_id).having(func.count(Copy.id) >= 2))  # fmt: skip
+        stmt = (select(Copy, Content).join(Content, Content.id == Copy.content_id)
+                .where(Copy.content_id.in_(multi), Copy.state == "present"))  # fmt: skip
+        groups: dict[int, tuple[Content, list[CopyInfo]]] = {}
+        with self._read() as s:
+            for row, content in s.execute(stmt):
+                groups.setdefault(content.id, (content, []))[1].append(copy_info(row, content.blake3))
+        out = []
+        for content, copies in groups.values():
+            inodes = {(c.host, c.device, c.inode) if c.inode is not None else ("id", c.id, None)
+                      for c in copies}  # fmt: skip
+            if len(inodes) >= 2:
+                out.append(DuplicateGroup(id=content.id, blake3=content.blake3, size=content.size,
+                                          name=content.name, copy_list=copies,
+                                          wasted_bytes=content.size * (len(inodes) - 1)))  # fmt: skip
+        out.sort(key=lambda g: (-g.wasted_bytes, g.id))
+        end = None if limit is None else offset + limit
+        return Page(total=len(out), offset=offset, limit=limit or len(out), items=out[offset:end])
+
+    def events(
+        self, *, since: int = 0, user: str | None = None, kinds: tuple[str, ...] | None = None,
+        limit: int = 100,
+    ) -> list[EventInfo]:  # fmt: skip
+        """Events after id ``since`` (oldest first), for live notifications and audit."""
+        cond: list[Any] = [Event.id > since]
+        if user:
+            cond.append(Event.user == user)
+        if kinds:
+            cond.append(Event.kind.in_(kinds))
+        stmt = (select(Event, Content.name).outerjoin(Content, Content.id == Event.content_id)
+                .where(*cond).order_by(Event.id).limit(min(limit, 1000)))  # fmt: skip
+        with self._read() as s:
+            return [event_info(row, name) for row, name in s.execute(stmt)]
+
+    def last_event_id(self) -> int:
+        with self._read() as s:
+            return int(s.scalar(select(func.max(Event.id))) or 0)
+
+    def stats(self, *, days: int = 90) -> dict[str, Any]:
+        """Totals, savings by user, by file type and per day (the sidebar's Savings view)."""
+        dup = self.duplicates()
+        with self._read() as s:
+            contents = s.scalar(select(func.count(Content.id))) or 0
+            copies, present_bytes = s.execute(select(func.count(Copy.id), func.sum(Copy.size))
+                                              .where(Copy.state == "present")).one()  # fmt: skip
+            by_user: dict[str, dict[str, Any]] = {}
+            for user, kind, n, nbytes in s.execute(
+                select(Event.user, Event.kind, func.count(Event.id), func.sum(Event.bytes))
+                .where(Event.kind.in_(("download", "reuse"))).group_by(Event.user, Event.kind)
+            ):  # fmt: skip
+                row = by_user.setdefault(user, {"user": user, "reuses": 0, "bytes_saved": 0,
+                                                 "downloads": 0, "bytes_downloaded": 0})  # fmt: skip
+                if kind == "reuse":
+                    row["reuses"], row["bytes_saved"] = int(n), int(nbytes or 0)
+                else:
+                    row["downloads"], row["bytes_downloaded"] = int(n), int(nbytes or 0)
+            by_type = [{"ext": ext or "(none)", "contents": int(n), "bytes": int(b or 0)}
+                       for ext, n, b in s.execute(
+                           select(Content.ext, func.count(Content.id), func.sum(Content.size))
+                           .group_by(Content.ext).order_by(func.sum(Content.size).desc()))]  # fmt: skip
+            per_day: dict[str, dict[str, Any]] = {}
+            since = time.time() - days * 86400
+            for at, nbytes in s.execute(select(Event.at, Event.bytes).where(
+                    and_(Event.kind == "reuse", Event.at >= since))):  # fmt: skip
+                day = time.strftime("%Y-%m-%d", time.gmtime(at))
+                entry = per_day.setdefault(day, {"day": day, "reuses": 0, "bytes_saved": 0})
+                entry["reuses"] += 1
+                entry["bytes_saved"] += int(nbytes or 0)
+        users = sorted(by_user.values(), key=lambda r: (-r["bytes_saved"], r["user"]))
+        return {
+            "contents": int(contents), "copies": int(copies or 0),
+            "present_bytes": int(present_bytes or 0),
+            "wasted_bytes": sum(g.wasted_bytes for g in dup.items),
+            "duplicate_groups": dup.total,
+            "downloads": sum(u["downloads"] for u in users),
+            "reuses": sum(u["reuses"] for u in users),
+            "bytes_saved": sum(u["bytes_saved"] for u in users),
+            "downloads_saved": sum(u["reuses"] for u in users),
+            "by_user": users, "by_type": by_type,
+            "over_time": [per_day[d] for d in sorted(per_day)],
+        }  # fmt: skip

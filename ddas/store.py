@@ -1,0 +1,197 @@
+"""The shared store: a content-addressed yet human-readable folder that a whole group can use.
+
+Layout: ``<root>/<b3[:2]>/<b3>/<original-name>`` (a researcher browsing the store still sees
+``era5_2020.nc``) plus ``<root>/.tmp/`` for downloads in flight. Directories are created ``2775``
+(group-writable, setgid so the admin's group propagates) and finished files ``0444``, *whatever the
+umask* — shared caches fail on permissions more than on anything else.
+
+Every writer writes its own uniquely named temp file, fsyncs it, and links it into place atomically; a
+crash leaves no final file (and, since registration comes after, no registry row). Temp files carry
+the download's key so that the next holder of an expired lease can resume a dead holder's partial file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from ddas import config
+from ddas.hashes import file_blake3
+from ddas.records import CopyInfo
+
+DIR_MODE = 0o2775
+FILE_MODE = 0o444
+TEMP_MODE = 0o664
+_UNSAFE = re.compile(r"[\x00-\x1f/\\]")
+
+
+def shared_mkdir(path: Path) -> Path:
+    """Create ``path`` (and parents below an existing dir) group-writable with setgid, umask-proof."""
+    missing = []
+    p = path
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            d.mkdir()
+            os.chmod(d, DIR_MODE)
+    return path
+
+
+def safe_name(name: str) -> str:
+    """A file name that is safe on disk and still recognisable (``../../etc/passwd`` -> ``passwd``)."""
+    base = _UNSAFE.sub("_", name.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    if base in ("", ".", ".."):
+        return "data"
+    return base[:200]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What verifying a copy found: ``ok``, or the state it must be marked with."""
+
+    ok: bool
+    state: str
+    rehashed: bool = False
+
+
+class Store:
+    """A store rooted at ``root`` (default: ``DDAS_STORE``)."""
+
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+        self.root = Path(root) if root is not None else config.store_root()
+        shared_mkdir(self.root)
+        self.tmp = shared_mkdir(self.root / ".tmp")
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r})"
+
+    def content_dir(self, blake3: str) -> Path:
+        return self.root / blake3[:2] / blake3
+
+    def existing(self, blake3: str) -> Path | None:
+        """The stored file of this content, whatever name it was stored under."""
+        folder = self.content_dir(blake3)
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+                if entry.is_file(follow_symlinks=False):
+                    return Path(entry.path)
+        return None
+
+    def contains(self, path: str | os.PathLike[str]) -> bool:
+        try:
+            Path(path).resolve().relative_to(self.root.resolve())
+        except ValueError:
+            return False
+        return True
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def temp_path(self, key: str) -> Path:
+        """A new, uniquely named temp file path for the download identified by ``key``."""
+        return self.tmp / f"{_key_tag(key)}.{uuid.uuid4().hex}.part"
+
+    def open_temp(self, path: Path, *, append: bool = False):  # noqa: ANN201 - a binary file object
+        """Open a temp file group-writable regardless of umask."""
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC),
+                     TEMP_MODE)  # fmt: skip
+        with contextlib.suppress(OSError):
+            os.fchmod(fd, TEMP_MODE)
+        return os.fdopen(fd, "ab" if append else "wb", buffering=0)
+
+    def adopt_partial(self, key: str) -> Path | None:
+        """Take over the largest partial file left for ``key`` by a dead holder (for resume).
+
+        Only call this while holding the download lease for ``key``: the lease guarantees the
+        partial's writer is gone. Renaming it to a fresh unique name makes the adoption atomic.
+        """
+        candidates = sorted(self.tmp.glob(f"{_key_tag(key)}.*.part"),
+                            key=lambda p: p.stat().st_size if p.exists() else -1)  # fmt: skip
+        for old in reversed(candidates):
+            new = self.temp_path(key)
+            try:
+                os.rename(old, new)
+            except FileNotFoundError:
+                continue
+            for other in candidates:  # keep one partial, not a pile of them
+                with contextlib.suppress(FileNotFoundError):
+                    other.unlink()
+            return new
+        return None
+
+    def commit(self, temp: Path, blake3: str, name: str) -> Path:
+        """Move a finished, fsynced temp file into place; if the content is stored already
+        (another URL or user got there first), keep that one and drop ours."""
+        existing = self.existing(blake3)
+        if existing is not None:
+            temp.unlink(missing_ok=True)
+            return existing
+        folder = shared_mkdir(self.content_dir(blake3))
+        final = folder / safe_name(name)
+        os.chmod(temp, FILE_MODE)
+        try:
+            os.link(temp, final)  # atomic and never overwrites; rename() would silently replace
+        except FileExistsError:
+            pass
+        except OSError:  # file systems without hard links
+            if not final.exists():
+                os.replace(temp, final)
+        temp.unlink(missing_ok=True)
+        _fsync_dir(folder)
+        return self.existing(blake3) or final
+
+    def cleanup(self, max_age: float | None = None) -> int:
+        """Remove temp files older than a lease could live; returns how many were removed."""
+        limit = time.time() - (max_age if max_age is not None else 2 * config.lease_ttl())
+        removed = 0
+        for path in self.tmp.glob("*.part"):
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_mtime < limit:
+                    path.unlink()
+                    removed += 1
+        return removed
+
+    # -- verification ----------------------------------------------------------------------------
+
+    def verify(self, copy: CopyInfo, *, rehash: bool = False) -> Verdict:
+        """Check a local copy cheaply: unchanged (size, mtime_ns) means trusted; else re-hash.
+
+        This is the (size, mtime)-keyed hash cache users of pooch asked for: no re-hash on every
+        access, but a modified or truncated file is caught before anyone is handed it.
+        """
+        try:
+            st = os.stat(copy.location)
+        except FileNotFoundError:
+            return Verdict(False, "missing")
+        except OSError:
+            return Verdict(False, "unreadable")
+        if not os.access(copy.location, os.R_OK):
+            return Verdict(False, "unreadable")
+        if not rehash and st.st_size == copy.size and (
+            copy.mtime_ns is None or st.st_mtime_ns == copy.mtime_ns
+        ):
+            return Verdict(True, "present")
+        if st.st_size != copy.size:
+            return Verdict(False, "corrupt")
+        matches = copy.blake3 is not None and file_blake3(copy.location) == copy.blake3
+        return Verdict(matches, "present" if matches else "corrupt", rehashed=True)
+
+
+def _key_tag(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
