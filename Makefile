@@ -24,10 +24,15 @@ $(VENV)/.installed-test: $(BIN)/python pyproject.toml package.json
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $@ $(VENV)/.installed-lab
 
+# Debian tools the suite and benchmarks compare against or drive: chromium (browser tests),
+# jdupes and rmlint (duplicate-finder peers), b3sum (hashing peer).
+APT_TOOLS := chromium jdupes rmlint b3sum
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "installing Debian's chromium for the browser tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@missing=""; for t in $(APT_TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing from Debian:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 ## make lab: JupyterLab on the demo notebooks with an embedded SQLite registry.
 lab: $(VENV)/.installed-lab
