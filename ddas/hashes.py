@@ -46,8 +46,12 @@ def parse_known_hash(text: str | None) -> KnownHash | None:
     return KnownHash(algorithm, value)
 
 
-def _new(algorithm: str):  # noqa: ANN202 - hashlib and blake3 objects share no public base type
-    return blake3.blake3(max_threads=blake3.blake3.AUTO) if algorithm == "blake3" else hashlib.new(algorithm)
+def _new(algorithm: str):
+    return (
+        blake3.blake3(max_threads=blake3.blake3.AUTO)
+        if algorithm == "blake3"
+        else hashlib.new(algorithm)
+    )
 
 
 class StreamHasher:

@@ -21,12 +21,41 @@ from ddas.errors import InvalidURLError
 #: Query parameters whose *values* are credentials or signatures (compared case-insensitively).
 SECRET_PARAMS: frozenset[str] = frozenset(
     {
-        "signature", "sig", "token", "access_token", "id_token", "refresh_token", "auth",
-        "authorization", "api_key", "apikey", "password", "passwd", "secret", "client_secret",
-        "expires", "policy", "key-pair-id", "googleaccessid", "se", "st", "sp", "sv", "sr",
-        "spr", "skoid", "sktid", "skt", "ske", "sks", "skv", "code", "session", "sessionid",
+        "signature",
+        "sig",
+        "token",
+        "access_token",
+        "id_token",
+        "refresh_token",
+        "auth",
+        "authorization",
+        "api_key",
+        "apikey",
+        "password",
+        "passwd",
+        "secret",
+        "client_secret",
+        "expires",
+        "policy",
+        "key-pair-id",
+        "googleaccessid",
+        "se",
+        "st",
+        "sp",
+        "sv",
+        "sr",
+        "spr",
+        "skoid",
+        "sktid",
+        "skt",
+        "ske",
+        "sks",
+        "skv",
+        "code",
+        "session",
+        "sessionid",
     }
-)  # fmt: skip
+)
 #: Parameter prefixes of signing schemes (AWS SigV4, Google Cloud Storage V4).
 SECRET_PREFIXES: tuple[str, ...] = ("x-amz-", "x-goog-", "x-oss-")
 
@@ -149,7 +178,9 @@ def normalize_url(url: str, *, extra_secret_params: frozenset[str] | None = None
         if is_secret_param(key, names):
             stripped.append(unquote(key))
         else:
-            kept.append(_normalize_percent(key, _QUERY_SAFE) + eq + _normalize_percent(value, _QUERY_SAFE))
+            kept.append(
+                _normalize_percent(key, _QUERY_SAFE) + eq + _normalize_percent(value, _QUERY_SAFE)
+            )
     query = "&".join(sorted(kept))
     return NormalizedURL(urlunsplit((scheme, netloc, path, query, "")), scheme, tuple(stripped))
 
@@ -185,7 +216,9 @@ class Validators:
     @property
     def key(self) -> str:
         """A stable string identifying this version, for the registry's unique index."""
-        return f"{self.etag or ''}|{self.last_modified or ''}|{'' if self.size is None else self.size}"
+        return (
+            f"{self.etag or ''}|{self.last_modified or ''}|{'' if self.size is None else self.size}"
+        )
 
     @property
     def known(self) -> bool:

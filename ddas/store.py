@@ -98,10 +98,11 @@ class Store:
         """A new, uniquely named temp file path for the download identified by ``key``."""
         return self.tmp / f"{_key_tag(key)}.{uuid.uuid4().hex}.part"
 
-    def open_temp(self, path: Path, *, append: bool = False):  # noqa: ANN201 - a binary file object
+    def open_temp(self, path: Path, *, append: bool = False):
         """Open a temp file group-writable regardless of umask."""
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC),
-                     TEMP_MODE)  # fmt: skip
+        fd = os.open(
+            path, os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC), TEMP_MODE
+        )
         with contextlib.suppress(OSError):
             os.fchmod(fd, TEMP_MODE)
         return os.fdopen(fd, "ab" if append else "wb", buffering=0)
@@ -112,8 +113,10 @@ class Store:
         Only call this while holding the download lease for ``key``: the lease guarantees the
         partial's writer is gone. Renaming it to a fresh unique name makes the adoption atomic.
         """
-        candidates = sorted(self.tmp.glob(f"{_key_tag(key)}.*.part"),
-                            key=lambda p: p.stat().st_size if p.exists() else -1)  # fmt: skip
+        candidates = sorted(
+            self.tmp.glob(f"{_key_tag(key)}.*.part"),
+            key=lambda p: p.stat().st_size if p.exists() else -1,
+        )
         for old in reversed(candidates):
             new = self.temp_path(key)
             try:
@@ -174,8 +177,10 @@ class Store:
             return Verdict(False, "unreadable")
         if not os.access(copy.location, os.R_OK):
             return Verdict(False, "unreadable")
-        if not rehash and st.st_size == copy.size and (
-            copy.mtime_ns is None or st.st_mtime_ns == copy.mtime_ns
+        if (
+            not rehash
+            and st.st_size == copy.size
+            and (copy.mtime_ns is None or st.st_mtime_ns == copy.mtime_ns)
         ):
             return Verdict(True, "present")
         if st.st_size != copy.size:

@@ -84,14 +84,14 @@ def ddas_env(
 
 
 @pytest.fixture
-def registry(ddas_env: dict[str, str]):  # noqa: ANN201
+def registry(ddas_env: dict[str, str]):
     from ddas.registry import Registry
 
     return Registry(ddas_env["DDAS_REGISTRY"])
 
 
 @pytest.fixture
-def store(ddas_env: dict[str, str]):  # noqa: ANN201
+def store(ddas_env: dict[str, str]):
     from ddas.store import Store
 
     return Store(ddas_env["DDAS_STORE"])

@@ -40,19 +40,35 @@ def file_type(name: str) -> str:
 
 def copy_info(row: Copy, blake3: str | None = None) -> CopyInfo:
     return CopyInfo(
-        id=row.id, content_id=row.content_id, host=row.host, location=row.location,
-        owner=row.owner, state=row.state, size=row.size, in_store=row.in_store,
-        created=row.created_at, verified_at=row.verified_at, mtime_ns=row.mtime_ns,
-        device=row.device, inode=row.inode, blake3=blake3,
-    )  # fmt: skip
+        id=row.id,
+        content_id=row.content_id,
+        host=row.host,
+        location=row.location,
+        owner=row.owner,
+        state=row.state,
+        size=row.size,
+        in_store=row.in_store,
+        created=row.created_at,
+        verified_at=row.verified_at,
+        mtime_ns=row.mtime_ns,
+        device=row.device,
+        inode=row.inode,
+        blake3=blake3,
+    )
 
 
 def source_info(row: Source) -> SourceInfo:
     return SourceInfo(
-        id=row.id, url=row.url, etag=row.etag, last_modified=row.last_modified, size=row.size,
-        content_id=row.content_id, first_seen=row.first_seen, last_seen=row.last_seen,
+        id=row.id,
+        url=row.url,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        size=row.size,
+        content_id=row.content_id,
+        first_seen=row.first_seen,
+        last_seen=row.last_seen,
         checksum=row.checksum,
-    )  # fmt: skip
+    )
 
 
 class RegistryCore:
@@ -101,9 +117,13 @@ class RegistryCore:
         return dialect.insert(model)
 
     def _upsert_id(
-        self, session: Session, model: type, values: Mapping[str, Any], keys: list[str],
+        self,
+        session: Session,
+        model: type,
+        values: Mapping[str, Any],
+        keys: list[str],
         update_cols: list[str],
-    ) -> int:  # fmt: skip
+    ) -> int:
         """Insert or update on the natural key; returns the row id in one round trip."""
         stmt = self._insert(model).values(**values)
         cols = update_cols or keys[:1]  # a no-op update still RETURNs the existing id
@@ -116,11 +136,19 @@ class RegistryCore:
 
     def _content(self, session: Session, blake3: str, size: int, name: str, now: float) -> int:
         return self._upsert_id(
-            session, Content,
-            {"blake3": blake3, "size": size, "name": name, "ext": file_type(name),
-             "created_at": now, "last_used_at": now},
-            ["blake3"], ["last_used_at"],
-        )  # fmt: skip
+            session,
+            Content,
+            {
+                "blake3": blake3,
+                "size": size,
+                "name": name,
+                "ext": file_type(name),
+                "created_at": now,
+                "last_used_at": now,
+            },
+            ["blake3"],
+            ["last_used_at"],
+        )
 
     def _digests(self, session: Session, content_id: int, digests: Mapping[str, str]) -> None:
         for algorithm, value in digests.items():
@@ -132,48 +160,92 @@ class RegistryCore:
             session.execute(stmt.on_conflict_do_nothing(index_elements=["algorithm", "value"]))
 
     def _source(
-        self, session: Session, url: NormalizedURL, validators: Validators,
-        content_id: int | None, now: float,
-    ) -> int:  # fmt: skip
+        self,
+        session: Session,
+        url: NormalizedURL,
+        validators: Validators,
+        content_id: int | None,
+        now: float,
+    ) -> int:
         values = {
-            "url": url.url, "version_key": validators.key, "etag": validators.etag,
-            "last_modified": validators.last_modified, "size": validators.size,
-            "checksum": validators.checksum, "content_id": content_id, "first_seen": now,
+            "url": url.url,
+            "version_key": validators.key,
+            "etag": validators.etag,
+            "last_modified": validators.last_modified,
+            "size": validators.size,
+            "checksum": validators.checksum,
+            "content_id": content_id,
+            "first_seen": now,
             "last_seen": now,
-        }  # fmt: skip
+        }
         update_cols = ["last_seen"] + (["content_id"] if content_id is not None else [])
         return self._upsert_id(session, Source, values, ["url", "version_key"], update_cols)
 
     def _copy(self, session: Session, values: Mapping[str, Any]) -> int:
         update_cols = [
-            "content_id", "owner", "state", "size", "mtime_ns", "device", "inode", "verified_at",
+            "content_id",
+            "owner",
+            "state",
+            "size",
+            "mtime_ns",
+            "device",
+            "inode",
+            "verified_at",
             "in_store",
-        ]  # fmt: skip
+        ]
         return self._upsert_id(session, Copy, values, ["host", "location"], update_cols)
 
     def _event(
-        self, session: Session, kind: str, *, user: str | None = None, content_id: int | None = None,
-        source_id: int | None = None, copy_id: int | None = None, nbytes: int = 0,
-        seconds: float = 0.0, detail: Mapping[str, Any] | None = None, now: float | None = None,
-    ) -> int:  # fmt: skip
+        self,
+        session: Session,
+        kind: str,
+        *,
+        user: str | None = None,
+        content_id: int | None = None,
+        source_id: int | None = None,
+        copy_id: int | None = None,
+        nbytes: int = 0,
+        seconds: float = 0.0,
+        detail: Mapping[str, Any] | None = None,
+        now: float | None = None,
+    ) -> int:
         if kind not in EVENT_KINDS:
             raise ValueError(f"unknown event kind {kind!r}")
         event = Event(
-            kind=kind, user=user or config.current_user(), at=now or time.time(),
-            content_id=content_id, source_id=source_id, copy_id=copy_id, bytes=int(nbytes),
-            seconds=float(seconds), detail=json.dumps(dict(detail or {}), default=str),
-        )  # fmt: skip
+            kind=kind,
+            user=user or config.current_user(),
+            at=now or time.time(),
+            content_id=content_id,
+            source_id=source_id,
+            copy_id=copy_id,
+            bytes=int(nbytes),
+            seconds=float(seconds),
+            detail=json.dumps(dict(detail or {}), default=str),
+        )
         session.add(event)
         session.flush()
         return event.id
 
     def record_download(
-        self, *, url: str | NormalizedURL, validators: Validators, blake3: str, size: int,
-        location: str, name: str | None = None, digests: Mapping[str, str] | None = None,
-        host: str | None = None, owner: str | None = None, in_store: bool = True,
-        mtime_ns: int | None = None, device: int | None = None, inode: int | None = None,
-        seconds: float = 0.0, kind: str = "download", detail: Mapping[str, Any] | None = None,
-    ) -> CopyInfo:  # fmt: skip
+        self,
+        *,
+        url: str | NormalizedURL,
+        validators: Validators,
+        blake3: str,
+        size: int,
+        location: str,
+        name: str | None = None,
+        digests: Mapping[str, str] | None = None,
+        host: str | None = None,
+        owner: str | None = None,
+        in_store: bool = True,
+        mtime_ns: int | None = None,
+        device: int | None = None,
+        inode: int | None = None,
+        seconds: float = 0.0,
+        kind: str = "download",
+        detail: Mapping[str, Any] | None = None,
+    ) -> CopyInfo:
         """Register a finished download (content, digests, source, copy, event) atomically."""
         nurl = url if isinstance(url, NormalizedURL) else normalize_url(url)
         now = time.time()
@@ -182,16 +254,35 @@ class RegistryCore:
             content_id = self._content(s, blake3, size, name or nurl.name, now)
             self._digests(s, content_id, digests or {})
             source_id = self._source(s, nurl, validators, content_id, now)
-            copy_id = self._copy(s, {
-                "content_id": content_id, "host": config.hostname() if host is None else host,
-                "location": location, "owner": owner, "state": "present", "in_store": in_store,
-                "size": size, "mtime_ns": mtime_ns, "device": device, "inode": inode,
-                "created_at": now, "verified_at": now,
-            })  # fmt: skip
+            copy_id = self._copy(
+                s,
+                {
+                    "content_id": content_id,
+                    "host": config.hostname() if host is None else host,
+                    "location": location,
+                    "owner": owner,
+                    "state": "present",
+                    "in_store": in_store,
+                    "size": size,
+                    "mtime_ns": mtime_ns,
+                    "device": device,
+                    "inode": inode,
+                    "created_at": now,
+                    "verified_at": now,
+                },
+            )
             self._event(
-                s, kind, user=owner, content_id=content_id, source_id=source_id, copy_id=copy_id,
-                nbytes=size, seconds=seconds, detail={"url": nurl.url, **(detail or {})}, now=now,
-            )  # fmt: skip
+                s,
+                kind,
+                user=owner,
+                content_id=content_id,
+                source_id=source_id,
+                copy_id=copy_id,
+                nbytes=size,
+                seconds=seconds,
+                detail={"url": nurl.url, **(detail or {})},
+                now=now,
+            )
             return copy_info(s.get_one(Copy, copy_id), blake3)
 
     def add_source(
@@ -211,10 +302,18 @@ class RegistryCore:
             return source_info(s.get_one(Source, source_id))
 
     def register_file(
-        self, location: str, *, size: int, blake3: str | None, mtime_ns: int | None = None,
-        device: int | None = None, inode: int | None = None, owner: str | None = None,
-        host: str | None = None, name: str | None = None,
-    ) -> CopyInfo:  # fmt: skip
+        self,
+        location: str,
+        *,
+        size: int,
+        blake3: str | None,
+        mtime_ns: int | None = None,
+        device: int | None = None,
+        inode: int | None = None,
+        owner: str | None = None,
+        host: str | None = None,
+        name: str | None = None,
+    ) -> CopyInfo:
         """Register a file found by a scan. ``blake3=None`` registers it as ``unhashed``."""
         now = time.time()
         owner = owner or config.current_user()
@@ -223,16 +322,28 @@ class RegistryCore:
             if blake3 is not None:
                 base = name or location.rstrip("/").rsplit("/", 1)[-1]
                 content_id = self._content(s, blake3, size, base, now)
-            copy_id = self._copy(s, {
-                "content_id": content_id, "host": config.hostname() if host is None else host,
-                "location": location, "owner": owner,
-                "state": "present" if blake3 else "unhashed", "in_store": False, "size": size,
-                "mtime_ns": mtime_ns, "device": device, "inode": inode, "created_at": now,
-                "verified_at": now if blake3 else None,
-            })  # fmt: skip
+            copy_id = self._copy(
+                s,
+                {
+                    "content_id": content_id,
+                    "host": config.hostname() if host is None else host,
+                    "location": location,
+                    "owner": owner,
+                    "state": "present" if blake3 else "unhashed",
+                    "in_store": False,
+                    "size": size,
+                    "mtime_ns": mtime_ns,
+                    "device": device,
+                    "inode": inode,
+                    "created_at": now,
+                    "verified_at": now if blake3 else None,
+                },
+            )
             return copy_info(s.get_one(Copy, copy_id), blake3)
 
-    def mark_copy(self, copy_id: int, state: str, *, detail: Mapping[str, Any] | None = None) -> None:
+    def mark_copy(
+        self, copy_id: int, state: str, *, detail: Mapping[str, Any] | None = None
+    ) -> None:
         """Set a copy's state (``missing`` when a scan no longer finds it, ``corrupt`` on mismatch)."""
         if state not in COPY_STATES:
             raise ValueError(f"copy state must be one of {COPY_STATES}, not {state!r}")
@@ -241,21 +352,32 @@ class RegistryCore:
             if row is None:
                 raise KeyError(copy_id)
             row.state = state
-            self._event(s, "verify", content_id=row.content_id, copy_id=copy_id,
-                        detail={"state": state, **(detail or {})})  # fmt: skip
+            self._event(
+                s,
+                "verify",
+                content_id=row.content_id,
+                copy_id=copy_id,
+                detail={"state": state, **(detail or {})},
+            )
 
     def mark_verified(self, copy_id: int, *, size: int, mtime_ns: int | None) -> None:
         """A copy was re-hashed and still matches: remember its new (size, mtime) fingerprint."""
         with self._write() as s:
-            s.execute(update(Copy).where(Copy.id == copy_id).values(
-                size=size, mtime_ns=mtime_ns, verified_at=time.time(), state="present"))  # fmt: skip
+            s.execute(
+                update(Copy)
+                .where(Copy.id == copy_id)
+                .values(size=size, mtime_ns=mtime_ns, verified_at=time.time(), state="present")
+            )
 
     def record_event(self, kind: str, **kwargs: Any) -> int:
         """Append an event (``reuse``, ``alert``, ``lookup``...) in its own transaction."""
         with self._write() as s:
             if kwargs.get("content_id") is not None and kind == "reuse":
-                s.execute(update(Content).where(Content.id == kwargs["content_id"])
-                          .values(last_used_at=time.time()))  # fmt: skip
+                s.execute(
+                    update(Content)
+                    .where(Content.id == kwargs["content_id"])
+                    .values(last_used_at=time.time())
+                )
             return self._event(s, kind, **kwargs)
 
     def forget_copy(self, copy_id: int, *, user: str | None = None) -> CopyInfo:
@@ -266,8 +388,14 @@ class RegistryCore:
                 raise KeyError(copy_id)
             info = copy_info(row)
             s.delete(row)
-            self._event(s, "forget", user=user, content_id=info.content_id, copy_id=copy_id,
-                        detail={"location": info.location})  # fmt: skip
+            self._event(
+                s,
+                "forget",
+                user=user,
+                content_id=info.content_id,
+                copy_id=copy_id,
+                detail={"location": info.location},
+            )
             return info
 
     def copy(self, copy_id: int) -> CopyInfo | None:

@@ -12,6 +12,7 @@ is refused with :class:`~ddas.errors.RegistrySchemaError`: never a silent downgr
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from collections.abc import Iterator
@@ -62,7 +63,7 @@ def create_registry_engine(url: str) -> Engine:
 
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API objects are untyped
+    def _on_connect(dbapi_conn, _record) -> None:
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves, see _on_begin
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
@@ -88,10 +89,8 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
     if is_sqlite(engine) and engine.url.database and engine.url.database != ":memory:":
         lock_path = Path(engine.url.database).with_suffix(".migrate.lock")
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
-        try:
+        with contextlib.suppress(OSError):  # another user's lock file: it is shared already
             os.fchmod(fd, 0o666)
-        except OSError:  # another user's lock file: it is shared already
-            pass
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield

@@ -34,31 +34,53 @@ def new_holder() -> str:
 
 
 def _info(row: Lease) -> LeaseInfo:
-    return LeaseInfo(key=row.key, holder=row.holder, user=row.user, acquired_at=row.acquired_at,
-                     heartbeat_at=row.heartbeat_at, expires_at=row.expires_at,
-                     progress_bytes=row.progress_bytes, total_bytes=row.total_bytes)  # fmt: skip
+    return LeaseInfo(
+        key=row.key,
+        holder=row.holder,
+        user=row.user,
+        acquired_at=row.acquired_at,
+        heartbeat_at=row.heartbeat_at,
+        expires_at=row.expires_at,
+        progress_bytes=row.progress_bytes,
+        total_bytes=row.total_bytes,
+    )
 
 
 class RegistryLeases(RegistryCore):
     """Acquire / heartbeat / release of download leases."""
 
     def acquire_lease(
-        self, key: str, holder: str, *, ttl: float | None = None, user: str | None = None,
+        self,
+        key: str,
+        holder: str,
+        *,
+        ttl: float | None = None,
+        user: str | None = None,
         total_bytes: int | None = None,
-    ) -> LeaseInfo | None:  # fmt: skip
+    ) -> LeaseInfo | None:
         """Take the lease, or take over an expired one. ``None`` means someone else holds it."""
         ttl = config.lease_ttl() if ttl is None else ttl
         now = time.time()
-        values = {"holder": holder, "user": user or config.current_user(), "acquired_at": now,
-                  "heartbeat_at": now, "expires_at": now + ttl, "progress_bytes": 0,
-                  "total_bytes": total_bytes}  # fmt: skip
+        values = {
+            "holder": holder,
+            "user": user or config.current_user(),
+            "acquired_at": now,
+            "heartbeat_at": now,
+            "expires_at": now + ttl,
+            "progress_bytes": 0,
+            "total_bytes": total_bytes,
+        }
         with self._write() as s:
             stmt = self._insert(Lease).values(key=key, **values)
             # RETURNING, not rowcount: drivers disagree on rowcount for ON CONFLICT statements.
             stmt = stmt.on_conflict_do_nothing(index_elements=["key"]).returning(Lease.key)
             if s.execute(stmt).scalar_one_or_none() is None:
-                takeover = (update(Lease).where(Lease.key == key, Lease.expires_at < now)
-                            .values(**values).returning(Lease.key))  # fmt: skip
+                takeover = (
+                    update(Lease)
+                    .where(Lease.key == key, Lease.expires_at < now)
+                    .values(**values)
+                    .returning(Lease.key)
+                )
                 if s.execute(takeover).scalar_one_or_none() is None:
                     return None
             return _info(s.get_one(Lease, key))
@@ -73,8 +95,12 @@ class RegistryLeases(RegistryCore):
         if progress_bytes is not None:
             values["progress_bytes"] = progress_bytes
         with self._write() as s:
-            stmt = (update(Lease).where(Lease.key == key, Lease.holder == holder)
-                    .values(**values).returning(Lease.key))  # fmt: skip
+            stmt = (
+                update(Lease)
+                .where(Lease.key == key, Lease.holder == holder)
+                .values(**values)
+                .returning(Lease.key)
+            )
             return s.execute(stmt).scalar_one_or_none() is not None
 
     def release_lease(self, key: str, holder: str) -> None:

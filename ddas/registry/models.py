@@ -63,7 +63,9 @@ class Digest(Base):
     __table_args__ = (UniqueConstraint("algorithm", "value"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    content_id: Mapped[int] = mapped_column(ForeignKey("contents.id", ondelete="CASCADE"), index=True)
+    content_id: Mapped[int] = mapped_column(
+        ForeignKey("contents.id", ondelete="CASCADE"), index=True
+    )
     algorithm: Mapped[str] = mapped_column(String(32))
     value: Mapped[str] = mapped_column(String(200))
 

@@ -29,9 +29,12 @@ from ddas.registry.core import RegistryCore, copy_info, source_info
 from ddas.registry.models import Content, Copy, Digest, Event, Source
 
 SORTS = {
-    "name": Content.name, "size": Content.size, "last_used": Content.last_used_at,
-    "created": Content.created_at, "id": Content.id,
-}  # fmt: skip
+    "name": Content.name,
+    "size": Content.size,
+    "last_used": Content.last_used_at,
+    "created": Content.created_at,
+    "id": Content.id,
+}
 MAX_LIMIT = 500
 
 
@@ -45,10 +48,18 @@ def event_info(row: Event, name: str | None = None) -> EventInfo:
     except ValueError:
         detail = {}
     return EventInfo(
-        id=row.id, kind=row.kind, user=row.user, at=row.at, content_id=row.content_id,
-        source_id=row.source_id, copy_id=row.copy_id, bytes=row.bytes, seconds=row.seconds,
-        name=name, detail=detail,
-    )  # fmt: skip
+        id=row.id,
+        kind=row.kind,
+        user=row.user,
+        at=row.at,
+        content_id=row.content_id,
+        source_id=row.source_id,
+        copy_id=row.copy_id,
+        bytes=row.bytes,
+        seconds=row.seconds,
+        name=name,
+        detail=detail,
+    )
 
 
 class RegistryQueries(RegistryCore):
@@ -60,14 +71,17 @@ class RegistryQueries(RegistryCore):
         """Every recorded version of this URL, most recently seen first."""
         nurl = url if isinstance(url, NormalizedURL) else normalize_url(url)
         with self._read() as s:
-            rows = s.scalars(select(Source).where(Source.url == nurl.url)
-                             .order_by(Source.last_seen.desc()))  # fmt: skip
+            rows = s.scalars(
+                select(Source).where(Source.url == nurl.url).order_by(Source.last_seen.desc())
+            )
             return [source_info(r) for r in rows]
 
     def copies_for_url(
-        self, url: str | NormalizedURL, validators: Validators | None = None,
+        self,
+        url: str | NormalizedURL,
+        validators: Validators | None = None,
         states: tuple[str, ...] = ("present",),
-    ) -> list[CopyInfo]:  # fmt: skip
+    ) -> list[CopyInfo]:
         """Copies of what this URL gave (only at these validators' version, when given)."""
         nurl = url if isinstance(url, NormalizedURL) else normalize_url(url)
         cond = [Source.url == nurl.url, Copy.state.in_(states)]
@@ -94,8 +108,11 @@ class RegistryQueries(RegistryCore):
         with self._read() as s:
             if algorithm == "blake3":
                 return s.scalar(select(Content.id).where(Content.blake3 == value))
-            return s.scalar(select(Digest.content_id).where(
-                Digest.algorithm == algorithm, Digest.value == value))  # fmt: skip
+            return s.scalar(
+                select(Digest.content_id).where(
+                    Digest.algorithm == algorithm, Digest.value == value
+                )
+            )
 
     def copies_for_content(
         self, content_id: int, states: tuple[str, ...] = ("present",)
@@ -117,14 +134,21 @@ class RegistryQueries(RegistryCore):
     # -- listings ------------------------------------------------------------------------------
 
     def search(
-        self, q: str = "", *, owner: str | None = None, sort: str = "-last_used",
-        offset: int = 0, limit: int = 50,
-    ) -> Page:  # fmt: skip
+        self,
+        q: str = "",
+        *,
+        owner: str | None = None,
+        sort: str = "-last_used",
+        offset: int = 0,
+        limit: int = 50,
+    ) -> Page:
         """Contents whose name, URL or digest matches ``q`` (substring), one page at a time."""
         key = sort.lstrip("-")
         if key not in (*SORTS, "copies"):
-            raise ValueError(f"sort must be one of {sorted((*SORTS, 'copies'))}, optionally with '-'")
-        if not (0 <= offset and 1 <= limit <= MAX_LIMIT):
+            raise ValueError(
+                f"sort must be one of {sorted((*SORTS, 'copies'))}, optionally with '-'"
+            )
+        if not (offset >= 0 and 1 <= limit <= MAX_LIMIT):
             raise ValueError(f"need offset >= 0 and 1 <= limit <= {MAX_LIMIT}")
         present = (
             select(func.count(Copy.id))
@@ -137,22 +161,31 @@ class RegistryQueries(RegistryCore):
             text = q.strip().lower()
             pattern = f"%{_like_escape(text)}%"
             url_match = select(Source.id).where(
-                Source.content_id == Content.id, func.lower(Source.url).like(pattern, escape="\\"))
-            cond.append(or_(
-                func.lower(Content.name).like(pattern, escape="\\"),
-                Content.blake3.like(f"{_like_escape(text)}%", escape="\\"),
-                url_match.exists(),
-                Content.id.in_(select(Digest.content_id).where(Digest.value == text)),
-            ))  # fmt: skip
+                Source.content_id == Content.id, func.lower(Source.url).like(pattern, escape="\\")
+            )
+            cond.append(
+                or_(
+                    func.lower(Content.name).like(pattern, escape="\\"),
+                    Content.blake3.like(f"{_like_escape(text)}%", escape="\\"),
+                    url_match.exists(),
+                    Content.id.in_(select(Digest.content_id).where(Digest.value == text)),
+                )
+            )
         if owner:
-            cond.append(select(Copy.id).where(Copy.content_id == Content.id,
-                                              Copy.owner == owner).exists())  # fmt: skip
+            cond.append(
+                select(Copy.id).where(Copy.content_id == Content.id, Copy.owner == owner).exists()
+            )
         column = present if key == "copies" else SORTS[key]
         order = column.desc() if sort.startswith("-") else column.asc()
         with self._read() as s:
             total = s.scalar(select(func.count(Content.id)).where(*cond)) or 0
-            rows = s.execute(select(Content, present).where(*cond)
-                             .order_by(order, Content.id).offset(offset).limit(limit)).all()  # fmt: skip
+            rows = s.execute(
+                select(Content, present)
+                .where(*cond)
+                .order_by(order, Content.id)
+                .offset(offset)
+                .limit(limit)
+            ).all()
             items = self._summaries(s, [(c, n) for c, n in rows])
         return Page(total=total, offset=offset, limit=limit, items=items)
 
@@ -161,17 +194,28 @@ class RegistryQueries(RegistryCore):
         owners: dict[int, set[str]] = defaultdict(set)
         urls: dict[int, list[str]] = defaultdict(list)
         if ids:
-            for cid, who in s.execute(select(Copy.content_id, Copy.owner).where(
-                    Copy.content_id.in_(ids), Copy.state == "present").distinct()):  # fmt: skip
+            for cid, who in s.execute(
+                select(Copy.content_id, Copy.owner)
+                .where(Copy.content_id.in_(ids), Copy.state == "present")
+                .distinct()
+            ):
                 owners[cid].add(who)
-            for cid, url in s.execute(select(Source.content_id, Source.url)
-                                      .where(Source.content_id.in_(ids)).distinct()):  # fmt: skip
+            for cid, url in s.execute(
+                select(Source.content_id, Source.url).where(Source.content_id.in_(ids)).distinct()
+            ):
                 if url not in urls[cid]:
                     urls[cid].append(url)
         return [
-            DatasetSummary(id=c.id, blake3=c.blake3, size=c.size, name=c.name, copies=int(n or 0),
-                           owners=sorted(owners[c.id]), last_used=c.last_used_at,
-                           urls=urls[c.id][:10])  # fmt: skip
+            DatasetSummary(
+                id=c.id,
+                blake3=c.blake3,
+                size=c.size,
+                name=c.name,
+                copies=int(n or 0),
+                owners=sorted(owners[c.id]),
+                last_used=c.last_used_at,
+                urls=urls[c.id][:10],
+            )
             for c, n in rows
         ]
 
@@ -181,23 +225,48 @@ class RegistryQueries(RegistryCore):
             content = s.get(Content, content_id)
             if content is None:
                 return None
-            copies = [copy_info(r, content.blake3) for r in s.scalars(
-                select(Copy).where(Copy.content_id == content_id).order_by(Copy.id))]  # fmt: skip
-            sources = [source_info(r) for r in s.scalars(
-                select(Source).where(Source.content_id == content_id).order_by(Source.first_seen))]
-            digests = {d.algorithm: d.value for d in s.scalars(
-                select(Digest).where(Digest.content_id == content_id))}  # fmt: skip
-            evts = [event_info(r, content.name) for r in s.scalars(
-                select(Event).where(Event.content_id == content_id)
-                .order_by(Event.id.desc()).limit(events))]  # fmt: skip
+            copies = [
+                copy_info(r, content.blake3)
+                for r in s.scalars(
+                    select(Copy).where(Copy.content_id == content_id).order_by(Copy.id)
+                )
+            ]
+            sources = [
+                source_info(r)
+                for r in s.scalars(
+                    select(Source)
+                    .where(Source.content_id == content_id)
+                    .order_by(Source.first_seen)
+                )
+            ]
+            digests = {
+                d.algorithm: d.value
+                for d in s.scalars(select(Digest).where(Digest.content_id == content_id))
+            }
+            evts = [
+                event_info(r, content.name)
+                for r in s.scalars(
+                    select(Event)
+                    .where(Event.content_id == content_id)
+                    .order_by(Event.id.desc())
+                    .limit(events)
+                )
+            ]
             present = [c for c in copies if c.state == "present"]
             return DatasetDetail(
-                id=content.id, blake3=content.blake3, size=content.size, name=content.name,
-                copies=len(present), owners=sorted({c.owner for c in present}),
-                last_used=content.last_used_at, urls=list(dict.fromkeys(x.url for x in sources)),
-                digests={"blake3": content.blake3, **digests}, copy_list=copies, sources=sources,
+                id=content.id,
+                blake3=content.blake3,
+                size=content.size,
+                name=content.name,
+                copies=len(present),
+                owners=sorted({c.owner for c in present}),
+                last_used=content.last_used_at,
+                urls=list(dict.fromkeys(x.url for x in sources)),
+                digests={"blake3": content.blake3, **digests},
+                copy_list=copies,
+                sources=sources,
                 events=evts,
-            )  # fmt: skip
+            )
 
     # -- reports -------------------------------------------------------------------------------
 
@@ -206,38 +275,65 @@ class RegistryQueries(RegistryCore):
 
         Hardlinks (same host, device and inode) are one copy: linking is the cure, not the waste.
         """
-        multi = (select(Copy.content_id).where(Copy.state == "present", Copy.content_id.is_not(None))
-                 .group_by(Copy.content_id).having(func.count(Copy.id) >= 2))  # fmt: skip
-        stmt = (select(Copy, Content).join(Content, Content.id == Copy.content_id)
-                .where(Copy.content_id.in_(multi), Copy.state == "present"))  # fmt: skip
+        multi = (
+            select(Copy.content_id)
+            .where(Copy.state == "present", Copy.content_id.is_not(None))
+            .group_by(Copy.content_id)
+            .having(func.count(Copy.id) >= 2)
+        )
+        stmt = (
+            select(Copy, Content)
+            .join(Content, Content.id == Copy.content_id)
+            .where(Copy.content_id.in_(multi), Copy.state == "present")
+        )
         groups: dict[int, tuple[Content, list[CopyInfo]]] = {}
         with self._read() as s:
             for row, content in s.execute(stmt):
-                groups.setdefault(content.id, (content, []))[1].append(copy_info(row, content.blake3))
+                groups.setdefault(content.id, (content, []))[1].append(
+                    copy_info(row, content.blake3)
+                )
         out = []
         for content, copies in groups.values():
-            inodes = {(c.host, c.device, c.inode) if c.inode is not None else ("id", c.id, None)
-                      for c in copies}  # fmt: skip
+            inodes = {
+                (c.host, c.device, c.inode) if c.inode is not None else ("id", c.id, None)
+                for c in copies
+            }
             if len(inodes) >= 2:
-                out.append(DuplicateGroup(id=content.id, blake3=content.blake3, size=content.size,
-                                          name=content.name, copy_list=copies,
-                                          wasted_bytes=content.size * (len(inodes) - 1)))  # fmt: skip
+                out.append(
+                    DuplicateGroup(
+                        id=content.id,
+                        blake3=content.blake3,
+                        size=content.size,
+                        name=content.name,
+                        copy_list=copies,
+                        wasted_bytes=content.size * (len(inodes) - 1),
+                    )
+                )
         out.sort(key=lambda g: (-g.wasted_bytes, g.id))
         end = None if limit is None else offset + limit
         return Page(total=len(out), offset=offset, limit=limit or len(out), items=out[offset:end])
 
     def events(
-        self, *, since: int = 0, user: str | None = None, kinds: tuple[str, ...] | None = None,
+        self,
+        *,
+        since: int = 0,
+        user: str | None = None,
+        kinds: tuple[str, ...] | None = None,
         limit: int = 100,
-    ) -> list[EventInfo]:  # fmt: skip
+    ) -> list[EventInfo]:
         """Events after id ``since`` (oldest first), for live notifications and audit."""
         cond: list[Any] = [Event.id > since]
         if user:
             cond.append(Event.user == user)
         if kinds:
             cond.append(Event.kind.in_(kinds))
-        stmt = (select(Event, Content.name).outerjoin(Content, Content.id == Event.content_id)
-                .where(*cond).order_by(Event.id).limit(min(limit, 1000)))  # fmt: skip
+        stmt = (
+            select(Event, Content.name)
+            .outerjoin(Content, Content.id == Event.content_id)
+            .where(*cond)
+            .order_by(Event.id)
+            .limit(min(limit, 1000))
+        )
         with self._read() as s:
             return [event_info(row, name) for row, name in s.execute(stmt)]
 
@@ -250,34 +346,50 @@ class RegistryQueries(RegistryCore):
         dup = self.duplicates()
         with self._read() as s:
             contents = s.scalar(select(func.count(Content.id))) or 0
-            copies, present_bytes = s.execute(select(func.count(Copy.id), func.sum(Copy.size))
-                                              .where(Copy.state == "present")).one()  # fmt: skip
+            copies, present_bytes = s.execute(
+                select(func.count(Copy.id), func.sum(Copy.size)).where(Copy.state == "present")
+            ).one()
             by_user: dict[str, dict[str, Any]] = {}
             for user, kind, n, nbytes in s.execute(
                 select(Event.user, Event.kind, func.count(Event.id), func.sum(Event.bytes))
-                .where(Event.kind.in_(("download", "reuse"))).group_by(Event.user, Event.kind)
-            ):  # fmt: skip
-                row = by_user.setdefault(user, {"user": user, "reuses": 0, "bytes_saved": 0,
-                                                 "downloads": 0, "bytes_downloaded": 0})  # fmt: skip
+                .where(Event.kind.in_(("download", "reuse")))
+                .group_by(Event.user, Event.kind)
+            ):
+                row = by_user.setdefault(
+                    user,
+                    {
+                        "user": user,
+                        "reuses": 0,
+                        "bytes_saved": 0,
+                        "downloads": 0,
+                        "bytes_downloaded": 0,
+                    },
+                )
                 if kind == "reuse":
                     row["reuses"], row["bytes_saved"] = int(n), int(nbytes or 0)
                 else:
                     row["downloads"], row["bytes_downloaded"] = int(n), int(nbytes or 0)
-            by_type = [{"ext": ext or "(none)", "contents": int(n), "bytes": int(b or 0)}
-                       for ext, n, b in s.execute(
-                           select(Content.ext, func.count(Content.id), func.sum(Content.size))
-                           .group_by(Content.ext).order_by(func.sum(Content.size).desc()))]  # fmt: skip
+            by_type = [
+                {"ext": ext or "(none)", "contents": int(n), "bytes": int(b or 0)}
+                for ext, n, b in s.execute(
+                    select(Content.ext, func.count(Content.id), func.sum(Content.size))
+                    .group_by(Content.ext)
+                    .order_by(func.sum(Content.size).desc())
+                )
+            ]
             per_day: dict[str, dict[str, Any]] = {}
             since = time.time() - days * 86400
-            for at, nbytes in s.execute(select(Event.at, Event.bytes).where(
-                    and_(Event.kind == "reuse", Event.at >= since))):  # fmt: skip
+            for at, nbytes in s.execute(
+                select(Event.at, Event.bytes).where(and_(Event.kind == "reuse", Event.at >= since))
+            ):
                 day = time.strftime("%Y-%m-%d", time.gmtime(at))
                 entry = per_day.setdefault(day, {"day": day, "reuses": 0, "bytes_saved": 0})
                 entry["reuses"] += 1
                 entry["bytes_saved"] += int(nbytes or 0)
         users = sorted(by_user.values(), key=lambda r: (-r["bytes_saved"], r["user"]))
         return {
-            "contents": int(contents), "copies": int(copies or 0),
+            "contents": int(contents),
+            "copies": int(copies or 0),
             "present_bytes": int(present_bytes or 0),
             "wasted_bytes": sum(g.wasted_bytes for g in dup.items),
             "duplicate_groups": dup.total,
@@ -285,6 +397,7 @@ class RegistryQueries(RegistryCore):
             "reuses": sum(u["reuses"] for u in users),
             "bytes_saved": sum(u["bytes_saved"] for u in users),
             "downloads_saved": sum(u["reuses"] for u in users),
-            "by_user": users, "by_type": by_type,
+            "by_user": users,
+            "by_type": by_type,
             "over_time": [per_day[d] for d in sorted(per_day)],
-        }  # fmt: skip
+        }
