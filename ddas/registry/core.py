@@ -182,9 +182,10 @@ class RegistryCore:
         return self._upsert_id(session, Source, values, ["url", "version_key"], update_cols)
 
     def _copy(self, session: Session, values: Mapping[str, Any]) -> int:
+        # The owner is whoever registered the place first: a second user downloading a mirror
+        # whose bytes are already in the store must not take over the first user's copy.
         update_cols = [
             "content_id",
-            "owner",
             "state",
             "size",
             "mtime_ns",

@@ -337,6 +337,18 @@ class RegistryQueries(RegistryCore):
         with self._read() as s:
             return [event_info(row, name) for row, name in s.execute(stmt)]
 
+    def last_download(self, content_id: int) -> EventInfo | None:
+        """The most recent download of a content: how long it took tells what a reuse saves."""
+        stmt = (
+            select(Event)
+            .where(Event.content_id == content_id, Event.kind == "download")
+            .order_by(Event.id.desc())
+            .limit(1)
+        )
+        with self._read() as s:
+            row = s.scalar(stmt)
+            return event_info(row) if row is not None else None
+
     def last_event_id(self) -> int:
         with self._read() as s:
             return int(s.scalar(select(func.max(Event.id))) or 0)

@@ -1,0 +1,105 @@
+"""The alert as a researcher sees it: an HTML card in notebooks, one concise line elsewhere.
+
+Every value shown is user data (dataset names, paths, user names) and is escaped: a dataset named
+``<img src=x onerror=alert(1)>`` must render as text. URLs shown are always redacted (secrets stripped).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import time
+
+from ddas.records import CopyInfo
+
+_TITLES = {
+    "reuse": "Already downloaded — reusing the existing copy",
+    "warn": "Already downloaded — downloading again as asked (policy 'warn')",
+    "mirror": "Same content as a dataset already registered (a mirror)",
+    "new_version": "A new version of a dataset that exists in an older version",
+    "waiting": "Someone is downloading this right now",
+    "ask": "This dataset already exists",
+}
+
+
+def human_size(n: int | None) -> str:
+    """1536 -> '1.5 KiB': sizes as people read them."""
+    if n is None:
+        return "?"
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+def ago(ts: float | None, now: float | None = None) -> str:
+    """'3 days ago' for a timestamp, so 'when' reads naturally in an alert."""
+    if ts is None:
+        return "never"
+    delta = max(0.0, (now or time.time()) - ts)
+    for seconds, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if delta >= seconds:
+            count = int(delta // seconds)
+            return f"{count} {unit}{'s' if count > 1 else ''} ago"
+    return "just now"
+
+
+def _iso(ts: float | None) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if ts else "—"
+
+
+def render_html(
+    kind: str,
+    name: str,
+    url: str,
+    message: str,
+    copies: list[CopyInfo],
+    size: int | None,
+    saved_bytes: int,
+) -> str:
+    """The notebook card: name, message, and a table of the existing copies."""
+    e = html.escape
+    rows = "".join(
+        "<tr>"
+        f"<td>{e(c.owner)}</td><td><code>{e(c.location)}</code></td>"
+        f"<td title='{e(_iso(c.created))}'>{e(ago(c.created))}</td>"
+        f"<td>{e(human_size(c.size))}</td>"
+        f"<td title='{e(c.blake3 or '')}'>"
+        f"{'✔ ' + e(ago(c.verified_at)) if c.verified_at else 'not yet'}</td>"
+        f"<td>{e(c.state)}</td></tr>"
+        for c in copies[:20]
+    )
+    more = f"<p>…and {len(copies) - 20} more copies.</p>" if len(copies) > 20 else ""
+    digest = next((c.blake3 for c in copies if c.blake3), None)
+    saved = (
+        f"<p><b>Saved:</b> {e(human_size(saved_bytes))} not downloaded.</p>" if saved_bytes else ""
+    )
+    table = (
+        "<table><thead><tr><th>owner</th><th>location</th><th>when</th><th>size</th>"
+        f"<th>verified</th><th>state</th></tr></thead><tbody>{rows}</tbody></table>{more}"
+        if copies
+        else ""
+    )
+    return (
+        f"<div class='ddas-alert ddas-alert-{e(kind)}' style='border-left:4px solid "
+        "var(--jp-warn-color1,#f0ad4e);padding:6px 12px;margin:4px 0;"
+        "background:var(--jp-layout-color2,#f7f7f7)'>"
+        f"<div><b>DDAS · {e(_TITLES.get(kind, kind))}</b></div>"
+        f"<div><b>{e(name)}</b> ({e(human_size(size))}) — <code>{e(url)}</code></div>"
+        f"<p>{e(message)}</p>{saved}{table}"
+        + (f"<div style='font-size:85%'>BLAKE3 <code>{e(digest)}</code></div>" if digest else "")
+        + "</div>"
+    )
+
+
+def render_text(kind: str, name: str, message: str, copies: list[CopyInfo]) -> str:
+    """One line for terminals and logs."""
+    where = ""
+    if copies:
+        first = copies[0]
+        where = f" — {first.location} ({first.owner}, {ago(first.created)})"
+        if len(copies) > 1:
+            where += f" +{len(copies) - 1} more"
+    return f"DDAS: {name}: {message}{where}"
