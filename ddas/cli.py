@@ -1,0 +1,162 @@
+"""The ``ddas`` command: fetch, find, stats (and scan, dupes from :mod:`ddas.scan.cli`).
+
+Designed for scripts as much as for people: ``--json`` everywhere, one-line errors on stderr, and
+documented exit codes so a batch job can tell "bad URL" from "hash mismatch" from "already exists":
+
+====  =======================================================
+0     success
+1     other DDAS error (registry schema too new, ...)
+2     usage error (click)
+3     invalid URL, unreachable host or remote error — nothing registered
+4     hash mismatch (``--known-hash``) — nothing kept
+5     duplicate refused (``--policy error``) — the copies are listed
+6     timed out waiting for another user's download
+====  =======================================================
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from ddas.errors import (
+    DDASError,
+    DuplicateDownloadError,
+    HashMismatchError,
+    InvalidURLError,
+    LeaseTimeoutError,
+    RemoteError,
+)
+
+EXIT_CODES: dict[type[BaseException], int] = {
+    InvalidURLError: 3,
+    RemoteError: 3,
+    HashMismatchError: 4,
+    DuplicateDownloadError: 5,
+    LeaseTimeoutError: 6,
+    DDASError: 1,
+}
+
+
+def _run(action: Callable[[], Any]) -> Any:
+    """Turn DDAS's typed errors into one line on stderr and a documented exit code."""
+    try:
+        return action()
+    except tuple(EXIT_CODES) as exc:
+        code = next(c for t, c in EXIT_CODES.items() if isinstance(exc, t))
+        click.echo(f"ddas: error: {exc}", err=True)
+        if isinstance(exc, DuplicateDownloadError):
+            for copy in exc.copies:
+                click.echo(f"  {copy.location}\t{copy.owner}", err=True)
+        sys.exit(code)
+    except ValueError as exc:  # bad option values (policy, known_hash) from the library
+        click.echo(f"ddas: error: {exc}", err=True)
+        sys.exit(2)
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ddas")
+def main() -> None:
+    """DDAS: find datasets someone already downloaded before downloading them again."""
+
+
+@main.command()
+@click.argument("url")
+@click.option("--dest", type=click.Path(), help="File or folder to link the dataset into.")
+@click.option("--policy", type=click.Choice(["reuse", "warn", "error"]), default=None,
+              help="On a hit: reuse (default), warn (download anyway) or error.")  # fmt: skip
+@click.option("--known-hash", default=None, help="Expected digest, e.g. sha256:…")
+@click.option("--json", "as_json", is_flag=True, help="Print path, reused, blake3, size, source.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a TTY).")
+def fetch(url: str, dest: str | None, policy: str | None, known_hash: str | None, as_json: bool,
+          progress: bool | None) -> None:  # fmt: skip
+    """Print a local path to URL's dataset, downloading it only if nobody has it."""
+    from ddas.api import fetch_result
+
+    result = _run(lambda: fetch_result(url, dest, policy=policy, known_hash=known_hash,
+                                       progress=progress, quiet=as_json))  # fmt: skip
+    if as_json:
+        _echo_json(result.to_dict())
+    else:
+        click.echo(str(result.path))
+
+
+@main.command()
+@click.argument("query")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 500))
+@click.option("--json", "as_json", is_flag=True)
+def find(query: str, limit: int, as_json: bool) -> None:
+    """Find copies by URL, digest (blake3 or alg:hex) or text in names and URLs."""
+    from ddas.registry import Registry
+
+    def search() -> list[dict[str, Any]]:
+        registry = Registry()
+        if "://" in query:
+            copies = registry.copies_for_url(query)
+        elif _looks_like_digest(query):
+            copies = registry.copies_for_digest(query)
+        else:
+            page = registry.search(query, limit=limit)
+            copies = [c for item in page.items
+                      for c in registry.copies_for_content(item.id)]  # fmt: skip
+        return [c.to_dict() for c in copies[:limit]]
+
+    rows = _run(search)
+    if as_json:
+        _echo_json(rows)
+        return
+    if not rows:
+        click.echo("no copies found", err=True)
+        sys.exit(1)
+    for row in rows:
+        click.echo(f"{row['location']}\t{row['owner']}\t{row['size']}\t{row['state']}")
+
+
+def _looks_like_digest(text: str) -> bool:
+    value = text.split(":", 1)[-1].lower()
+    return len(value) >= 32 and all(c in "0123456789abcdef" for c in value)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+def stats(as_json: bool) -> None:
+    """Downloads and bytes saved, by user and file type."""
+    from ddas.alerts.card import human_size
+    from ddas.registry import Registry
+
+    data = _run(lambda: Registry().stats())
+    if as_json:
+        _echo_json(data)
+        return
+    click.echo(f"datasets: {data['contents']}  present copies: {data['copies']}  "
+               f"duplicate groups: {data['duplicate_groups']}  "
+               f"wasted: {human_size(data['wasted_bytes'])}")  # fmt: skip
+    click.echo(f"downloads: {data['downloads']}  reuses: {data['reuses']}  "
+               f"saved: {human_size(data['bytes_saved'])}")  # fmt: skip
+    for row in data["by_user"]:
+        click.echo(
+            f"  {row['user']}: {row['reuses']} reuses, {human_size(row['bytes_saved'])} saved"
+        )
+
+
+def _attach_scan_commands() -> None:
+    """``scan`` and ``dupes`` live with the scanner; attach them when it is installed."""
+    try:
+        from ddas.scan import cli as scan_cli
+    except ImportError:  # pragma: no cover - the scanner is part of the package
+        return
+    for name in ("scan", "dupes"):
+        command = getattr(scan_cli, name, None)
+        if isinstance(command, click.Command):
+            main.add_command(command, name)
+
+
+_attach_scan_commands()
