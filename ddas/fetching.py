@@ -126,6 +126,8 @@ class Fetcher:
             verdict = self.store.verify(copy)
             if verdict.state in ("missing", "corrupt"):
                 self.registry.mark_copy(copy.id, verdict.state, detail={"by": "fetch"})
+                if verdict.state == "corrupt" and copy.in_store:
+                    self.store.quarantine(copy.location)
                 continue
             if not verdict.ok:
                 continue  # unreadable for this user: someone else may still use it

@@ -150,6 +150,17 @@ class Store:
         _fsync_dir(folder)
         return self.existing(blake3) or final
 
+    def quarantine(self, path: str | os.PathLike[str]) -> Path | None:
+        """Move a corrupt stored file out of its content folder (kept for inspection in
+        ``.corrupt/``), so that a fresh download of that content can take its place."""
+        src = Path(path)
+        if not self.contains(src) or not src.exists():
+            return None
+        dest_dir = shared_mkdir(self.root / ".corrupt")
+        dest = dest_dir / f"{src.parent.name[:16]}-{uuid.uuid4().hex[:8]}-{src.name}"
+        os.replace(src, dest)
+        return dest
+
     def cleanup(self, max_age: float | None = None) -> int:
         """Remove temp files older than a lease could live; returns how many were removed."""
         limit = time.time() - (max_age if max_age is not None else 2 * config.lease_ttl())
