@@ -11,10 +11,15 @@ Options for the ``ddas`` layer itself (``policy``, ``known_hash``, ``progress``)
 
 from __future__ import annotations
 
+import os
+import time
 from typing import Any
 
 from fsspec.implementations.chained import ChainedFileSystem
 from fsspec.implementations.local import LocalFileOpener, LocalFileSystem
+
+MEMO_SECONDS = 10.0
+_RECENT: dict[tuple[str, str, str], tuple[str, float]] = {}
 
 
 class DDASFileSystem(ChainedFileSystem):
@@ -62,12 +67,23 @@ class DDASFileSystem(ChainedFileSystem):
         return path if "://" in path else f"{self.target_protocol}://{path}"
 
     def local_path(self, path: str) -> str:
-        """Fetch ``path`` through the registry (reusing any existing copy); the local path."""
+        """Fetch ``path`` through the registry (reusing any existing copy); the local path.
+
+        Readers such as pyarrow open one file several times for one ``read_parquet``; a short
+        per-process memo makes that one fetch (one alert, one ``reuse`` event), not three.
+        """
+        from ddas import config
         from ddas.api import fetch
 
-        local = fetch(self.target_url(path), policy=self.policy, known_hash=self.known_hash,
-                      progress=self.progress, storage_options=self.target_options)  # fmt: skip
-        return str(local)
+        url = self.target_url(path)
+        key = (url, config.current_user(), config.registry_url())
+        memo = _RECENT.get(key)
+        if memo and time.monotonic() - memo[1] < MEMO_SECONDS and os.path.exists(memo[0]):
+            return memo[0]
+        local = str(fetch(url, policy=self.policy, known_hash=self.known_hash,
+                          progress=self.progress, storage_options=self.target_options))  # fmt: skip
+        _RECENT[key] = (local, time.monotonic())
+        return local
 
     def _open(self, path: str, mode: str = "rb", **kwargs: Any) -> LocalFileOpener:
         if mode != "rb":
