@@ -66,6 +66,8 @@ _PATH_SAFE = "/!$&'()*+,;=:@%"
 _QUERY_SAFE = "!$'()*+,;:@/?%"
 _SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*$")
 _HEX2 = re.compile(r"[0-9A-Fa-f]{2}")
+# Characters that cannot appear in a host name (RFC 3986 reg-name / WHATWG forbidden host code points).
+_BAD_HOST = re.compile(r"[\s<>\"{}|\\^`]")
 
 
 def secret_params() -> frozenset[str]:
@@ -91,7 +93,10 @@ def _normalize_percent(text: str, safe: str) -> str:
             out.append(decoded if decoded in _UNRESERVED else "%" + text[i + 1 : i + 3].upper())
             i += 3
             continue
-        out.append(ch if ch in _UNRESERVED or ch in safe else quote(ch, safe=""))
+        if ch == "%":  # a bare '%' is data: encode it, or a second pass would decode "%%41" to "%A"
+            out.append("%25")
+        else:
+            out.append(ch if ch in _UNRESERVED or ch in safe else quote(ch, safe=""))
         i += 1
     return "".join(out)
 
@@ -154,15 +159,26 @@ def normalize_url(url: str, *, extra_secret_params: frozenset[str] | None = None
         raise InvalidURLError(f"not a valid URL scheme: {scheme!r}")
     scheme = scheme.lower()
     if scheme in ("file", "local"):
-        return _local(unquote(urlsplit("file://" + rest).path))
-    parts = urlsplit(f"{scheme}://{rest}")
+        try:
+            path = urlsplit("file://" + rest).path
+        except ValueError as exc:  # an unbalanced '[' in the authority
+            raise InvalidURLError(f"invalid file URL: {exc}") from None
+        return _local(unquote(path, errors="surrogateescape"))
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in rest):
+        raise InvalidURLError("URL contains unpaired surrogates (not valid Unicode)")
     try:
+        parts = urlsplit(f"{scheme}://{rest}")  # raises on an unbalanced '[' (IPv6 literal)
         host = (parts.hostname or "").lower().rstrip(".")
         port = parts.port
-    except ValueError as exc:  # e.g. a non-numeric port
-        raise InvalidURLError(f"invalid host or port in URL: {exc}") from None
+    except ValueError:  # e.g. a non-numeric port; never echo it: it may be half a password
+        raise InvalidURLError(
+            "invalid host or port in URL (a password containing '/', '?', '#' or '@' must be "
+            "percent-encoded)"
+        ) from None
     if not host:
         raise InvalidURLError("URL has no host (or bucket)")
+    if _BAD_HOST.search(host):
+        raise InvalidURLError("URL host contains characters not allowed in a host name")
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
     netloc = host if port in (None, DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
@@ -190,7 +206,8 @@ def _local(path: str) -> NormalizedURL:
     # Collapse dot segments without resolving symlinks: the user's spelling of a shared path
     # (e.g. /shared/era5) is what colleagues recognise.
     clean = os.path.normpath(str(absolute))
-    return NormalizedURL("file://" + quote(clean, safe="/:@!$&'()*+,;=-._~"), "file")
+    # fsencode: a path read from disk may hold undecodable bytes (surrogate escapes).
+    return NormalizedURL("file://" + quote(os.fsencode(clean), safe="/:@!$&'()*+,;=-._~"), "file")
 
 
 def redact(url: str) -> str:

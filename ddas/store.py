@@ -29,6 +29,7 @@ DIR_MODE = 0o2775
 FILE_MODE = 0o444
 TEMP_MODE = 0o664
 _UNSAFE = re.compile(r"[\x00-\x1f/\\]")
+_NAME_MAX = 200  # bytes; below the usual 255 so that tools may append a suffix
 
 
 def shared_mkdir(path: Path) -> Path:
@@ -46,11 +47,31 @@ def shared_mkdir(path: Path) -> Path:
 
 
 def safe_name(name: str) -> str:
-    """A file name that is safe on disk and still recognisable (``../../etc/passwd`` -> ``passwd``)."""
+    """A file name that is safe on disk and still recognisable (``../../etc/passwd`` -> ``passwd``).
+
+    File systems limit names to 255 *bytes*: a long non-ASCII name is cut on a character boundary
+    and keeps its extension, so ``.nc`` still tells what the file is.
+    """
     base = _UNSAFE.sub("_", name.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    base = "".join(c if _encodable(c) else "_" for c in base)  # lone surrogates from a URL
     if base in ("", ".", ".."):
         return "data"
-    return base[:200]
+    if len(os.fsencode(base)) <= _NAME_MAX:
+        return base
+    stem, dot, ext = base.rpartition(".")
+    suffix = dot + ext if stem and len(os.fsencode(dot + ext)) <= 32 else ""
+    head = (stem if suffix else base)[:_NAME_MAX]
+    while len(os.fsencode(head + suffix)) > _NAME_MAX:
+        head = head[:-1]
+    return head + suffix
+
+
+def _encodable(char: str) -> bool:
+    try:
+        os.fsencode(char)
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -180,6 +201,14 @@ class Store:
         This is the (size, mtime)-keyed hash cache users of pooch asked for: no re-hash on every
         access, but a modified or truncated file is caught before anyone is handed it.
         """
+        verdict = self._check(copy, rehash)
+        if verdict.ok or copy.host in ("", config.hostname()) or self.contains(copy.location):
+            return verdict
+        # A path recorded on another machine, outside our shared store: what this machine sees
+        # there (nothing, or some other file) says nothing about that copy. Never mark it.
+        return Verdict(False, "unreachable")
+
+    def _check(self, copy: CopyInfo, rehash: bool) -> Verdict:
         try:
             st = os.stat(copy.location)
         except FileNotFoundError:
@@ -188,11 +217,8 @@ class Store:
             return Verdict(False, "unreadable")
         if not os.access(copy.location, os.R_OK):
             return Verdict(False, "unreadable")
-        if (
-            not rehash
-            and st.st_size == copy.size
-            and (copy.mtime_ns is None or st.st_mtime_ns == copy.mtime_ns)
-        ):
+        # No recorded mtime means no fingerprint to trust: re-hash (the caller then records one).
+        if not rehash and st.st_size == copy.size and st.st_mtime_ns == copy.mtime_ns:
             return Verdict(True, "present")
         if st.st_size != copy.size:
             return Verdict(False, "corrupt")
