@@ -189,7 +189,7 @@ class Fetcher:
         previous_versions = [s for s in self.registry.sources_for_url(nurl)
                              if s.content_id is not None]  # fmt: skip
         extra = [self.known.algorithm] if self.known and self.known.algorithm != "blake3" else []
-        hasher = StreamHasher([*extra, "md5", "sha256"][:3])
+        hasher = StreamHasher(extra)  # BLAKE3 always; others only when promised
         temp, offset = self._resume_point(key, probe, hasher)
         started = time.monotonic()
         bar = _Progress(self.progress, probe.validators.size, nurl.name, initial=offset)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import queue
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,11 +115,37 @@ def download(
 def _copy_stream(
     read: Callable[[int], bytes], out: BinaryIO, hasher: StreamHasher, on_chunk: ProgressFn | None
 ) -> None:
-    while chunk := read(CHUNK):
-        out.write(chunk)
-        hasher.update(chunk)
-        if on_chunk is not None:
-            on_chunk(hasher.bytes)
+    """Receive, write and hash each chunk exactly once, with hashing on a second thread.
+
+    Receiving and writing release the GIL, and so does BLAKE3 on large buffers: hashing in a
+    pipeline thread overlaps it with the network instead of adding to it. The queue is bounded
+    (a few chunks), so memory stays flat whatever the dataset's size.
+    """
+    pending: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
+    failure: list[BaseException] = []
+
+    def hash_worker() -> None:
+        try:
+            while (chunk := pending.get()) is not None:
+                hasher.update(chunk)
+        except BaseException as exc:  # surfaced in the caller's thread below
+            failure.append(exc)
+
+    worker = threading.Thread(target=hash_worker, name="ddas-hash", daemon=True)
+    worker.start()
+    received = hasher.bytes
+    try:
+        while chunk := read(CHUNK):
+            out.write(chunk)
+            pending.put(chunk)
+            received += len(chunk)
+            if on_chunk is not None:
+                on_chunk(received)
+    finally:
+        pending.put(None)
+        worker.join()
+    if failure:
+        raise failure[0]
 
 
 def _download_http(
