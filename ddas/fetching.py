@@ -46,8 +46,13 @@ class FetchResult:
     alert: Alert | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": str(self.path), "reused": self.reused, "blake3": self.blake3,
-                "size": self.size, "source": self.source}  # fmt: skip
+        return {
+            "path": str(self.path),
+            "reused": self.reused,
+            "blake3": self.blake3,
+            "size": self.size,
+            "source": self.source,
+        }
 
 
 class Fetcher:
@@ -99,8 +104,13 @@ class Fetcher:
                     if hit is not None and self.policy != "warn":
                         return self._on_hit(url, nurl, probe, hit)
                     if hit is not None:
-                        self._tell("warn", nurl, [hit], probe.validators.size,
-                                   "policy 'warn': downloading again although a copy exists")  # fmt: skip
+                        self._tell(
+                            "warn",
+                            nurl,
+                            [hit],
+                            probe.validators.size,
+                            "policy 'warn': downloading again although a copy exists",
+                        )
                     return self._download(url, nurl, probe, key, holder)
                 finally:
                     self.registry.release_lease(key, holder)
@@ -158,36 +168,55 @@ class Fetcher:
     ) -> FetchResult:
         if self.policy == "error":
             raise DuplicateDownloadError(nurl.url, [copy])
+        shown = False
         if self.policy == "ask" and frontend_attached():
-            from ddas.alerts.ask import ask_user
+            from ddas.alerts import ask
 
-            if ask_user(nurl, copy) == "download":
-                key, holder = lease_key(nurl.url), new_holder()
-                self.registry.acquire_lease(key, holder, total_bytes=probe.validators.size)
-                try:
-                    return self._download(url, nurl, probe, key, holder)
-                finally:
-                    self.registry.release_lease(key, holder)
+            if not ask.can_block():
+                ask.offer_download(nurl, copy, lambda: self._download_now(url, nurl, probe).path)
+                shown = True  # the card with the buttons is the alert
+            elif ask.ask_user(nurl, copy) == "download":
+                return self._download_now(url, nurl, probe)
         assert copy.content_id is not None
         source = self.registry.add_source(copy.content_id, nurl, probe.validators)
         previous = self.registry.last_download(copy.content_id)
         seconds = previous.seconds if previous else 0.0
         self.registry.record_event(
-            "reuse", content_id=copy.content_id, source_id=source.id, copy_id=copy.id,
-            nbytes=copy.size, seconds=seconds,
+            "reuse",
+            content_id=copy.content_id,
+            source_id=source.id,
+            copy_id=copy.id,
+            nbytes=copy.size,
+            seconds=seconds,
             detail={"url": nurl.url, "location": copy.location, "owner": copy.owner},
-        )  # fmt: skip
-        alert = self._tell("reuse", nurl, [copy], copy.size,
-                           f"{copy.owner} already has it; reused, nothing downloaded",
-                           saved=copy.size)  # fmt: skip
+        )
+        alert = self._tell(
+            "reuse",
+            nurl,
+            [copy],
+            copy.size,
+            f"{copy.owner} already has it; reused, nothing downloaded",
+            saved=copy.size,
+            quiet=shown,
+        )
         return FetchResult(Path(copy.location), True, copy.blake3, copy.size, nurl.url, copy, alert)
+
+    def _download_now(self, url: str, nurl: NormalizedURL, probe: transfer.Probe) -> FetchResult:
+        """Download although a copy exists (the user asked to), still under the lease."""
+        key, holder = lease_key(nurl.url), new_holder()
+        self.registry.acquire_lease(key, holder, total_bytes=probe.validators.size)
+        try:
+            return self._download(url, nurl, probe, key, holder)
+        finally:
+            self.registry.release_lease(key, holder)
 
     def _download(
         self, url: str, nurl: NormalizedURL, probe: transfer.Probe, key: str, holder: str
     ) -> FetchResult:
         self.store.cleanup()
-        previous_versions = [s for s in self.registry.sources_for_url(nurl)
-                             if s.content_id is not None]  # fmt: skip
+        previous_versions = [
+            s for s in self.registry.sources_for_url(nurl) if s.content_id is not None
+        ]
         extra = [self.known.algorithm] if self.known and self.known.algorithm != "blake3" else []
         hasher = StreamHasher(extra)  # BLAKE3 always; others only when promised
         temp, offset = self._resume_point(key, probe, hasher)
@@ -204,10 +233,15 @@ class Fetcher:
 
         try:
             hasher = transfer.download(
-                url, temp, lambda p, append: self.store.open_temp(p, append=append), hasher,
-                validators=probe.validators, offset=offset, on_chunk=on_chunk,
+                url,
+                temp,
+                lambda p, append: self.store.open_temp(p, append=append),
+                hasher,
+                validators=probe.validators,
+                offset=offset,
+                on_chunk=on_chunk,
                 storage_options=self.storage_options,
-            )  # fmt: skip
+            )
         except BaseException:
             if not (transfer.is_http(url) and probe.accepts_ranges and probe.validators.etag):
                 temp.unlink(missing_ok=True)  # cannot be resumed: keep nothing
@@ -217,8 +251,12 @@ class Fetcher:
         digests = hasher.hexdigests()
         if self.known and digests.get(self.known.algorithm) != self.known.value:
             temp.unlink(missing_ok=True)
-            raise HashMismatchError(nurl.url, self.known.algorithm, self.known.value,
-                                    digests.get(self.known.algorithm, "?"))  # fmt: skip
+            raise HashMismatchError(
+                nurl.url,
+                self.known.algorithm,
+                self.known.value,
+                digests.get(self.known.algorithm, "?"),
+            )
         b3 = digests["blake3"]
         known = self.registry.content_id_for_digest(b3)
         detail = self.registry.dataset(known, events=0) if known is not None else None
@@ -226,29 +264,50 @@ class Fetcher:
         final = self.store.commit(temp, b3, nurl.name)
         st = os.stat(final)
         copy = self.registry.record_download(
-            url=nurl, validators=probe.validators, blake3=b3, size=hasher.bytes,
-            location=str(final), name=nurl.name, digests=digests, in_store=True,
-            mtime_ns=st.st_mtime_ns, device=st.st_dev, inode=st.st_ino,
+            url=nurl,
+            validators=probe.validators,
+            blake3=b3,
+            size=hasher.bytes,
+            location=str(final),
+            name=nurl.name,
+            digests=digests,
+            in_store=True,
+            mtime_ns=st.st_mtime_ns,
+            device=st.st_dev,
+            inode=st.st_ino,
             seconds=time.monotonic() - started,
-        )  # fmt: skip
+        )
         alert = None
         if mirrors:
-            alert = self._tell("mirror", nurl, self.registry.copies_for_content(copy.content_id or 0),
-                               hasher.bytes, f"this is a mirror of {mirrors[0]}: same bytes, one "
-                               "stored copy kept; next time this URL is a hit")  # fmt: skip
-            self.registry.record_event("alert", content_id=copy.content_id, copy_id=copy.id,
-                                       detail={"kind": "mirror", "url": nurl.url,
-                                               "mirror_of": mirrors[0]})  # fmt: skip
+            alert = self._tell(
+                "mirror",
+                nurl,
+                self.registry.copies_for_content(copy.content_id or 0),
+                hasher.bytes,
+                f"this is a mirror of {mirrors[0]}: same bytes, one "
+                "stored copy kept; next time this URL is a hit",
+            )
+            self.registry.record_event(
+                "alert",
+                content_id=copy.content_id,
+                copy_id=copy.id,
+                detail={"kind": "mirror", "url": nurl.url, "mirror_of": mirrors[0]},
+            )
         older = [s for s in previous_versions if s.content_id != copy.content_id]
         if older and alert is None:
             old_copies = self.registry.copies_for_content(older[0].content_id or 0)
-            alert = self._tell("new_version", nurl, old_copies, hasher.bytes,
-                               "the remote changed; downloaded the new version, "
-                               "older version(s) kept")  # fmt: skip
+            alert = self._tell(
+                "new_version",
+                nurl,
+                old_copies,
+                hasher.bytes,
+                "the remote changed; downloaded the new version, older version(s) kept",
+            )
         return FetchResult(final, False, b3, hasher.bytes, nurl.url, copy, alert)
 
-    def _resume_point(self, key: str, probe: transfer.Probe, hasher: StreamHasher
-                      ) -> tuple[Path, int]:  # fmt: skip
+    def _resume_point(
+        self, key: str, probe: transfer.Probe, hasher: StreamHasher
+    ) -> tuple[Path, int]:
         """Adopt a dead holder's partial file when the remote can continue it; else start fresh."""
         partial = self.store.adopt_partial(key)
         if partial is None:
@@ -270,13 +329,22 @@ class Fetcher:
         if not path.is_file():
             raise RemoteError(f"{path} does not exist (local paths are looked up, not downloaded)")
         copies = [c for c in self.registry.copies_for_url(nurl) if c.location != str(path)]
-        return FetchResult(path, False, copies[0].blake3 if copies else None,
-                           path.stat().st_size, nurl.url)  # fmt: skip
+        return FetchResult(
+            path, False, copies[0].blake3 if copies else None, path.stat().st_size, nurl.url
+        )
 
-    def _tell(self, kind: str, nurl: NormalizedURL, copies: list[CopyInfo], size: int | None,
-              message: str, saved: int = 0) -> Alert:  # fmt: skip
+    def _tell(
+        self,
+        kind: str,
+        nurl: NormalizedURL,
+        copies: list[CopyInfo],
+        size: int | None,
+        message: str,
+        saved: int = 0,
+        quiet: bool = False,
+    ) -> Alert:
         alert = Alert(kind, nurl.name, nurl.url, message, copies, size, saved)
-        announce(alert, quiet=self.quiet)
+        announce(alert, quiet=self.quiet or quiet)
         return alert
 
 
@@ -311,8 +379,15 @@ class _Progress:
         if progress is True:
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=total, desc=desc[:40], unit="B", unit_scale=True,
-                            unit_divisor=1024, initial=initial, leave=False)  # fmt: skip
+            self.bar = tqdm(
+                total=total,
+                desc=desc[:40],
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                initial=initial,
+                leave=False,
+            )
         else:
             self.bar = progress or None
             if self.bar is not None and initial:
