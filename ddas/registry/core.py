@@ -80,7 +80,11 @@ class RegistryCore:
         if engine is None:
             engine = create_registry_engine(self.url)
             if migrate:
-                ensure_schema(engine)
+                try:
+                    ensure_schema(engine)
+                except BaseException:  # e.g. a newer schema: do not leak the pool's connections
+                    engine.dispose()
+                    raise
             _ENGINES[self.url] = engine
         self.engine = engine
 

@@ -143,7 +143,7 @@ class RegistryQueries(RegistryCore):
         limit: int = 50,
     ) -> Page:
         """Contents whose name, URL or digest matches ``q`` (substring), one page at a time."""
-        key = sort.lstrip("-")
+        key = sort.removeprefix("-")
         if key not in (*SORTS, "copies"):
             raise ValueError(
                 f"sort must be one of {sorted((*SORTS, 'copies'))}, optionally with '-'"
@@ -381,12 +381,27 @@ class RegistryQueries(RegistryCore):
                     row["reuses"], row["bytes_saved"] = int(n), int(nbytes or 0)
                 else:
                     row["downloads"], row["bytes_downloaded"] = int(n), int(nbytes or 0)
+            saved_by_ext = {
+                ext: (int(n), int(b or 0))
+                for ext, n, b in s.execute(
+                    select(Content.ext, func.count(Event.id), func.sum(Event.bytes))
+                    .join(Content, Content.id == Event.content_id)
+                    .where(Event.kind == "reuse")
+                    .group_by(Content.ext)
+                )
+            }
             by_type = [
-                {"ext": ext or "(none)", "contents": int(n), "bytes": int(b or 0)}
+                {
+                    "ext": ext or "(none)",
+                    "contents": int(n),
+                    "bytes": int(b or 0),
+                    "reuses": saved_by_ext.get(ext, (0, 0))[0],
+                    "bytes_saved": saved_by_ext.get(ext, (0, 0))[1],
+                }
                 for ext, n, b in s.execute(
                     select(Content.ext, func.count(Content.id), func.sum(Content.size))
                     .group_by(Content.ext)
-                    .order_by(func.sum(Content.size).desc())
+                    .order_by(func.sum(Content.size).desc(), Content.ext)
                 )
             ]
             per_day: dict[str, dict[str, Any]] = {}

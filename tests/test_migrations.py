@@ -1,0 +1,117 @@
+"""Schema migrations: an empty database is brought to head; a newer one is refused, never downgraded."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from ddas.errors import RegistrySchemaError
+from ddas.identity import Validators
+from ddas.registry import Registry
+from ddas.registry.core import _ENGINES
+from ddas.registry.engine import create_registry_engine, head_revision
+from ddas.registry.models import Base
+
+TABLES = {"alembic_version", "contents", "digests", "sources", "copies", "events", "leases"}
+FUTURE = "9999_from_a_newer_ddas"
+
+
+def forget_engine(url: str) -> None:
+    """Make the next Registry(url) connect afresh, as a new process would."""
+    engine = _ENGINES.pop(url, None)
+    if engine is not None:
+        engine.dispose()
+
+
+def snapshot(url: str) -> dict[str, object]:
+    """Tables, the stamped revision and the row counts: everything a downgrade would change."""
+    engine = create_registry_engine(url)
+    try:
+        with engine.connect() as conn:
+            tables = set(sa.inspect(conn).get_table_names())
+            out: dict[str, object] = {"tables": tables}
+            if "alembic_version" in tables:
+                out["revision"] = conn.execute(
+                    sa.text("SELECT version_num FROM alembic_version")
+                ).scalar_one_or_none()
+            for name in sorted(tables - {"alembic_version"}):
+                out[name] = conn.execute(sa.text(f"SELECT COUNT(*) FROM {name}")).scalar_one()
+            return out
+    finally:
+        engine.dispose()
+
+
+def stamp(url: str, revision: str) -> None:
+    engine = create_registry_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = :r"), {"r": revision})
+    finally:
+        engine.dispose()
+
+
+def test_an_empty_database_is_migrated_to_head_on_first_use(registry_url: str) -> None:
+    assert snapshot(registry_url)["tables"] == set()
+
+    Registry(registry_url)
+
+    state = snapshot(registry_url)
+    assert state["tables"] == TABLES
+    assert state["revision"] == head_revision() != ""
+
+
+def test_the_migrated_schema_is_exactly_what_the_models_declare(registry_url: str) -> None:
+    registry = Registry(registry_url)
+    with registry.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        indexes = {ix["name"] for ix in sa.inspect(conn).get_indexes("copies")}
+    assert diff == [], "a model change without a migration"
+    assert {"ix_copies_content_id_state", "ix_copies_device_inode"} <= indexes
+
+
+def test_reopening_a_migrated_registry_keeps_its_data(registry_url: str) -> None:
+    registry = Registry(registry_url)
+    registry.record_download(url="https://example.org/a.nc", validators=Validators(size=1),
+                             blake3="a" * 64, size=1, location="/a.nc")  # fmt: skip
+    forget_engine(registry_url)
+
+    again = Registry(registry_url)
+
+    assert [c.location for c in again.copies_for_url("https://example.org/a.nc")] == ["/a.nc"]
+    assert snapshot(registry_url)["revision"] == head_revision()
+
+
+def test_a_registry_upgraded_by_a_newer_ddas_is_refused_and_left_alone(registry_url: str) -> None:
+    registry = Registry(registry_url)
+    registry.record_download(url="https://example.org/a.nc", validators=Validators(size=1),
+                             blake3="a" * 64, size=1, location="/a.nc")  # fmt: skip
+    forget_engine(registry_url)
+    stamp(registry_url, FUTURE)
+    before = snapshot(registry_url)
+
+    with pytest.raises(RegistrySchemaError) as err:
+        Registry(registry_url)
+
+    message = str(err.value)
+    assert FUTURE in message and "newer" in message
+    assert "pip install -U ddas" in message and "never downgrades" in message
+    assert snapshot(registry_url) == before, "nothing dropped, nothing re-stamped"
+    assert before["revision"] == FUTURE and before["copies"] == 1
+    assert registry_url not in _ENGINES, "a refused registry is not cached as usable"
+
+
+def test_an_unknown_revision_on_an_otherwise_empty_database_creates_nothing(
+    registry_url: str,
+) -> None:
+    engine = create_registry_engine(registry_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+        conn.execute(sa.text("INSERT INTO alembic_version VALUES (:r)"), {"r": FUTURE})
+    engine.dispose()
+
+    with pytest.raises(RegistrySchemaError, match="Upgrade ddas"):
+        Registry(registry_url)
+
+    assert snapshot(registry_url) == {"tables": {"alembic_version"}, "revision": FUTURE}
