@@ -1,0 +1,204 @@
+"""Registry methods for scans of shared storage: bulk registration and incremental bookkeeping.
+
+A scan registers tens of thousands of files at once; one transaction per file would spend its time in
+fsync and round trips. These methods write a *batch* in one transaction (one multi-row upsert for the
+contents, one for the copies), read back what a previous scan knew under a root (so an unchanged
+file is never re-read), and mark vanished files ``missing`` in bulk. Like every write of the
+registry they are idempotent upserts on the natural keys, so two scans of one tree can overlap.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
+from sqlalchemy import Connection, Dialect, Table, bindparam, select
+from sqlalchemy.dialects import sqlite
+
+from ddas.records import CopyInfo
+from ddas.registry.core import RegistryCore, copy_info, file_type
+from ddas.registry.models import Content, Copy
+
+#: Rows written per transaction: large enough to amortise the commit, small enough that an
+#: interrupted scan loses little and a concurrent writer on SQLite never waits long.
+BATCH_SIZE = 4000
+_IN_CHUNK = 900  # stay below SQLite's bound-parameter limit in IN (...) lists
+
+
+class ScannedCopy(NamedTuple):
+    """One file found by a scan, as it will be registered (``blake3=None``: state ``unhashed``)."""
+
+    location: str
+    host: str
+    size: int
+    blake3: str | None
+    mtime_ns: int | None
+    device: int | None
+    inode: int | None
+    owner: str
+
+
+class KnownCopy(NamedTuple):
+    """What the registry remembers of a copy, enough to decide whether a rescan must re-read it."""
+
+    id: int
+    location: str
+    state: str
+    size: int
+    mtime_ns: int | None
+    device: int | None
+    inode: int | None
+    blake3: str | None
+
+
+_COPY_COLUMNS = ["content_id", "host", "location", "owner", "state", "in_store", "size", "mtime_ns",
+                 "device", "inode", "created_at", "verified_at"]  # fmt: skip
+_COPY_UPDATES = ["content_id", "owner", "state", "size", "mtime_ns", "device", "inode",
+                 "verified_at"]  # fmt: skip
+_CONTENT_COLUMNS = ["blake3", "size", "name", "ext", "created_at", "last_used_at"]
+_SQL_CACHE: dict[tuple[type, str], str] = {}
+
+
+def _upsert_sql(
+    dialect: Dialect, table: Table, columns: list[str], keys: list[str], updates: list[str]
+) -> str:
+    """``INSERT ... ON CONFLICT`` for ``executemany`` (SQLite) or over ``unnest`` (PostgreSQL)."""
+    if dialect.name == "sqlite":
+        stmt = sqlite.insert(table).values({c: bindparam(c) for c in columns})
+        stmt = (stmt.on_conflict_do_update(index_elements=keys,
+                                           set_={c: stmt.excluded[c] for c in updates})
+                if updates else stmt.on_conflict_do_nothing(index_elements=keys))  # fmt: skip
+        compiled = stmt.compile(dialect=dialect)
+        if list(compiled.positiontup or []) != columns:  # pragma: no cover - a SQLAlchemy change
+            raise RuntimeError("unexpected parameter order in the bulk upsert")
+        return str(compiled)
+    q = dialect.identifier_preparer.quote
+    names = ", ".join(q(c) for c in columns)
+    arrays = ", ".join(f"%s::{table.c[c].type.compile(dialect=dialect)}[]" for c in columns)
+    action = ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in updates)
+    conflict = f"DO UPDATE SET {action}" if updates else "DO NOTHING"
+    return (f"INSERT INTO {q(table.name)} ({names}) SELECT * FROM unnest({arrays}) "
+            f"ON CONFLICT ({', '.join(q(k) for k in keys)}) {conflict}")  # fmt: skip
+
+
+def _chunks(items: Sequence, n: int) -> Iterable[Sequence]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
+
+
+class RegistryScans(RegistryCore):
+    """Bulk writes and reads for :func:`ddas.scan`; see :mod:`ddas.registry.scans`."""
+
+    def _under(self, prefix: str) -> list:
+        """SQL conditions selecting locations equal to ``prefix`` or below ``prefix/``."""
+        base = prefix.rstrip("/")
+        below = base + "/"
+        if self.engine.dialect.name == "sqlite":
+            # SQLite's LIKE ignores ASCII case; a range on the binary-collated index is exact and
+            # uses the (host, location) unique index. '0' is the character after '/'.
+            inside = (Copy.location >= below) & (Copy.location < base + "0")
+        else:  # PostgreSQL: LIKE is case-sensitive; a range would follow the locale's collation
+            inside = Copy.location.startswith(below, autoescape=True)
+        return [inside | (Copy.location == base)] if base else [Copy.location.startswith("/")]
+
+    def known_copies_under(self, host: str, prefix: str) -> list[KnownCopy]:
+        """Copies on ``host`` whose location is ``prefix`` or below it, any state."""
+        stmt = (
+            select(Copy.id, Copy.location, Copy.state, Copy.size, Copy.mtime_ns, Copy.device,
+                   Copy.inode, Content.blake3)
+            .outerjoin(Content, Content.id == Copy.content_id)
+            .where(Copy.host == host, *self._under(prefix))
+        )  # fmt: skip
+        with self.engine.connect() as conn:  # Core, not the ORM: 10^5 rows stay cheap
+            return [KnownCopy(*row) for row in conn.execute(stmt).all()]
+
+    def register_scanned(
+        self, files: Sequence[ScannedCopy], *, batch_size: int = BATCH_SIZE
+    ) -> int:
+        """Register ``files`` (one transaction per ``batch_size``); returns how many were written.
+
+        A copy already registered at the same (host, location) is updated: a changed file loses
+        its old content (``blake3=None`` makes it ``unhashed`` again). ``in_store`` and
+        ``created_at`` of existing rows are left alone, so scanning the store itself is harmless.
+        """
+        written = 0
+        for batch in _chunks(files, batch_size):
+            now = time.time()
+            with self._write() as s:
+                conn = s.connection()
+                ids = self._content_ids(conn, batch, now)
+                rows = [(
+                    ids.get(f.blake3) if f.blake3 else None, f.host, f.location, f.owner,
+                    "present" if f.blake3 else "unhashed", False, f.size, f.mtime_ns, f.device,
+                    f.inode, now, now if f.blake3 else None,
+                ) for f in batch]  # fmt: skip
+                self._bulk_upsert(conn, Copy, _COPY_COLUMNS, rows, ["host", "location"],
+                                  _COPY_UPDATES)  # fmt: skip
+            written += len(batch)
+        return written
+
+    def _content_ids(
+        self, conn: Connection, batch: Sequence[ScannedCopy], now: float
+    ) -> dict[str, int]:
+        """Insert the batch's new contents (first name seen wins) and map BLAKE3 -> content id."""
+        contents: dict[str, tuple] = {}
+        for f in batch:
+            if f.blake3 and f.blake3 not in contents:
+                name = f.location.rstrip("/").rsplit("/", 1)[-1]
+                contents[f.blake3] = (f.blake3, f.size, name, file_type(name), now, None)
+        if not contents:
+            return {}
+        self._bulk_upsert(conn, Content, _CONTENT_COLUMNS, list(contents.values()), ["blake3"], [])
+        ids: dict[str, int] = {}
+        for chunk in _chunks(list(contents), _IN_CHUNK):
+            rows = conn.execute(select(Content.blake3, Content.id).where(Content.blake3.in_(chunk)))
+            ids.update((b3, cid) for b3, cid in rows)  # a Result has .keys(): not a mapping
+        return ids
+
+    def _bulk_upsert(
+        self, conn: Connection, model: type, columns: list[str], rows: list[tuple],
+        keys: list[str], updates: list[str],
+    ) -> None:  # fmt: skip
+        """Multi-row upsert straight through the driver: SQLAlchemy renders the SQL once (names
+        and types come from the models), the rows go to the driver as plain tuples. Per-row ORM or
+        parameter processing would cost more than the database does for 10^4 rows."""
+        key = (model, self.engine.dialect.name)
+        sql = _SQL_CACHE.get(key)
+        if sql is None:
+            sql = _SQL_CACHE[key] = _upsert_sql(self.engine.dialect, model.__table__, columns,
+                                                keys, updates)  # fmt: skip
+        if self.engine.dialect.name == "sqlite":
+            conn.exec_driver_sql(sql, rows)  # executemany: a C loop in sqlite3
+        else:  # one statement per batch: the columns travel as arrays through unnest()
+            conn.exec_driver_sql(sql, tuple(list(col) for col in zip(*rows, strict=True)))
+
+    def mark_missing(self, copy_ids: Sequence[int]) -> int:
+        """Mark copies a scan no longer finds as ``missing`` (rows are kept: history, stats)."""
+        done = 0
+        for batch in _chunks(list(copy_ids), BATCH_SIZE):
+            with self._write() as s:
+                conn = s.connection()
+                if self.engine.dialect.name == "sqlite":
+                    conn.exec_driver_sql("UPDATE copies SET state = 'missing' WHERE id = ?",
+                                         [(i,) for i in batch])  # fmt: skip
+                else:
+                    conn.exec_driver_sql("UPDATE copies SET state = 'missing' WHERE id = ANY(%s)",
+                                         (list(batch),))  # fmt: skip
+            done += len(batch)
+        return done
+
+    def unhashed_copies(
+        self, *, size: int | None = None, hosts: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> list[CopyInfo]:  # fmt: skip
+        """Copies a scan registered without hashing (unique sizes), optionally of one size."""
+        stmt = select(Copy).where(Copy.state == "unhashed").order_by(Copy.size.desc(), Copy.id)
+        if size is not None:
+            stmt = stmt.where(Copy.size == size)
+        if hosts is not None:
+            stmt = stmt.where(Copy.host.in_(list(hosts)))
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._read() as s:
+            return [copy_info(row) for row in s.scalars(stmt)]

@@ -1,0 +1,141 @@
+"""``ddas scan ROOT...`` and ``ddas dupes``: the command-line face of scans.
+
+Both are plain click commands, attached to the main ``ddas`` group by :mod:`ddas.cli`, and usable on
+their own (``python -m ddas.scan.cli scan /shared``). Start-up stays lean for cron jobs: nothing
+heavier than click is imported until the command runs, and pandas never is.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+
+import click
+
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str | int) -> int:
+    """``1048576``, ``1M``, ``1MiB`` (binary) or ``1MB`` (decimal, 10**6) -> bytes."""
+    if isinstance(text, int):
+        return text
+    match = _SIZE.match(str(text))
+    if not match:
+        raise ValueError(f"{text!r} is not a size; write e.g. 4096, 512k, 1M, 1MiB or 1MB")
+    number, unit, suffix = match.groups()
+    unit = unit.lower()
+    decimal = suffix.lower() == "b" and unit != ""
+    factor = 1000 ** "kmgt".index(unit) * 1000 if decimal else _UNITS[unit]
+    return int(float(number) * factor)
+
+
+def _size_option(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+def human(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+registry_option = click.option(
+    "--registry", "registry_url", default=None, metavar="URL",
+    help="Registry database (default: $DDAS_REGISTRY).",
+)  # fmt: skip
+
+
+@click.command("scan")
+@click.argument("roots", nargs=-1, required=True)
+@click.option(
+    "--min-size",
+    default="1MiB",
+    show_default=True,
+    callback=_size_option,
+    help="Register files of at least this size (4096, 512k, 1M, 1MiB, 1MB).",
+)
+@click.option(
+    "--exclude",
+    multiple=True,
+    metavar="GLOB",
+    help="Skip names (*.tmp) or paths (/shared/scratch/*); repeatable.",
+)
+@click.option("--follow-symlinks", is_flag=True, help="Follow symbolic links to files and folders.")
+@click.option("--workers", type=click.IntRange(1, 256), default=None, help="Reader threads.")
+@registry_option
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress bar on stderr (default: when stderr is a terminal).",
+)
+def scan(
+    roots: tuple[str, ...], min_size: int, exclude: tuple[str, ...], follow_symlinks: bool,
+    workers: int | None, registry_url: str | None, as_json: bool, progress: bool | None,
+) -> None:  # fmt: skip
+    """Scan ROOTS (folders or fsspec URLs), register the datasets found, report duplicates."""
+    from ddas.scan.engine import scan as run_scan
+
+    show = sys.stderr.isatty() if progress is None else progress
+    try:
+        report = run_scan(list(roots), min_size=min_size, exclude=exclude,
+                          follow_symlinks=follow_symlinks, workers=workers,
+                          registry=registry_url, progress=show)  # fmt: skip
+    except (FileNotFoundError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    summary = report.summary()
+    if as_json:
+        click.echo(json.dumps(summary))
+        return
+    counts = report.counts()
+    click.echo(f"{summary['files']} files, {human(summary['bytes'])} "
+               f"({counts['new']} new, {counts['changed']} changed, {counts['unchanged']} unchanged"
+               f"), {counts['missing']} now missing, read {human(summary['hashed_bytes'])} "
+               f"in {counts['seconds']:.2f} s")  # fmt: skip
+    click.echo(f"{summary['duplicate_groups']} duplicate groups, "
+               f"{human(summary['wasted_bytes'])} wasted")  # fmt: skip
+    for group in report.groups(limit=10):
+        click.echo(f"  {human(group['wasted_bytes'])} wasted: {group['copies']} copies of "
+                   f"{human(group['size'])} ({group['blake3'][:12]})")  # fmt: skip
+        for path in group["paths"]:
+            click.echo(f"    {path}")
+    if report.error_list:
+        click.echo(f"{len(report.error_list)} could not be scanned:", err=True)
+        for error in report.error_list[:20]:
+            click.echo(f"  {error.kind}: {error.path} ({error.message})", err=True)
+
+
+@click.command("dupes")
+@registry_option
+@click.option("--limit", type=click.IntRange(1), default=None, help="Show the N most wasteful.")
+@click.option("--json", "as_json", is_flag=True, help="Print the groups as JSON.")
+def dupes(registry_url: str | None, limit: int | None, as_json: bool) -> None:
+    """List the registry's duplicate groups (present copies on distinct inodes)."""
+    from ddas.registry import Registry
+
+    page = Registry(registry_url).duplicates(limit=limit)
+    groups = [{"blake3": g.blake3, "size": g.size, "paths": g.paths} for g in page.items]
+    if as_json:
+        click.echo(json.dumps(groups))
+        return
+    total = sum(g.wasted_bytes for g in page.items)
+    click.echo(f"{page.total} duplicate groups, {human(total)} wasted"
+               + (f" (showing {len(groups)})" if len(groups) < page.total else ""))  # fmt: skip
+    for g in page.items:
+        click.echo(f"{human(g.wasted_bytes)} wasted: {g.name} ({human(g.size)}, {g.blake3[:12]})")
+        for c in g.copy_list:
+            click.echo(f"    {c.host + ':' if c.host else ''}{c.location}  ({c.owner})")
+
+
+main = click.Group("ddas-scan", commands=[scan, dupes],
+                   help="Scan shared storage for datasets and duplicates.")  # fmt: skip
+
+if __name__ == "__main__":  # pragma: no cover - exercised through a subprocess in the tests
+    main()

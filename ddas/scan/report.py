@@ -1,0 +1,237 @@
+"""What a scan found: files, duplicate groups, wasted bytes, errors - as pandas DataFrames.
+
+The report keeps plain tuples and builds DataFrames only when asked (``report.files``), so the CLI's
+``--json`` summary never imports pandas. *Wasted bytes* follow the registry's definition: a content
+with ``n`` copies on distinct inodes wastes ``size * (n - 1)``; hard links are one copy. To say
+*where* the waste is, each group keeps its oldest copy as the original and marks the others
+``redundant`` - those are the rows summed by :meth:`ScanReport.wasted_by`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from ddas.scan.walk import ScanError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from ddas.scan.plan import Plan
+
+
+class FileRecord(NamedTuple):
+    path: str
+    root: str
+    size: int
+    mtime_ns: int | None
+    device: int | None
+    inode: int | None
+    owner: str
+    etag: str | None
+    status: str
+    blake3: str | None
+    ident: tuple
+
+
+@dataclass
+class ScanReport:
+    """The outcome of :func:`ddas.scan`; ``summary()`` for numbers, DataFrames for detail."""
+
+    roots: list[str]
+    plan: Plan = field(repr=False)
+    error_list: list[ScanError] = field(default_factory=list)
+    hashed_bytes: int = 0
+    registered: int = 0
+    missing: int = 0
+    skipped_symlinks: int = 0
+    seconds: float = 0.0
+    owner_of: Callable[[int | None], str] = field(default=str, repr=False)
+
+    @classmethod
+    def build(
+        cls, *, roots: list[str], plan: Plan, errors: list[ScanError], **kw: Any
+    ) -> ScanReport:
+        return cls(roots=roots, plan=plan, error_list=list(errors), **kw)
+
+    @cached_property
+    def _idents(self) -> list[tuple]:
+        """Identities (one per inode or object) that were not lost to an error."""
+        failed = self.plan.failed
+        return [i for i in self.plan.paths if i not in failed]
+
+    @cached_property
+    def records(self) -> list[FileRecord]:
+        """One record per path (hard links: one per link), in walk order."""
+        plan, owner_of, roots = self.plan, self.owner_of, self.roots
+        ordered = sorted(roots, key=len, reverse=True)
+        records = []
+        for entry, status in zip(plan.entries, plan.status, strict=True):
+            ident = entry.ident
+            if ident in plan.failed:
+                continue
+            root = roots[0]
+            if len(roots) > 1:
+                root = next((r for r in ordered if entry.location.startswith(r)), root)
+            records.append(FileRecord(
+                entry.location, root, entry.size, entry.mtime_ns, entry.device, entry.inode,
+                owner_of(entry.uid), entry.etag, status, plan.blake3.get(ident), ident,
+            ))  # fmt: skip
+        return records
+
+    @cached_property
+    def _groups(self) -> list[dict[str, Any]]:
+        return _groups(self.plan, self._idents)
+
+    # -- numbers (no pandas) ----------------------------------------------------------------------
+
+    def summary(self) -> dict[str, int]:
+        """``files`` (paths), ``bytes`` (hard links once), ``hashed_bytes`` (read to hash),
+        ``duplicate_groups`` and ``wasted_bytes`` (of the contents found under the roots)."""
+        paths, rep = self.plan.paths, self.plan.rep
+        return {
+            "files": sum(len(paths[i]) for i in self._idents),
+            "bytes": sum(rep[i].size for i in self._idents),
+            "hashed_bytes": self.hashed_bytes, "duplicate_groups": len(self._groups),
+            "wasted_bytes": sum(g["wasted_bytes"] for g in self._groups),
+        }  # fmt: skip
+
+    def counts(self) -> dict[str, Any]:
+        """Everything else worth a log line: statuses, registrations, errors, time."""
+        plan = self.plan
+        status: dict[str, int] = defaultdict(int)
+        for st in plan.status:
+            status[st] += 1
+        for ident in plan.failed:
+            for i in plan.paths.get(ident, ()):
+                status[plan.status[i]] -= 1
+        return {
+            "new": status["new"], "changed": status["changed"], "unchanged": status["unchanged"],
+            "hashed_files": sum(len(plan.paths[i]) for i in self._idents if i in plan.blake3),
+            "linked": sum(len(plan.paths[i]) for i in self._idents if len(plan.paths[i]) > 1),
+            "registered": self.registered, "missing": self.missing, "errors": len(self.error_list),
+            "skipped_symlinks": self.skipped_symlinks, "seconds": round(self.seconds, 3),
+        }  # fmt: skip
+
+    def groups(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Duplicate groups, most wasteful first: blake3, size, copies, wasted_bytes, paths."""
+        return [dict(g) for g in self._groups[:limit]]
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        return (f"<ScanReport {s['files']} files, {s['duplicate_groups']} duplicate groups, "
+                f"{s['wasted_bytes']} wasted bytes, {len(self.error_list)} errors>")  # fmt: skip
+
+    # -- DataFrames ----------------------------------------------------------------------------------
+
+    @cached_property
+    def files(self) -> pd.DataFrame:
+        """One row per path: where, whose, how big, its hash (if read), status, duplicate group."""
+        import pandas as pd
+
+        from ddas.registry.core import file_type
+
+        group_of: dict[str, int] = {g["blake3"]: i for i, g in enumerate(self._groups)}
+        redundant = {p for g in self._groups for p in g["redundant"]}
+        per_ident: dict[tuple, int] = defaultdict(int)
+        for r in self.records:
+            per_ident[r.ident] += 1
+        rows = []
+        for r in self.records:
+            rel = os.path.relpath(r.path, r.root) if "://" not in r.path else r.path[len(r.root) :]
+            rel = rel.lstrip("/")
+            name = r.path.rsplit("/", 1)[-1]
+            rows.append({
+                "path": r.path, "root": r.root, "folder": r.path.rsplit("/", 1)[0],
+                "top": rel.split("/", 1)[0] if "/" in rel else ".", "name": name,
+                "ext": file_type(name) or "(none)", "size": r.size, "owner": r.owner,
+                "mtime": pd.Timestamp(r.mtime_ns, unit="ns", tz="UTC") if r.mtime_ns else pd.NaT,
+                "device": r.device, "inode": r.inode, "etag": r.etag, "status": r.status,
+                "blake3": r.blake3, "linked": per_ident[r.ident] > 1,
+                "group": group_of.get(r.blake3, -1) if r.blake3 else -1,
+                "redundant": r.path in redundant,
+            })  # fmt: skip
+        columns = [
+            "path",
+            "root",
+            "folder",
+            "top",
+            "name",
+            "ext",
+            "size",
+            "owner",
+            "mtime",
+            "device",
+            "inode",
+            "etag",
+            "status",
+            "blake3",
+            "linked",
+            "group",
+            "redundant",
+        ]
+        return pd.DataFrame(rows, columns=columns)
+
+    @cached_property
+    def duplicates(self) -> pd.DataFrame:
+        """One row per duplicate group (a content on two or more inodes), most waste first."""
+        import pandas as pd
+
+        rows = [{"group": i, "blake3": g["blake3"], "size": g["size"], "copies": g["copies"],
+                 "wasted_bytes": g["wasted_bytes"], "name": g["paths"][0].rsplit("/", 1)[-1],
+                 "paths": g["paths"]} for i, g in enumerate(self._groups)]  # fmt: skip
+        columns = ["group", "blake3", "size", "copies", "wasted_bytes", "name", "paths"]
+        return pd.DataFrame(rows, columns=columns)
+
+    @cached_property
+    def errors(self) -> pd.DataFrame:
+        """What could not be scanned and why (unreadable, broken-symlink, special-file...)."""
+        import pandas as pd
+
+        return pd.DataFrame([e._asdict() for e in self.error_list],
+                            columns=["path", "kind", "message"])  # fmt: skip
+
+    def wasted_by(self, by: str = "folder") -> pd.DataFrame:
+        """Wasted bytes per ``folder``, ``top`` (first level under the root), ``owner`` or ``ext``."""
+        files = self.files
+        if by not in files.columns:
+            raise ValueError(f"by must be one of folder, top, owner, ext; not {by!r}")
+        extra = files[files["redundant"]]
+        table = extra.groupby(by, as_index=False).agg(wasted_bytes=("size", "sum"),
+                                                      files=("path", "count"))  # fmt: skip
+        return table.sort_values(["wasted_bytes", by], ascending=[False, True], ignore_index=True)
+
+    def _repr_html_(self) -> str:
+        import pandas as pd
+
+        table = pd.DataFrame([self.summary() | {"errors": len(self.error_list)}])
+        return f"<b>ddas scan</b> of {', '.join(self.roots)}" + table.to_html(index=False)
+
+
+def _groups(plan: Plan, idents: list[tuple]) -> list[dict[str, Any]]:
+    """Contents with two or more distinct identities; the oldest identity is the original."""
+    by_hash: dict[str, list[tuple]] = defaultdict(list)
+    blake3 = plan.blake3
+    for ident in idents:
+        b3 = blake3.get(ident)
+        if b3 is not None:
+            by_hash[b3].append(ident)
+    entries, paths, rep = plan.entries, plan.paths, plan.rep
+    groups = []
+    for b3, members in by_hash.items():
+        if len(members) < 2:
+            continue
+        members.sort(key=lambda i: (rep[i].mtime_ns or 0, rep[i].location))
+        size = rep[members[0]].size
+        groups.append({
+            "blake3": b3, "size": size, "copies": len(members),
+            "wasted_bytes": size * (len(members) - 1),
+            "paths": sorted(entries[k].location for i in members for k in paths[i]),
+            "redundant": [rep[i].location for i in members[1:]],
+        })  # fmt: skip
+    groups.sort(key=lambda g: (-g["wasted_bytes"], g["paths"][0]))
+    return groups
