@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,12 +26,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DisconnectionError
 
 from ddas.errors import RegistrySchemaError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 _PG_MIGRATION_LOCK = 0x0DDA5  # pg_advisory_xact_lock key serialising schema upgrades
 SQLITE_BUSY_TIMEOUT_S = 60.0
+PING_AFTER_IDLE_S = 5.0  # see _ping_when_idle
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -58,7 +61,33 @@ def create_registry_engine(url: str) -> Engine:
         return engine
     if sa_url.get_backend_name() == "postgresql" and sa_url.drivername == "postgresql":
         sa_url = sa_url.set(drivername="postgresql+psycopg")  # psycopg 3, not psycopg2
-    return create_engine(sa_url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    engine = create_engine(sa_url, pool_size=5, max_overflow=10)
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only if it sat idle for a while.
+
+    ``pool_pre_ping`` pings on *every* checkout: a round trip as long as the lookup itself, on the
+    fetch hot path. A connection in steady use is alive; one that idled may have been cut by a server
+    restart or a firewall, so only that one is pinged, and replaced if dead (``DisconnectionError``
+    makes the pool retry with a fresh connection).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn, record) -> None:
+        record.info["ddas_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn, record, _proxy) -> None:
+        idle_since = record.info.get("ddas_idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise DisconnectionError("pooled connection is dead; reconnecting") from exc
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -74,8 +103,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        immediate = conn.get_execution_options().get("ddas_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = conn.get_execution_options()
+        if options.get("ddas_autocommit", False):
+            return  # a one-statement lookup is its own snapshot: no BEGIN/ROLLBACK round trips
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("ddas_write", False) else "BEGIN")
 
 
 def is_sqlite(engine: Engine) -> bool:

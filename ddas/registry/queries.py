@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from ddas.identity import NormalizedURL, Validators, normalize_url
 from ddas.records import (
     CopyInfo,
     DatasetDetail,
@@ -23,9 +22,9 @@ from ddas.records import (
     DuplicateGroup,
     EventInfo,
     Page,
-    SourceInfo,
 )
-from ddas.registry.core import RegistryCore, copy_info, source_info
+from ddas.registry.core import copy_info, source_info
+from ddas.registry.lookups import RegistryLookups
 from ddas.registry.models import Content, Copy, Digest, Event, Source
 
 SORTS = {
@@ -62,74 +61,11 @@ def event_info(row: Event, name: str | None = None) -> EventInfo:
     )
 
 
-class RegistryQueries(RegistryCore):
-    """Lookups and reports; every method opens and closes its own short read transaction."""
+class RegistryQueries(RegistryLookups):
+    """Listings and reports; every method opens and closes its own short read transaction.
 
-    # -- hot path --------------------------------------------------------------------------------
-
-    def sources_for_url(self, url: str | NormalizedURL) -> list[SourceInfo]:
-        """Every recorded version of this URL, most recently seen first."""
-        nurl = url if isinstance(url, NormalizedURL) else normalize_url(url)
-        with self._read() as s:
-            rows = s.scalars(
-                select(Source).where(Source.url == nurl.url).order_by(Source.last_seen.desc())
-            )
-            return [source_info(r) for r in rows]
-
-    def copies_for_url(
-        self,
-        url: str | NormalizedURL,
-        validators: Validators | None = None,
-        states: tuple[str, ...] = ("present",),
-    ) -> list[CopyInfo]:
-        """Copies of what this URL gave (only at these validators' version, when given)."""
-        nurl = url if isinstance(url, NormalizedURL) else normalize_url(url)
-        cond = [Source.url == nurl.url, Copy.state.in_(states)]
-        if validators is not None:
-            cond.append(Source.version_key == validators.key)
-        stmt = (
-            select(Copy, Content.blake3)
-            .join(Source, Source.content_id == Copy.content_id)
-            .join(Content, Content.id == Copy.content_id)
-            .where(*cond)
-            .order_by(Copy.in_store.desc(), Copy.verified_at.desc())
-        )
-        with self._read() as s:
-            seen: dict[int, CopyInfo] = {}
-            for row, b3 in s.execute(stmt):
-                seen.setdefault(row.id, copy_info(row, b3))
-            return list(seen.values())
-
-    def content_id_for_digest(self, digest: str) -> int | None:
-        """The content with this BLAKE3 (or alias digest, ``"md5:..."``), if known."""
-        algorithm, sep, value = digest.strip().lower().partition(":")
-        if not sep:
-            algorithm, value = "blake3", algorithm
-        with self._read() as s:
-            if algorithm == "blake3":
-                return s.scalar(select(Content.id).where(Content.blake3 == value))
-            return s.scalar(
-                select(Digest.content_id).where(
-                    Digest.algorithm == algorithm, Digest.value == value
-                )
-            )
-
-    def copies_for_content(
-        self, content_id: int, states: tuple[str, ...] = ("present",)
-    ) -> list[CopyInfo]:
-        stmt = (
-            select(Copy, Content.blake3)
-            .join(Content, Content.id == Copy.content_id)
-            .where(Copy.content_id == content_id, Copy.state.in_(states))
-            .order_by(Copy.in_store.desc(), Copy.id)
-        )
-        with self._read() as s:
-            return [copy_info(row, b3) for row, b3 in s.execute(stmt)]
-
-    def copies_for_digest(self, digest: str) -> list[CopyInfo]:
-        """Present copies of a content named by its digest (``ddas find <digest>``)."""
-        content_id = self.content_id_for_digest(digest)
-        return [] if content_id is None else self.copies_for_content(content_id)
+    The hot-path lookups (by URL, by digest) live in :mod:`ddas.registry.lookups`.
+    """
 
     # -- listings ------------------------------------------------------------------------------
 

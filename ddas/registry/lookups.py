@@ -1,0 +1,134 @@
+"""The fetch hot path: copies by URL and by digest, one indexed statement each.
+
+``ddas.fetch`` asks the registry before every download, so a lookup should cost about what the
+database costs, from a thousand copies to a million. ``benchmarks/registry_lookup.py`` measured where
+the rest went and these choices remove it:
+
+* statements are built once, at import, with bound parameters: SQLAlchemy reuses their compiled form
+  instead of re-building and re-caching an expression per call;
+* rows are plain tuples in the field order of :class:`~ddas.records.CopyInfo` and
+  :class:`~ddas.records.SourceInfo`: a row *is* a record, with no Session or ORM identity map;
+* a lookup is one statement, which is its own consistent snapshot, so it runs in autocommit: no
+  ``BEGIN`` before and ``ROLLBACK`` after, two round trips saved per lookup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, bindparam, select
+
+from ddas.identity import NormalizedURL, Validators, normalize_url
+from ddas.records import CopyInfo, SourceInfo
+from ddas.registry.core import RegistryCore
+from ddas.registry.models import Content, Copy, Digest, Source
+
+# Exactly CopyInfo's fields, in order.
+_COPY_COLUMNS = (
+    Copy.id, Copy.content_id, Copy.host, Copy.location, Copy.owner, Copy.state, Copy.size,
+    Copy.in_store, Copy.created_at, Copy.verified_at, Copy.mtime_ns, Copy.device, Copy.inode,
+    Content.blake3,
+)  # fmt: skip
+_STATES = bindparam("states", expanding=True)
+_BY_URL = (
+    select(*_COPY_COLUMNS)
+    .join(Source, Source.content_id == Copy.content_id)
+    .join(Content, Content.id == Copy.content_id)
+    .where(Source.url == bindparam("url"), Copy.state.in_(_STATES))
+    .order_by(Copy.in_store.desc(), Copy.verified_at.desc())
+)
+_BY_URL_VERSION = _BY_URL.where(Source.version_key == bindparam("version"))
+_BY_CONTENT = (
+    select(*_COPY_COLUMNS)
+    .join(Content, Content.id == Copy.content_id)
+    .where(Copy.state.in_(_STATES))
+    .order_by(Copy.in_store.desc(), Copy.id)
+)
+_BY_CONTENT_ID = _BY_CONTENT.where(Copy.content_id == bindparam("content_id"))
+_BY_BLAKE3 = _BY_CONTENT.where(Content.blake3 == bindparam("value"))
+_BY_ALIAS = _BY_CONTENT.join(Digest, Digest.content_id == Copy.content_id).where(
+    Digest.algorithm == bindparam("algorithm"), Digest.value == bindparam("value")
+)
+_CONTENT_BY_BLAKE3 = select(Content.id).where(Content.blake3 == bindparam("value"))
+_CONTENT_BY_ALIAS = select(Digest.content_id).where(
+    Digest.algorithm == bindparam("algorithm"), Digest.value == bindparam("value")
+)
+# Exactly SourceInfo's fields, in order.
+_SOURCE_COLUMNS = (
+    Source.id, Source.url, Source.etag, Source.last_modified, Source.size, Source.content_id,
+    Source.first_seen, Source.last_seen, Source.checksum,
+)  # fmt: skip
+_SOURCES_BY_URL = (
+    select(*_SOURCE_COLUMNS).where(Source.url == bindparam("url")).order_by(Source.last_seen.desc())
+)
+
+
+def parse_digest(digest: str) -> tuple[str, str]:
+    """``"md5:AB.."`` -> ``("md5", "ab..")``; a bare digest is BLAKE3."""
+    algorithm, sep, value = digest.strip().lower().partition(":")
+    return (algorithm, value) if sep else ("blake3", algorithm)
+
+
+class RegistryLookups(RegistryCore):
+    """Lookups by URL and by digest; see :class:`ddas.registry.Registry` for the whole API."""
+
+    @contextmanager
+    def _lookup(self) -> Iterator[Connection]:
+        """A pooled connection for one read statement, in autocommit (see the module notes)."""
+        with self.engine.connect() as conn:
+            if self.engine.dialect.name == "sqlite":
+                yield conn.execution_options(ddas_autocommit=True)  # see engine._on_begin
+            else:
+                yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
+    def sources_for_url(self, url: str | NormalizedURL) -> list[SourceInfo]:
+        """Every recorded version of this URL, most recently seen first."""
+        nurl = url if isinstance(url, NormalizedURL) else normalize_url(url)
+        with self._lookup() as conn:
+            return [SourceInfo(*row) for row in conn.execute(_SOURCES_BY_URL, {"url": nurl.url})]
+
+    def copies_for_url(
+        self,
+        url: str | NormalizedURL,
+        validators: Validators | None = None,
+        states: tuple[str, ...] = ("present",),
+    ) -> list[CopyInfo]:
+        """Copies of what this URL gave (only at these validators' version, when given)."""
+        nurl = url if isinstance(url, NormalizedURL) else normalize_url(url)
+        params = {"url": nurl.url, "states": list(states)}
+        stmt = _BY_URL
+        if validators is not None:
+            stmt, params["version"] = _BY_URL_VERSION, validators.key
+        with self._lookup() as conn:
+            rows = conn.execute(stmt, params).all()
+        seen: dict[int, CopyInfo] = {}  # several versions of the URL may share one content
+        for row in rows:
+            if row[0] not in seen:
+                seen[row[0]] = CopyInfo(*row)
+        return list(seen.values())
+
+    def content_id_for_digest(self, digest: str) -> int | None:
+        """The content with this BLAKE3 (or alias digest, ``"md5:..."``), if known."""
+        algorithm, value = parse_digest(digest)
+        stmt = _CONTENT_BY_BLAKE3 if algorithm == "blake3" else _CONTENT_BY_ALIAS
+        with self._lookup() as conn:
+            return conn.execute(stmt, {"algorithm": algorithm, "value": value}).scalar()
+
+    def copies_for_content(
+        self, content_id: int, states: tuple[str, ...] = ("present",)
+    ) -> list[CopyInfo]:
+        """Copies of one content, those in the store first."""
+        with self._lookup() as conn:
+            rows = conn.execute(_BY_CONTENT_ID, {"content_id": content_id, "states": list(states)})
+            return [CopyInfo(*row) for row in rows]
+
+    def copies_for_digest(
+        self, digest: str, states: tuple[str, ...] = ("present",)
+    ) -> list[CopyInfo]:
+        """Copies of a content named by its digest (``ddas find <digest>``), in one statement."""
+        algorithm, value = parse_digest(digest)
+        stmt = _BY_BLAKE3 if algorithm == "blake3" else _BY_ALIAS
+        params = {"algorithm": algorithm, "value": value, "states": list(states)}
+        with self._lookup() as conn:
+            return [CopyInfo(*row) for row in conn.execute(stmt, params)]
