@@ -1,0 +1,263 @@
+/**
+ * Live toasts for the user's own reuses and alerts.
+ *
+ * Polls `GET events?since=<last id>&user=<me>` every ~5 s. The poll runs even
+ * when the Datasets panel is collapsed (the toast is the point: "this was
+ * already there, you just saved 4 GB") but stands by while the browser tab
+ * is hidden, so idle tabs cost the server nothing. It starts from the latest
+ * event id, so opening Lab never replays old news.
+ */
+import { Notification } from '@jupyterlab/apputils';
+import { CommandRegistry } from '@lumino/commands';
+import { IDisposable } from '@lumino/disposable';
+import { Poll } from '@lumino/polling';
+
+import { DdasApi, DdasApiError } from './api';
+import { formatBytes, formatRelativeTime, middleEllipsis } from './format';
+import { ICopy, IDdasEvent, IWhoAmI, JsonValue } from './types';
+
+/** Lab truncates toast messages past this length; we shorten paths instead. */
+const MAX_MESSAGE = 140;
+/** More toasts than this in one poll are summarised into one. */
+const MAX_TOASTS_PER_POLL = 3;
+/** Events per request while polling (one poll rarely sees more than a few). */
+const PAGE = 200;
+/** Events per request while skipping history at startup (the server's maximum). */
+const DRAIN_PAGE = 1000;
+const DRAIN_MAX_PAGES = 20;
+/**
+ * Events older than this at startup are never toasted, even if skipping
+ * history stopped early: old news is noise. Generous, for clock skew.
+ */
+const STALE_MS = 10 * 60 * 1000;
+
+export interface IEventNotifierOptions {
+  api: DdasApi;
+  commands: CommandRegistry;
+  /** Resolves to the current user (shared with the sidebar). */
+  whoami: () => Promise<IWhoAmI>;
+  /** Command that shows a dataset: called with `{ id }`. */
+  showCommand: string;
+  /** Poll interval in ms (default 5000). */
+  interval?: number;
+}
+
+export class EventNotifier implements IDisposable {
+  constructor(options: IEventNotifierOptions) {
+    this._options = options;
+    this._poll = new Poll({
+      name: 'ddas:events',
+      factory: () => this._tick(),
+      frequency: {
+        interval: options.interval ?? 5000,
+        backoff: true,
+        max: 5 * 60 * 1000
+      },
+      standby: 'when-hidden'
+    });
+  }
+
+  get isDisposed(): boolean {
+    return this._poll.isDisposed;
+  }
+
+  dispose(): void {
+    this._poll.dispose();
+  }
+
+  /** Check now (e.g. after a refresh) instead of waiting for the next tick. */
+  refresh(): Promise<void> {
+    return this._poll.refresh();
+  }
+
+  private async _tick(): Promise<void> {
+    try {
+      if (this._user === null) {
+        this._user = (await this._options.whoami()).user;
+      }
+      if (this._since === null) {
+        this._since = await this._latestId(this._user);
+        return;
+      }
+      await this._poll_once(this._user, this._since);
+    } catch (error) {
+      if (
+        error instanceof DdasApiError &&
+        [401, 403, 404].includes(error.status)
+      ) {
+        // No DDAS on this server (or not for this user): stop for good
+        // rather than back off forever.
+        console.warn(`DDAS notifications disabled: ${error.message}`);
+        window.setTimeout(() => this.dispose(), 0);
+        return;
+      }
+      throw error; // the poll backs off and retries
+    }
+  }
+
+  /**
+   * The id to start from: drain pages without toasting. One request when the
+   * server reports the newest id as `last_id`, a few more if it reports the
+   * last id of the page.
+   */
+  private async _latestId(user: string): Promise<number> {
+    let since = 0;
+    for (let i = 0; i < DRAIN_MAX_PAGES; i++) {
+      const page = await this._options.api.events({
+        since,
+        user,
+        limit: DRAIN_PAGE
+      });
+      const next = Math.max(
+        since,
+        page.last_id ?? 0,
+        ...page.items.map(e => e.id)
+      );
+      if (next === since || page.items.length < DRAIN_PAGE) {
+        return next;
+      }
+      since = next;
+    }
+    return since;
+  }
+
+  private async _poll_once(user: string, since: number): Promise<void> {
+    const page = await this._options.api.events({ since, user, limit: PAGE });
+    this._since = Math.max(
+      since,
+      page.last_id ?? 0,
+      ...page.items.map(e => e.id)
+    );
+    const news = page.items.filter(
+      event =>
+        event.id > since &&
+        event.user === user &&
+        (event.kind === 'reuse' || event.kind === 'alert') &&
+        !isStale(event, this._startedAt)
+    );
+    for (const event of news.slice(0, MAX_TOASTS_PER_POLL)) {
+      await this._toast(event);
+    }
+    const rest = news.length - MAX_TOASTS_PER_POLL;
+    if (rest > 0) {
+      const saved = news
+        .slice(MAX_TOASTS_PER_POLL)
+        .filter(event => event.kind === 'reuse')
+        .reduce((sum, event) => sum + event.bytes, 0);
+      Notification.info(
+        `…and ${rest} more dataset${rest === 1 ? '' : 's'} already existed${saved > 0 ? ` (${formatBytes(saved)} saved)` : ''}.`,
+        { autoClose: 8000 }
+      );
+    }
+  }
+
+  private async _toast(event: IDdasEvent): Promise<void> {
+    const context = await this._context(event);
+    const message = toastMessage(event, context);
+    const actions: Notification.IAction[] = [];
+    if (event.content_id !== null) {
+      const id = event.content_id;
+      actions.push({
+        label: 'Show dataset',
+        caption: 'Open this dataset in the Datasets sidebar',
+        displayType: 'accent',
+        callback: () => {
+          void this._options.commands.execute(this._options.showCommand, {
+            id
+          });
+        }
+      });
+    }
+    if (event.kind === 'alert') {
+      Notification.warning(message, { autoClose: 15000, actions });
+    } else {
+      Notification.info(message, { autoClose: 10000, actions });
+    }
+  }
+
+  /** Where the existing copy is, whose it is and since when. */
+  private async _context(event: IDdasEvent): Promise<IToastContext> {
+    const detail = event.detail ?? {};
+    const context: IToastContext = {
+      name: event.name ?? text(detail.name),
+      location: text(detail.location) ?? text(detail.path),
+      owner: text(detail.owner),
+      since: text(detail.created) ?? text(detail.since)
+    };
+    if (
+      event.content_id !== null &&
+      (!context.location || !context.owner || !context.name || !context.since)
+    ) {
+      try {
+        const dataset = await this._options.api.getDataset(event.content_id);
+        const copy: ICopy | undefined =
+          dataset.copy_list.find(c => c.id === event.copy_id) ??
+          dataset.copy_list.find(c => c.state === 'present');
+        context.name = context.name ?? dataset.name;
+        if (copy) {
+          context.location = context.location ?? copy.location;
+          context.owner = context.owner ?? copy.owner;
+          context.since = context.since ?? copy.created;
+        }
+      } catch {
+        // The toast still says what happened without the details.
+      }
+    }
+    return context;
+  }
+
+  private _startedAt = Date.now();
+  private _options: IEventNotifierOptions;
+  private _poll: Poll;
+  private _since: number | null = null;
+  private _user: string | null = null;
+}
+
+export interface IToastContext {
+  name?: string | null;
+  location?: string | null;
+  owner?: string | null;
+  since?: string | null;
+}
+
+/** Happened well before this page was loaded (see STALE_MS). */
+function isStale(event: IDdasEvent, startedAt: number): boolean {
+  const at = Date.parse(event.at);
+  return !Number.isNaN(at) && at < startedAt - STALE_MS;
+}
+
+function text(value: JsonValue | undefined): string | null {
+  return typeof value === 'string' && value ? value : null;
+}
+
+/**
+ * "ERA5 2020 already exists: /shared/…/era5.nc (alice, 2 days ago) —
+ * reused, 4.2 GB saved", kept under Lab's 140-character toast limit by
+ * shortening the middle of the path.
+ */
+export function toastMessage(
+  event: IDdasEvent,
+  context: IToastContext,
+  now: Date = new Date()
+): string {
+  const name = context.name || 'This dataset';
+  const who: string[] = [];
+  if (context.owner) {
+    who.push(context.owner);
+  }
+  if (context.since) {
+    who.push(formatRelativeTime(context.since, now));
+  }
+  const whoText = who.length ? ` (${who.join(', ')})` : '';
+  const outcome =
+    event.kind === 'reuse'
+      ? event.bytes > 0
+        ? ` — reused, ${formatBytes(event.bytes)} saved`
+        : ' — reused'
+      : ' — no need to download it again';
+  const build = (location: string) =>
+    `${name} already exists${location ? `: ${location}` : ''}${whoText}${outcome}`;
+  const location = context.location ?? '';
+  const budget = MAX_MESSAGE - build('').length - 2;
+  return build(location ? middleEllipsis(location, Math.max(16, budget)) : '');
+}

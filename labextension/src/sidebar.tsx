@@ -1,0 +1,144 @@
+/**
+ * The left-sidebar panel (`#ddas-sidebar`): a header with refresh, three
+ * tabs (Search, Duplicates, Savings) and dataset details opened over them.
+ *
+ * Tabs stay mounted once visited (hidden, not destroyed) so the search
+ * text, loaded pages and scroll position survive a trip to the details.
+ */
+import { ReactWidget, refreshIcon } from '@jupyterlab/ui-components';
+import { Message } from '@lumino/messaging';
+import * as React from 'react';
+import { useRef } from 'react';
+
+import { DetailsView } from './detailsView';
+import { DuplicatesView } from './duplicatesView';
+import { useSignal } from './hooks';
+import { datasetsIcon } from './icon';
+import { SidebarModel, ViewName } from './model';
+import { SavingsView } from './savingsView';
+import { SearchView } from './searchView';
+
+/** Lumino id of the panel; browser tests and `activateById` use it. */
+export const SIDEBAR_ID = 'ddas-sidebar';
+
+const TABS: { name: ViewName; label: string }[] = [
+  { name: 'search', label: 'Search' },
+  { name: 'duplicates', label: 'Duplicates' },
+  { name: 'savings', label: 'Savings' }
+];
+
+export class DatasetsSidebar extends ReactWidget {
+  constructor(readonly model: SidebarModel) {
+    super();
+    this.id = SIDEBAR_ID;
+    this.title.icon = datasetsIcon;
+    this.title.caption = 'Datasets';
+    this.addClass('jp-ddas-sidebar');
+  }
+
+  protected render(): React.ReactElement {
+    return <Sidebar model={this.model} />;
+  }
+
+  /** Opening the panel puts the caret in the search box. */
+  protected onActivateRequest(msg: Message): void {
+    super.onActivateRequest(msg);
+    if (this.model.datasetId === null && this.model.view === 'search') {
+      this.node
+        .querySelector<HTMLInputElement>('[data-testid="ddas-search-input"]')
+        ?.focus();
+    }
+  }
+}
+
+function Sidebar(props: { model: SidebarModel }): React.ReactElement {
+  const { model } = props;
+  useSignal(model.changed);
+  const visited = useRef(new Set<ViewName>());
+  visited.current.add(model.view);
+  const detailsOpen = model.datasetId !== null;
+
+  const onTabKey = (event: React.KeyboardEvent<HTMLDivElement>) => {
+    const index = TABS.findIndex(tab => tab.name === model.view);
+    const step =
+      event.key === 'ArrowRight' ? 1 : event.key === 'ArrowLeft' ? -1 : 0;
+    if (step !== 0) {
+      event.preventDefault();
+      const next = TABS[(index + step + TABS.length) % TABS.length];
+      model.showView(next.name);
+      event.currentTarget
+        .querySelector<HTMLElement>(`[data-tab="${next.name}"]`)
+        ?.focus();
+    }
+  };
+
+  return (
+    <div className="jp-ddas-panel">
+      <header className="jp-ddas-header">
+        <h1 className="jp-ddas-heading">Datasets</h1>
+        <button
+          type="button"
+          className="jp-ddas-icon-button"
+          data-testid="ddas-refresh"
+          title="Refresh"
+          aria-label="Refresh"
+          onClick={() => model.refresh()}
+        >
+          <refreshIcon.react tag="span" />
+        </button>
+      </header>
+      <div
+        className="jp-ddas-tabs"
+        role="tablist"
+        aria-label="DDAS views"
+        onKeyDown={onTabKey}
+      >
+        {TABS.map(tab => {
+          const selected = model.view === tab.name;
+          return (
+            <button
+              key={tab.name}
+              type="button"
+              role="tab"
+              id={`ddas-tab-${tab.name}`}
+              data-tab={tab.name}
+              data-testid={`ddas-tab-${tab.name}`}
+              aria-selected={selected}
+              aria-controls={`ddas-view-${tab.name}`}
+              tabIndex={selected ? 0 : -1}
+              className={`jp-ddas-tab${selected ? ' jp-mod-selected' : ''}`}
+              onClick={() => model.showView(tab.name)}
+            >
+              {tab.label}
+            </button>
+          );
+        })}
+      </div>
+      <div className="jp-ddas-content">
+        {TABS.filter(tab => visited.current.has(tab.name)).map(tab => (
+          <div
+            key={tab.name}
+            id={`ddas-view-${tab.name}`}
+            role="tabpanel"
+            aria-labelledby={`ddas-tab-${tab.name}`}
+            className="jp-ddas-view"
+            hidden={detailsOpen || model.view !== tab.name}
+          >
+            {tab.name === 'search' && <SearchView model={model} />}
+            {tab.name === 'duplicates' && <DuplicatesView model={model} />}
+            {tab.name === 'savings' && <SavingsView model={model} />}
+          </div>
+        ))}
+        {model.datasetId !== null && (
+          <div className="jp-ddas-view">
+            <DetailsView
+              key={model.datasetId}
+              model={model}
+              datasetId={model.datasetId}
+            />
+          </div>
+        )}
+      </div>
+    </div>
+  );
+}
