@@ -66,6 +66,9 @@ _PATH_SAFE = "/!$&'()*+,;=:@%"
 _QUERY_SAFE = "!$'()*+,;:@/?%"
 _SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*$")
 _HEX2 = re.compile(r"[0-9A-Fa-f]{2}")
+# Checked with regexes, not per-character Python loops: normalization is on the lookup hot path.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # Characters that cannot appear in a host name (RFC 3986 reg-name / WHATWG forbidden host code points).
 _BAD_HOST = re.compile(r"[\s<>\"{}|\\^`]")
 
@@ -147,7 +150,7 @@ def normalize_url(url: str, *, extra_secret_params: frozenset[str] | None = None
     if not isinstance(url, str) or not url.strip():
         raise InvalidURLError("a dataset URL must be a non-empty string")
     url = url.strip()
-    if any(ord(c) < 32 or ord(c) == 127 for c in url):
+    if _CONTROL.search(url):
         raise InvalidURLError("URL contains control characters")
     names = secret_params() | (extra_secret_params or frozenset())
     if "://" not in url:
@@ -164,7 +167,7 @@ def normalize_url(url: str, *, extra_secret_params: frozenset[str] | None = None
         except ValueError as exc:  # an unbalanced '[' in the authority
             raise InvalidURLError(f"invalid file URL: {exc}") from None
         return _local(unquote(path, errors="surrogateescape"))
-    if any(0xD800 <= ord(c) <= 0xDFFF for c in rest):
+    if _SURROGATE.search(rest):
         raise InvalidURLError("URL contains unpaired surrogates (not valid Unicode)")
     try:
         parts = urlsplit(f"{scheme}://{rest}")  # raises on an unbalanced '[' (IPv6 literal)

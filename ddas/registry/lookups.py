@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, select
 
 from ddas.identity import NormalizedURL, Validators, normalize_url
 from ddas.records import CopyInfo, SourceInfo
@@ -30,30 +30,47 @@ _COPY_COLUMNS = (
     Copy.in_store, Copy.created_at, Copy.verified_at, Copy.mtime_ns, Copy.device, Copy.inode,
     Content.blake3,
 )  # fmt: skip
-_STATES = bindparam("states", expanding=True)
-_BY_URL = (
-    select(*_COPY_COLUMNS)
-    .join(Source, Source.content_id == Copy.content_id)
-    .join(Content, Content.id == Copy.content_id)
-    .where(Source.url == bindparam("url"), Copy.state.in_(_STATES))
-    .order_by(Copy.in_store.desc(), Copy.verified_at.desc())
-)
-_BY_URL_VERSION = _BY_URL.where(Source.version_key == bindparam("version"))
-_BY_CONTENT = (
-    select(*_COPY_COLUMNS)
-    .join(Content, Content.id == Copy.content_id)
-    .where(Copy.state.in_(_STATES))
-    .order_by(Copy.in_store.desc(), Copy.id)
-)
-_BY_CONTENT_ID = _BY_CONTENT.where(Copy.content_id == bindparam("content_id"))
-_BY_BLAKE3 = _BY_CONTENT.where(Content.blake3 == bindparam("value"))
-_BY_ALIAS = _BY_CONTENT.join(Digest, Digest.content_id == Copy.content_id).where(
-    Digest.algorithm == bindparam("algorithm"), Digest.value == bindparam("value")
-)
-_CONTENT_BY_BLAKE3 = select(Content.id).where(Content.blake3 == bindparam("value"))
-_CONTENT_BY_ALIAS = select(Digest.content_id).where(
-    Digest.algorithm == bindparam("algorithm"), Digest.value == bindparam("value")
-)
+
+# Each statement in two forms: one state (``state = :state``, the usual "present") and several
+# (``state IN (...)``, whose expanding parameter SQLAlchemy must re-render on every execution).
+_ONE_STATE = Copy.state == bindparam("state")
+_STATES = Copy.state.in_(bindparam("states", expanding=True))
+
+
+def _by_url(state: ColumnElement[bool]) -> Select:
+    return (
+        select(*_COPY_COLUMNS)
+        .join(Source, Source.content_id == Copy.content_id)
+        .join(Content, Content.id == Copy.content_id)
+        .where(Source.url == bindparam("url"), state)
+        .order_by(Copy.in_store.desc(), Copy.verified_at.desc())
+    )
+
+
+def _by_content(state: ColumnElement[bool]) -> Select:
+    return (
+        select(*_COPY_COLUMNS)
+        .join(Content, Content.id == Copy.content_id)
+        .where(state)
+        .order_by(Copy.in_store.desc(), Copy.id)
+    )
+
+
+_VERSION = Source.version_key == bindparam("version")
+_CONTENT_ID = Copy.content_id == bindparam("content_id")
+_BLAKE3 = Content.blake3 == bindparam("value")
+_ALIAS = (Digest.algorithm == bindparam("algorithm"), Digest.value == bindparam("value"))
+_BY_URL = {one: _by_url(cond) for one, cond in ((True, _ONE_STATE), (False, _STATES))}
+_BY_URL_VERSION = {one: stmt.where(_VERSION) for one, stmt in _BY_URL.items()}
+_BY_CONTENT = {one: _by_content(cond) for one, cond in ((True, _ONE_STATE), (False, _STATES))}
+_BY_CONTENT_ID = {one: stmt.where(_CONTENT_ID) for one, stmt in _BY_CONTENT.items()}
+_BY_BLAKE3 = {one: stmt.where(_BLAKE3) for one, stmt in _BY_CONTENT.items()}
+_BY_ALIAS = {
+    one: stmt.join(Digest, Digest.content_id == Copy.content_id).where(*_ALIAS)
+    for one, stmt in _BY_CONTENT.items()
+}
+_CONTENT_BY_BLAKE3 = select(Content.id).where(_BLAKE3)
+_CONTENT_BY_ALIAS = select(Digest.content_id).where(*_ALIAS)
 # Exactly SourceInfo's fields, in order.
 _SOURCE_COLUMNS = (
     Source.id, Source.url, Source.etag, Source.last_modified, Source.size, Source.content_id,
@@ -62,6 +79,13 @@ _SOURCE_COLUMNS = (
 _SOURCES_BY_URL = (
     select(*_SOURCE_COLUMNS).where(Source.url == bindparam("url")).order_by(Source.last_seen.desc())
 )
+
+
+def _states(states: tuple[str, ...]) -> tuple[bool, dict[str, object]]:
+    """Which form of a statement to use for ``states``, and its parameters."""
+    if len(states) == 1:
+        return True, {"state": states[0]}
+    return False, {"states": list(states)}
 
 
 def parse_digest(digest: str) -> tuple[str, str]:
@@ -96,10 +120,11 @@ class RegistryLookups(RegistryCore):
     ) -> list[CopyInfo]:
         """Copies of what this URL gave (only at these validators' version, when given)."""
         nurl = url if isinstance(url, NormalizedURL) else normalize_url(url)
-        params = {"url": nurl.url, "states": list(states)}
-        stmt = _BY_URL
+        one, params = _states(states)
+        params["url"] = nurl.url
+        stmt = _BY_URL[one]
         if validators is not None:
-            stmt, params["version"] = _BY_URL_VERSION, validators.key
+            stmt, params["version"] = _BY_URL_VERSION[one], validators.key
         with self._lookup() as conn:
             rows = conn.execute(stmt, params).all()
         seen: dict[int, CopyInfo] = {}  # several versions of the URL may share one content
@@ -119,16 +144,18 @@ class RegistryLookups(RegistryCore):
         self, content_id: int, states: tuple[str, ...] = ("present",)
     ) -> list[CopyInfo]:
         """Copies of one content, those in the store first."""
+        one, params = _states(states)
+        params["content_id"] = content_id
         with self._lookup() as conn:
-            rows = conn.execute(_BY_CONTENT_ID, {"content_id": content_id, "states": list(states)})
-            return [CopyInfo(*row) for row in rows]
+            return [CopyInfo(*row) for row in conn.execute(_BY_CONTENT_ID[one], params)]
 
     def copies_for_digest(
         self, digest: str, states: tuple[str, ...] = ("present",)
     ) -> list[CopyInfo]:
         """Copies of a content named by its digest (``ddas find <digest>``), in one statement."""
         algorithm, value = parse_digest(digest)
-        stmt = _BY_BLAKE3 if algorithm == "blake3" else _BY_ALIAS
-        params = {"algorithm": algorithm, "value": value, "states": list(states)}
+        one, params = _states(states)
+        stmt = (_BY_BLAKE3 if algorithm == "blake3" else _BY_ALIAS)[one]
+        params.update(algorithm=algorithm, value=value)
         with self._lookup() as conn:
             return [CopyInfo(*row) for row in conn.execute(stmt, params)]
