@@ -17,6 +17,7 @@ from pathlib import Path
 import blake3
 
 ALGORITHMS = ("blake3", "sha256", "sha1", "md5", "sha512")
+HEX_DIGITS = {"blake3": 64, "sha256": 64, "sha1": 40, "md5": 32, "sha512": 128}
 _MMAP_THRESHOLD = 8 << 20  # below this, plain reads beat mmap set-up; above, BLAKE3 multithreads
 
 
@@ -43,6 +44,11 @@ def parse_known_hash(text: str | None) -> KnownHash | None:
         raise ValueError(f"unsupported hash algorithm {algorithm!r}; use one of {ALGORITHMS}")
     if not value or any(c not in "0123456789abcdef" for c in value):
         raise ValueError(f"known_hash {text!r} is not a hexadecimal digest")
+    if len(value) != HEX_DIGITS[algorithm]:  # a truncated paste would never match: say so now
+        raise ValueError(
+            f"a {algorithm} digest has {HEX_DIGITS[algorithm]} hex digits, known_hash {text!r} "
+            f"has {len(value)}; check that it was copied whole"
+        )
     return KnownHash(algorithm, value)
 
 
