@@ -177,6 +177,9 @@ def test_problems_are_reported_not_fatal(registry, tree: Path) -> None:
     meets: a dangling link, a FIFO (opening it would block), a file deleted after the walk saw
     it, and a file that grows while it is being read."""
     victim, growing = tree / "dupes5/part0.tar.gz", tree / "dupes5/part1.tar.gz"
+    latin1 = os.path.join(os.fsencode(tree / "raw"), b"caf\xe9.nc")  # not UTF-8: no DB takes it
+    with open(latin1, "wb") as f:
+        f.write(b"x" * 10)
 
     def meddle(p) -> None:
         if p.phase == "read" and victim.exists():
@@ -191,6 +194,7 @@ def test_problems_are_reported_not_fatal(registry, tree: Path) -> None:
     assert kinds[str(tree / "bob/pipe")] == "special-file"
     assert kinds[str(victim)] == "unreadable"
     assert kinds[str(growing)] == "changed"
+    assert kinds[f"{tree}/raw/caf\ufffd.nc"] == "undecodable-name"
     part5 = next(g for g in report.groups() if g["size"] == 70 * KiB)
     assert part5["copies"] == 3  # the other three copies still found
     known = {c.location for c in registry.known_copies_under(_host(), str(tree))}

@@ -75,7 +75,8 @@ def _upsert_sql(
         return str(compiled)
     q = dialect.identifier_preparer.quote
     names = ", ".join(q(c) for c in columns)
-    arrays = ", ".join(f"%s::{table.c[c].type.compile(dialect=dialect)}[]" for c in columns)
+    # %b: binary parameters (psycopg); text arrays would cost a quoting regex per value
+    arrays = ", ".join(f"%b::{table.c[c].type.compile(dialect=dialect)}[]" for c in columns)
     action = ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in updates)
     conflict = f"DO UPDATE SET {action}" if updates else "DO NOTHING"
     return (f"INSERT INTO {q(table.name)} ({names}) SELECT * FROM unnest({arrays}) "
@@ -170,8 +171,10 @@ class RegistryScans(RegistryCore):
                                                 keys, updates)  # fmt: skip
         if self.engine.dialect.name == "sqlite":
             conn.exec_driver_sql(sql, rows)  # executemany: a C loop in sqlite3
-        else:  # one statement per batch: the columns travel as arrays through unnest()
-            conn.exec_driver_sql(sql, tuple(list(col) for col in zip(*rows, strict=True)))
+        else:  # one statement per batch: the columns travel as binary arrays through unnest()
+            arrays = tuple(list(col) for col in zip(*rows, strict=True))
+            with conn.connection.dbapi_connection.cursor() as cursor:  # psycopg: %b is binary
+                cursor.execute(sql, arrays)
 
     def mark_missing(self, copy_ids: Sequence[int]) -> int:
         """Mark copies a scan no longer finds as ``missing`` (rows are kept: history, stats)."""

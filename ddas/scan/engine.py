@@ -29,7 +29,7 @@ from ddas.scan.plan import Plan
 from ddas.scan.progress import Reporter, ScanProgress
 from ddas.scan.remote import is_remote, list_remote
 from ddas.scan.report import ScanReport
-from ddas.scan.walk import Excluder, FileEntry, ScanError, walk_local
+from ddas.scan.walk import Excluder, FileEntry, ScanError, shown_path, walk_local
 
 if TYPE_CHECKING:  # pragma: no cover
     from ddas.registry import Registry
@@ -229,6 +229,7 @@ def _list_all(
             skipped += n
         entries.extend(found)
         reporter.update(files=len(entries))
+    errors[:] = [e if e.path.isascii() else e._replace(path=shown_path(e.path)) for e in errors]
     if len(roots) > 1:  # overlapping roots must not list a file twice
         unique = {e.location: e for e in entries}
         entries = list(unique.values()) if len(unique) != len(entries) else entries

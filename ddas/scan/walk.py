@@ -126,6 +126,10 @@ def walk_local(
                     continue
                 if st.st_size < min_size or (exclude.active and exclude(entry.path, entry.name)):
                     continue
+                if not entry.path.isascii() and not _encodable(entry.path):
+                    errors.append(ScanError(shown_path(entry.path), "undecodable-name",
+                                            "file name is not valid UTF-8; rename it to register it"))  # fmt: skip
+                    continue
                 append(FileEntry(entry.path, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino,
                                  st.st_uid))  # fmt: skip
         if on_dir is not None:
@@ -151,3 +155,17 @@ def _first_visit(st: os.stat_result, seen: set[tuple[int, int]]) -> bool:
         return False
     seen.add(key)
     return True
+
+
+def _encodable(path: str) -> bool:
+    """Names that are not UTF-8 reach Python as surrogate escapes, which no database accepts."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shown_path(path: str) -> str:
+    """A path safe to print and store: undecodable bytes become U+FFFD."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
