@@ -250,6 +250,18 @@ def test_report_tables(registry, tree: Path) -> None:
         report.wasted_by("colour")
 
 
+def test_progress_reaches_callback_and_bar(registry, tree: Path, capsys) -> None:
+    seen = []
+
+    report = scan([tree], min_size=1, registry=registry, progress=True,
+                  on_progress=lambda p: seen.append((p.phase, p.files, p.bytes, p.hashed_bytes)))  # fmt: skip
+
+    phases = [phase for phase, *_ in seen]
+    assert phases[0] == "walk" and phases[-1] == "done" and "read" in phases
+    assert seen[-1][1:] == tuple(report.summary()[k] for k in ("files", "bytes", "hashed_bytes"))
+    assert "ddas scan" in capsys.readouterr().err  # the tqdm bar
+
+
 def test_ddas_scan_is_callable_however_it_was_imported(registry, tree: Path) -> None:
     import ddas.scan.cli  # binds the *package* to ddas.scan
 

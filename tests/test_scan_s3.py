@@ -7,7 +7,7 @@ import random
 
 import blake3
 
-from ddas.scan import scan
+from ddas.scan import hash_unhashed, scan
 
 KiB = 1024
 
@@ -44,6 +44,11 @@ def test_s3_bucket_scan_finds_duplicates_and_rescans_incrementally(s3, registry)
     again = scan([f"s3://{s3.bucket}/"], min_size=1, registry=registry)
     assert again.summary()["hashed_bytes"] == 0
     assert again.counts()["unchanged"] == 6
+
+    hashed = hash_unhashed(registry, size=5 * KiB + 1)  # what a fetch of that size would ask
+    assert [(c.location, c.blake3) for c in hashed] == [
+        (lone, blake3.blake3(s3.cat_file(lone)).hexdigest())
+    ]
 
     s3.rm(f"{s3.bucket}/users/bob/era5.nc")
     third = scan([f"s3://{s3.bucket}/"], min_size=1, registry=registry)

@@ -171,7 +171,6 @@ def _scan(
     excluder = Excluder(exclude)
     pool: ThreadPoolExecutor | None = None
     hashed = [0]
-    plan: Plan | None = None
     try:
         entries, listed, skipped_links = _list_all(root_list, min_size, excluder,
                                                    follow_symlinks, errors, reporter)  # fmt: skip
@@ -186,6 +185,13 @@ def _scan(
         registrar.add(plan.writes(plan.pending))
         reporter.update(phase="register", errors=len(errors))
         registrar.flush()
+        report = ScanReport.build(
+            roots=root_list, plan=plan, errors=errors, hashed_bytes=hashed[0],
+            registered=registrar.written, missing=missing, skipped_symlinks=skipped_links,
+            seconds=time.perf_counter() - started, owner_of=owner_name,
+        )  # fmt: skip
+        summary = report.summary()  # the final figures: hard links once, failed files left out
+        reporter.update(files=summary["files"], bytes=summary["bytes"])
     except KeyboardInterrupt:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
@@ -197,11 +203,6 @@ def _scan(
         registrar.close()
         reporter.update(phase="done", hashed_bytes=hashed[0], errors=len(errors))
         reporter.close()
-    report = ScanReport.build(
-        roots=root_list, plan=plan, errors=errors, hashed_bytes=hashed[0],
-        registered=registrar.written, missing=missing, skipped_symlinks=skipped_links,
-        seconds=time.perf_counter() - started, owner_of=owner_name,
-    )  # fmt: skip
     _record_event(registry, root_list, report)
     return report
 
