@@ -1,0 +1,153 @@
+"""Which contents match a search text, asked in a way the trigram indexes can answer.
+
+``Registry.search`` finds a content by a substring of its name or of one of its URLs, by a BLAKE3
+prefix, or by an exact alias digest. One ``WHERE name LIKE '%q%' OR EXISTS (url LIKE ...) OR ...``
+makes every database scan both tables (0.5-2 s at a million copies), so the match is built here as a
+UNION of branches that each use one index:
+
+* names and URLs: ``lower(col) LIKE '%q%'`` (the original test, so the answer never changes) behind
+  an index that narrows the candidates. On PostgreSQL that is the pg_trgm GIN index of migration
+  0002 on that very expression. On SQLite it is migration 0002's FTS5 trigram tables, asked for the
+  two *rarest* trigrams of ``q`` (see :func:`_fts_query`): an FTS5 phrase query reads the posting
+  list of every trigram, and those of ``"exa"`` or ``".nc"`` hold every row. A trigram no row contains answers "no match" without touching the table.
+  Texts shorter than a trigram, or databases without those structures, use the plain LIKE scan;
+* BLAKE3 prefixes: a range on the unique index (``LIKE 'ab%'`` is not indexable on SQLite, nor on
+  PostgreSQL under a non-C collation);
+* alias digests: equality on ``digests(algorithm, value)``'s index (value-only, as before).
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import (
+    Connection,
+    Select,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+    union,
+)
+from sqlalchemy import text as sql_text
+from sqlalchemy.sql import CompoundSelect
+
+from ddas.registry.models import Content, Digest, Source
+
+TRIGRAM = 3
+#: Up to this many matches, ``search`` runs the match once and pages over the id list.
+MATERIALIZE = 1000
+RAREST = 3  # trigrams asked of the FTS index; the LIKE re-check does the rest
+PROBE = 256  # rows read per trigram to estimate how common it is
+MAX_PROBED = 24
+_HEX = re.compile(r"[0-9a-f]+")
+_FTS: dict[str, bool] = {}  # engine URL -> SQLite FTS tables exist
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def sqlite_fts(conn: Connection) -> bool:
+    """Whether this SQLite registry has migration 0002's FTS5 tables (checked once per engine)."""
+    key = str(conn.engine.url)
+    if key not in _FTS:
+        found = conn.exec_driver_sql(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('contents_fts', 'sources_fts')"
+        ).scalar()
+        _FTS[key] = found == 2
+    return _FTS[key]
+
+
+def hex_prefix_range(prefix: str) -> tuple[str, str | None]:
+    """``[lo, hi)`` holding exactly the lower-case hex strings starting with ``prefix``."""
+    digits = prefix.rstrip("f")
+    if not digits:
+        return prefix, None
+    return prefix, digits[:-1] + "0123456789abcdef"["0123456789abcdef".index(digits[-1]) + 1]
+
+
+def _fts_query(conn: Connection, fts: str, rows: str, text: str) -> str | None:
+    """The FTS5 query narrowing to rows that may contain ``text``; None if no row can.
+
+    It asks for the rarest trigrams of ``text`` that do not overlap (overlapping ones, like ``a16``
+    and ``16.``, select the same rows). How common each is comes from a probe with ``LIMIT``: a
+    trigram with fewer than :data:`PROBE` rows is counted exactly, a common one is estimated from
+    the rowid where it reached :data:`PROBE` (FTS5 walks rowids in order, so "the 256th hit at rowid
+    512" means about half of all rows). Exact counts (``fts5vocab``) would read whole posting lists.
+    """
+    if not text.isascii():  # Python's and FTS5's case folding agree on ASCII only
+        return '"' + text.replace('"', '""') + '"'
+    where: dict[str, int] = {}
+    for i in range(len(text) - TRIGRAM + 1):
+        where.setdefault(text[i : i + TRIGRAM], i)
+    grams = list(where)[:: -(-len(where) // MAX_PROBED)]  # long texts: an even sample is enough
+    arms = [f"SELECT -1, -1, max(id) FROM {rows}"] + [
+        f"SELECT {i}, count(*), max(rowid) FROM (SELECT rowid FROM {fts} WHERE {fts} MATCH :g{i}"
+        f" LIMIT {PROBE})"
+        for i in range(len(grams))
+    ]
+    quoted = ['"' + g.replace('"', '""') + '"' for g in grams]
+    result = conn.execute(sql_text(" UNION ALL ".join(arms)),
+                          {f"g{i}": q for i, q in enumerate(quoted)}).all()  # fmt: skip
+    top = max(1, next(last for i, _n, last in result if i == -1) or 1)
+    estimate = {}
+    for i, n, last in result:
+        if i >= 0:
+            if n == 0:
+                return None
+            estimate[i] = n if n < PROBE else PROBE * top / max(1, last)
+    chosen: list[int] = []
+    for i in sorted(estimate, key=estimate.__getitem__):
+        if all(abs(where[grams[i]] - where[grams[j]]) >= TRIGRAM for j in chosen):
+            chosen.append(i)
+        if len(chosen) == RAREST:
+            break
+    return " AND ".join(quoted[i] for i in chosen)
+
+
+def _candidates(conn: Connection, fts: str, rows: str, text: str) -> Select | None:
+    query = _fts_query(conn, fts, rows, text)
+    if query is None:
+        return None
+    index = table(fts, column("rowid"))
+    return select(index.c.rowid).where(literal_column(fts).op("MATCH")(query))
+
+
+def matching_content_ids(conn: Connection, text: str) -> CompoundSelect:
+    """Ids of the contents ``text`` (stripped, lower-cased, non-empty) finds; see the module doc."""
+    pattern = f"%{_like_escape(text)}%"
+    in_name = func.lower(Content.name).like(pattern, escape="\\")
+    in_url = func.lower(Source.url).like(pattern, escape="\\")
+    branches: list[Select] = [select(Digest.content_id).where(Digest.value == text)]
+    if conn.dialect.name == "sqlite" and len(text) >= TRIGRAM and sqlite_fts(conn):
+        names = _candidates(conn, "contents_fts", "contents", text)
+        urls = _candidates(conn, "sources_fts", "sources", text)
+        if names is not None:
+            branches.append(select(Content.id).where(Content.id.in_(names), in_name))
+        if urls is not None:
+            branches.append(select(Source.content_id).where(Source.id.in_(urls), in_url))
+    else:
+        branches += [select(Content.id).where(in_name), select(Source.content_id).where(in_url)]
+    if _HEX.fullmatch(text):
+        lo, hi = hex_prefix_range(text)
+        cond = [Content.blake3 >= lo] + ([Content.blake3 < hi] if hi else [])
+        branches.append(select(Content.id).where(*cond))
+    return union(*branches)
+
+
+#: What migration 0002 may create (best effort, so not declared in ``models``): FTS5 tables, their
+#: shadow tables, and pg_trgm indexes. Schema comparisons (``alembic check``,
+#: tests) skip these.
+SEARCH_OBJECT_PREFIXES = (
+    "contents_fts",
+    "sources_fts",
+    "ix_contents_name_trgm",
+    "ix_sources_url_trgm",
+)
+
+
+def is_search_object(name: str | None) -> bool:
+    """True for the search structures of migration 0002 (see :data:`SEARCH_OBJECT_PREFIXES`)."""
+    return bool(name) and name.startswith(SEARCH_OBJECT_PREFIXES)

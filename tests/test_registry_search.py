@@ -1,0 +1,108 @@
+"""Search by substring through the trigram indexes (migration 0002) answers exactly what a scan of
+every name and URL would, on SQLite (FTS5) and PostgreSQL (pg_trgm)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+import sqlalchemy as sa
+
+from ddas.identity import Validators, normalize_url
+from ddas.registry import Registry, search
+from ddas.registry.search import hex_prefix_range, is_search_object
+
+WORDS = ["era5", "cmip6_tas", "gpm-imerg", "Sentinel2", "modis", "jra55", "merra2", "goes16"]
+
+
+def b3(i: int) -> str:
+    return hashlib.sha256(str(i).encode()).hexdigest()
+
+
+@pytest.fixture
+def library(registry: Registry) -> dict[str, dict]:
+    """60 datasets with overlapping words in names and URLs, a few odd characters, one alias."""
+    out = {}
+    for i in range(60):
+        word = WORDS[i % len(WORDS)]
+        odd = {7: "_100%", 9: '_v"2"'}.get(i, "")
+        name = f"{word}_{i:04d}{odd}.nc"
+        name = "température_été.nc" if i == 11 else name
+        url = f"https://data{i % 5}.Example.org/{WORDS[(i + 3) % len(WORDS)]}/{2000 + i}/{name}"
+        registry.record_download(url=url, validators=Validators(size=i + 1), blake3=b3(i),
+                                 size=i + 1, location=f"/store/{i}", name=name, owner="alice",
+                                 digests={"md5": b3(i)[:32]} if i == 5 else None)  # fmt: skip
+        # The registry keeps the normalized URL (non-ASCII and quotes percent-encoded), so a
+        # search for "%" rightly finds those URLs too.
+        stored = normalize_url(url).url
+        out[name] = {"url": stored.lower(), "blake3": b3(i), "md5": b3(i)[:32] if i == 5 else ""}
+    return out
+
+
+def scan(library: dict[str, dict], q: str) -> set[str]:
+    """The answer of a full scan: what search promised before any index existed."""
+    t = q.strip().lower()
+    return {
+        name for name, d in library.items()
+        if t in name.lower() or t in d["url"] or d["blake3"].startswith(t) or t == d["md5"]
+    }  # fmt: skip
+
+
+QUERIES = [
+    "era5", "ERA5_00", "_0001", "0042", "data3.example.org", "example", ".nc", "a", "e5", "nc",
+    "2011/", "/cmip6_tas/20", "gpm-imerg_0002", "100%", "%", "_", '"2"', 'v"2', "température",
+    "été", "merra2_0014.nc", "https://data1.example.org/goes16/2001/gpm-imerg_0001.nc", "zzz",
+    "exampl3", b3(3)[:10], b3(4)[:1], "f", "ff", "ffff", b3(5)[:32], "  jra55  ",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("q", QUERIES)
+def test_search_answers_what_a_full_scan_would(registry, library, q: str) -> None:
+    page = registry.search(q, limit=500)
+    assert {item.name for item in page.items} == scan(library, q)
+    assert page.total == len(scan(library, q))
+
+
+def test_broad_matches_page_and_count_like_narrow_ones(registry, library, monkeypatch) -> None:
+    monkeypatch.setattr(search, "MATERIALIZE", 3)  # "era5" (8 matches) takes the subquery path
+    expected = sorted(scan(library, "era5"))  # 8 by name, 7 more by a folder in their URL
+    assert len(expected) == 15
+    pages = [registry.search("era5", sort="name", offset=o, limit=5) for o in (0, 5, 10, 15)]
+    assert {p.total for p in pages} == {15}
+    assert [i.name for p in pages for i in p.items] == expected
+    assert pages[-1].items == []
+
+
+def test_new_downloads_are_searchable_at_once(registry, library) -> None:
+    registry.record_download(url="https://late.example.net/zz/unique_late_arrival.grib2",
+                             validators=Validators(etag='"x"'), blake3="9" * 64, size=5,
+                             location="/store/late", owner="bob")  # fmt: skip
+    assert [i.name for i in registry.search("late_arr").items] == ["unique_late_arrival.grib2"]
+    assert [i.name for i in registry.search("late.example.net/zz").items] == [
+        "unique_late_arrival.grib2"
+    ]
+
+
+def test_the_migration_built_the_trigram_structures(registry: Registry) -> None:
+    with registry.engine.connect() as conn:
+        inspector = sa.inspect(conn)
+        if conn.dialect.name == "sqlite":
+            names = set(inspector.get_table_names())
+            assert {"contents_fts", "sources_fts"} <= names
+            # every table beyond the model's is one of 0002's search structures
+            extra = names - {"alembic_version", "contents", "digests", "sources", "copies",
+                             "events", "leases"}  # fmt: skip
+            assert extra and all(is_search_object(n) for n in extra)
+        else:
+            names = {ix["name"] for t in ("contents", "sources") for ix in inspector.get_indexes(t)}
+            assert {"ix_contents_name_trgm", "ix_sources_url_trgm"} <= names
+    assert not is_search_object("contents") and not is_search_object(None)
+
+
+@pytest.mark.parametrize(
+    ("prefix", "expected"),
+    [("ab", ("ab", "ac")), ("a9", ("a9", "aa")), ("af", ("af", "b")), ("0ff", ("0ff", "1")),
+     ("fff", ("fff", None))],
+)  # fmt: skip
+def test_a_blake3_prefix_is_a_range_on_the_unique_index(prefix, expected) -> None:
+    assert hex_prefix_range(prefix) == expected
