@@ -15,7 +15,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-pytest_plugins = ("tests.fixtures.http_server", "tests.fixtures.s3_server", "tests.fixtures.lab")
+pytest_plugins = (
+    "pytest_jupyter.jupyter_server",
+    "tests.fixtures.http_server",
+    "tests.fixtures.s3_server",
+    "tests.fixtures.ddas_server",
+    "tests.fixtures.lab",
+)
 
 PG_ADMIN_URL = os.environ.get("DDAS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

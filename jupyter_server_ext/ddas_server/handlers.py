@@ -1,0 +1,345 @@
+"""The REST handlers: authenticate, authorize, validate, call the registry off the event loop, reply.
+
+Each handler is a thin adapter in the jupyterlab-git style: no SQL, no business rules beyond who may do
+what. Every method carries ``@web.authenticated`` and ``@authorized`` (resource ``"ddas"``), so an
+Authorizer configured on the server (JupyterHub's RBAC, a custom one) governs DDAS like any other
+Jupyter API. The acting user always comes from the server's identity provider, never from the request.
+The routes and their shapes are documented in ``openapi.yaml`` next to this file.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from sqlalchemy.exc import InterfaceError, OperationalError
+from tornado import web
+
+from ddas import config
+from ddas.errors import InvalidURLError, RemoteError
+from ddas.records import iso
+from ddas_server import metrics
+from ddas_server import validation as v
+from ddas_server.scans import ScanBusyError
+from ddas_server.validation import BadRequest
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ddas.registry import Registry
+    from ddas_server.app import DDASExtension
+
+AUTH_RESOURCE = "ddas"
+F = TypeVar("F", bound=Callable[..., Awaitable[None]])
+
+
+def client_errors(method: F) -> F:
+    """Map what the layers below raise to HTTP: client mistakes to 4xx, an unreachable database
+    to 503, a feature this DDAS lacks to 501; anything else stays a genuine 500."""
+
+    @functools.wraps(method)
+    async def wrapper(self: DDASHandler, *args: Any, **kwargs: Any) -> None:
+        try:
+            await method(self, *args, **kwargs)
+        except BadRequest as exc:
+            raise web.HTTPError(exc.status, "%s", str(exc)) from None
+        except InvalidURLError as exc:
+            raise web.HTTPError(400, "malformed URL: %s", str(exc)) from None
+        except (OperationalError, InterfaceError) as exc:
+            self.log.error("DDAS registry unavailable: %s", type(exc).__name__)
+            raise web.HTTPError(503, "the registry database is unavailable; retry later") from None
+        except ImportError as exc:
+            raise web.HTTPError(501, "this DDAS cannot do that yet: %s", str(exc)) from None
+
+    return cast("F", wrapper)
+
+
+def _anonymous_identities(handler: APIHandler) -> bool:
+    """True for jupyter-server's own shared-token/password providers, whose users are random
+    ``Anonymous ...`` ids: the only person behind such a server is whoever runs it."""
+    return type(handler.identity_provider).__module__.startswith("jupyter_server.")
+
+
+class DDASHandler(ExtensionHandlerMixin, APIHandler):
+    """Base: JSON replies and errors, the acting user, admin checks, request metrics."""
+
+    auth_resource = AUTH_RESOURCE
+    route = "unknown"  # the metrics label
+
+    @property
+    def ddas(self) -> DDASExtension:
+        return cast("DDASExtension", self.extensionapp)
+
+    @property
+    def acting_user(self) -> str:
+        """JupyterHub's (or any real identity provider's) user name; on a personal server
+        (jupyter-server's token identities) the same user the library records: DDAS_USER,
+        JUPYTERHUB_USER or the OS user."""
+        if _anonymous_identities(self):
+            return config.current_user()
+        return str(self.current_user.username)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.acting_user in self.ddas.admin_users
+
+    def require_admin(self, action: str) -> None:
+        if not self.is_admin:
+            raise BadRequest(f"only DDAS admins may {action}", status=403)
+
+    async def registry(self, fn: Callable[[Registry], Any]) -> Any:
+        return await self.ddas.with_registry(fn)
+
+    def reply(self, payload: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(json.dumps(payload))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """``{"message": ...}`` for every error; formatted safely (URLs contain ``%``)."""
+        exc = (kwargs.get("exc_info") or (None, None, None))[1]
+        message = self._reason
+        if isinstance(exc, web.HTTPError) and exc.log_message:
+            message = exc.log_message % exc.args if exc.args else exc.log_message
+        elif status_code >= 500:
+            message = "internal error in the DDAS server extension; see the server log"
+        if status_code == 405:  # RFC 9110: say which methods this resource has
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"message": message}))
+
+    @classmethod
+    def allowed_methods(cls) -> list[str]:
+        unimplemented = web.RequestHandler._unimplemented_method
+        return [m for m in cls.SUPPORTED_METHODS
+                if getattr(cls, m.lower(), unimplemented) is not unimplemented]  # fmt: skip
+
+    def on_finish(self) -> None:
+        metrics.observe_request(
+            self.route, self.request.method or "", self.get_status(), self.request.request_time()
+        )
+
+
+class DatasetsHandler(DDASHandler):
+    route = "datasets"
+
+    @web.authenticated
+    @authorized
+    @client_errors
+    async def get(self) -> None:
+        arg = self.get_query_argument
+        q = v.text(arg("q", None), "q", limit=v.MAX_QUERY_CHARS)
+        owner = v.text(arg("owner", None), "owner")
+        owner = self.acting_user if owner == "me" else owner
+        sort = v.dataset_sort(arg("sort", None))
+        offset, limit = v.page(arg("offset", None), arg("limit", None))
+        page = await self.registry(lambda r: r.search(
+            q, owner=owner or None, sort=sort, offset=offset, limit=limit).to_dict())  # fmt: skip
+        self.reply(page)
+
+
+class DatasetHandler(DDASHandler):
+    route = "dataset"
+
+    @web.authenticated
+    @authorized
+    @client_errors
+    async def get(self, content_id: str) -> None:
+        cid = v.record_id(content_id)
+        detail = await self.registry(lambda r: r.dataset(cid))
+        if detail is None:
+            raise BadRequest(f"no dataset with id {cid}", status=404)
+        self.reply(detail.to_dict())
+
+
+def _lookup(registry: Registry, url: str, probe: bool) -> dict[str, Any]:
+    """``ddas.api.lookup_status``, plus ``probed`` (whether the remote was asked for its version).
+
+    When the remote cannot be asked, the registry's own answer (with ``probe_error`` saying why) is
+    still what the sidebar needs: a copy we hold is worth showing precisely when the remote is down.
+    """
+    from ddas.api import lookup_status  # lazy: ddas.api brings transfer, fsspec, requests
+
+    if probe:
+        try:
+            return {**lookup_status(url, registry=registry, probe=True), "probed": True}
+        except (
+            OSError
+        ) as exc:  # RemoteError, and what fsspec backends raise for unreachable remotes
+            error = str(exc) if isinstance(exc, RemoteError) else f"{type(exc).__name__}"
+            return {**lookup_status(url, registry=registry, probe=False), "probed": False,
+                    "probe_error": error}  # fmt: skip
+    return {**lookup_status(url, registry=registry, probe=False), "probed": False}
+
+
+class LookupHandler(DDASHandler):
+    route = "lookup"
+
+    @web.authenticated
+    @authorized
+    @client_errors
+    async def get(self) -> None:
+        url = v.dataset_url(self.get_query_argument("url", None))
+        probe = v.flag(self.get_query_argument("probe", None), "probe", default=True)
+        probe = probe and self.ddas.may_probe(url)
+        result = await self.registry(lambda r: _lookup(r, url, probe))
+        metrics.observe_lookup(result)
+        self.reply(result)
+
+
+def _duplicates(registry: Registry, offset: int, limit: int) -> dict[str, Any]:
+    """The duplicates page in the contract's shape (DatasetSummary + copy_list, wasted_bytes)."""
+    groups = registry.duplicates().items  # all groups: the total waste needs every one
+    items = []
+    for group in groups[offset : offset + limit]:
+        detail = registry.dataset(group.id, events=0)
+        copies = [c.to_dict() for c in group.copy_list]
+        items.append({
+            "id": group.id, "blake3": group.blake3, "size": group.size, "name": group.name,
+            "copies": len(copies), "owners": sorted({c["owner"] for c in copies}),
+            "last_used": iso(detail.last_used) if detail else None,
+            "urls": detail.urls[:10] if detail else [], "wasted_bytes": group.wasted_bytes,
+            "copy_list": copies,
+        })  # fmt: skip
+    return {"total": len(groups), "offset": offset, "limit": limit,
+            "wasted_bytes": sum(g.wasted_bytes for g in groups), "items": items}  # fmt: skip
+
+
+class DuplicatesHandler(DDASHandler):
+    route = "duplicates"
+
+    @web.authenticated
+    @authorized
+    @client_errors
+    async def get(self) -> None:
+        offset, limit = v.page(self.get_query_argument("offset", None),
+                               self.get_query_argument("limit", None))  # fmt: skip
+        self.reply(await self.registry(lambda r: _duplicates(r, offset, limit)))
+
+
+class StatsHandler(DDASHandler):
+    route = "stats"
+
+    @web.authenticated
+    @authorized
+    @client_errors
+    async def get(self) -> None:
+        stats = await self.registry(lambda r: r.stats())
+        metrics.observe_stats(stats)
+        self.reply(stats)
+
+
+class EventsHandler(DDASHandler):
+    route = "events"
+
+    @web.authenticated
+    @authorized
+    @client_errors
+    async def get(self) -> None:
+        arg = self.get_query_argument
+        since = v.integer(arg("since", None), "since", default=0)
+        limit = v.integer(arg("limit", None), "limit", default=100, low=1, high=v.MAX_EVENTS)
+        user = v.text(arg("user", None), "user")
+        user = self.acting_user if user == "me" else user
+        items = await self.registry(lambda r: [
+            e.to_dict() for e in r.events(since=since, user=user or None, limit=limit)])  # fmt: skip
+        self.reply({"items": items, "last_id": items[-1]["id"] if items else since})
+
+
+class ScansHandler(DDASHandler):
+    route = "scans"
+
+    @web.authenticated
+    @authorized
+    @client_errors
+    async def post(self) -> None:
+        self.require_admin("start scans")
+        roots = v.scan_roots(v.json_object(self.request.body), list(self.ddas.scan_roots))
+        runner = await self.ddas.run(self.ddas.scan_runner)  # ImportError -> 501
+        try:
+            job = self.ddas.scans.start(roots, self.acting_user, runner)
+        except ScanBusyError as busy:
+            self.reply({**busy.job.to_dict(), "message": f"{busy}; watch scans/{busy.job.id}"}, 409)
+            return
+        self.set_header("Location", self.request.path.rstrip("/") + "/" + job.id)
+        self.reply(job.to_dict(), 202)
+
+
+class ScanHandler(DDASHandler):
+    route = "scan"
+
+    @web.authenticated
+    @authorized
+    @client_errors
+    async def get(self, job_id: str) -> None:
+        self.require_admin("watch scans")
+        job = self.ddas.scans.get(job_id) if len(job_id) <= 64 else None
+        if job is None:
+            raise BadRequest("no such scan (scans are kept in memory until the server restarts)",
+                             status=404)  # fmt: skip
+        self.reply(job.to_dict())
+
+
+def _forget(registry: Registry, copy_id: int, user: str, admin: bool) -> None:
+    info = registry.copy(copy_id)
+    if info is None:
+        raise BadRequest(f"no copy with id {copy_id}", status=404)
+    if not admin and info.owner != user:
+        raise BadRequest(f"copy {copy_id} belongs to {info.owner}: only they or an admin "
+                         "may forget it", status=403)  # fmt: skip
+    try:
+        registry.forget_copy(copy_id, user=user)
+    except KeyError:  # forgotten by someone else in between
+        raise BadRequest(f"no copy with id {copy_id}", status=404) from None
+
+
+class CopyHandler(DDASHandler):
+    route = "copy"
+
+    @web.authenticated
+    @authorized
+    @client_errors
+    async def delete(self, copy_id: str) -> None:
+        cid, user, admin = v.record_id(copy_id), self.acting_user, self.is_admin
+        await self.registry(lambda r: _forget(r, cid, user, admin))
+        self.set_status(204)
+        self.finish()
+
+
+class WhoamiHandler(DDASHandler):
+    route = "whoami"
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.reply({"user": self.acting_user, "admin": self.is_admin})
+
+
+class NotFoundHandler(DDASHandler):
+    """Unknown ``/ddas/api/...`` paths: a JSON 404 (after authentication) instead of an HTML page."""
+
+    route = "unknown"
+
+    @web.authenticated
+    async def _not_found(self, *args: str) -> None:
+        raise web.HTTPError(404, "no such DDAS API endpoint; see openapi.yaml")
+
+    get = post = put = patch = delete = head = _not_found
+
+
+API = "/ddas/api"
+ROUTES: list[tuple[str, type[DDASHandler]]] = [
+    (rf"{API}/datasets", DatasetsHandler),
+    (rf"{API}/datasets/([^/]+)", DatasetHandler),
+    (rf"{API}/lookup", LookupHandler),
+    (rf"{API}/duplicates", DuplicatesHandler),
+    (rf"{API}/stats", StatsHandler),
+    (rf"{API}/events", EventsHandler),
+    (rf"{API}/scans", ScansHandler),
+    (rf"{API}/scans/([^/]+)", ScanHandler),
+    (rf"{API}/copies/([^/]+)", CopyHandler),
+    (rf"{API}/whoami", WhoamiHandler),
+    (rf"{API}/(.*)", NotFoundHandler),
+]
