@@ -39,9 +39,28 @@ def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Lab]:
 
 
 def _run_cell(page, index: int):
+    """Run cell ``index`` and wait for its output.
+
+    Right after a notebook opens, Lab can drop a run request sent before the kernel's session is
+    wired to the panel (the cell never gets its ``[*]``): wait for the idle kernel, then send the
+    request again if the prompt did not change, never a second time once the cell has started.
+    """
+    page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').first.wait_for(
+        timeout=90_000
+    )
     cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
-    cell.locator(".jp-InputArea-editor").click()
-    page.keyboard.press("Shift+Enter")
+    prompt = cell.locator(".jp-InputPrompt")
+    for _attempt in range(5):
+        cell.locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Shift+Enter")
+        try:
+            page.wait_for_function(
+                "el => el.textContent.trim() !== '[ ]:'", arg=prompt.element_handle(),
+                timeout=10_000,
+            )  # fmt: skip
+            break
+        except Exception:  # not started: ask again
+            continue
     cell.locator(".jp-OutputArea-output", has_text="FETCHED").wait_for(timeout=90_000)
     return cell
 
@@ -75,5 +94,8 @@ def test_ask_reuses_at_once_and_download_anyway_really_downloads(
         cell.locator(".ddas-ask-status", has_text="Downloaded anyway").wait_for(timeout=60_000)
         assert http_server.body_bytes() == len(DATA)  # bob chose to download his own copy
         screenshot(page, "ask-policy-downloaded")
+    except Exception:
+        screenshot(page, "ask-policy-failure")
+        raise
     finally:
         page.close()
