@@ -26,6 +26,12 @@ jp_asyncio_loop = pytest.fixture(isolated_asyncio_loop)
 
 
 @pytest.fixture
+def jp_server_cleanup() -> None:
+    """Overrides pytest-jupyter's autouse cleanup of an in-process ServerApp: there is none here
+    (Lab runs as a subprocess), and its loop cannot run while Playwright's is marked running."""
+
+
+@pytest.fixture
 def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Lab]:
     env = {"DDAS_REGISTRY": f"sqlite:///{tmp_path / 'registry.db'}",
            "DDAS_STORE": str(tmp_path / "store"), "DDAS_USER": "alice"}  # fmt: skip
