@@ -267,6 +267,19 @@ def test_a_scanned_file_with_a_known_content_becomes_a_duplicate(registry) -> No
     assert rows(registry)["events"] == 1, "a scan registers files without per-file events"
 
 
+def test_finding_a_file_on_disk_is_not_a_use_but_a_reuse_is(registry) -> None:
+    found = registry.register_file("/data/obs/stations.csv", size=10, blake3=b3("obs"),
+                                   owner="carol")  # fmt: skip
+    assert registry.dataset(found.content_id).last_used is None
+    stored = download(registry, label="era5", size=500)
+    used = registry.dataset(stored.content_id).last_used
+    assert used is not None
+    registry.register_file("/home/bob/era5.nc", size=500, blake3=b3("era5"), owner="bob")
+    assert registry.dataset(stored.content_id).last_used == used, "a scan must not bump it"
+    registry.record_event("reuse", user="bob", content_id=stored.content_id, nbytes=500)
+    assert registry.dataset(stored.content_id).last_used > used
+
+
 def test_an_unhashed_scanned_file_is_registered_then_completed_in_place(registry) -> None:
     pending = registry.register_file("/data/big.h5", size=10, blake3=None, owner="bob")
     assert (pending.state, pending.content_id, pending.verified_at) == ("unhashed", None, None)

@@ -126,7 +126,7 @@ class RegistryCore:
         model: type,
         values: Mapping[str, Any],
         keys: list[str],
-        update_cols: list[str],
+        update_cols: list[str] | None,
     ) -> int:
         """Insert or update on the natural key; returns the row id in one round trip."""
         stmt = self._insert(model).values(**values)
@@ -138,7 +138,11 @@ class RegistryCore:
 
     # -- writes -------------------------------------------------------------------------------
 
-    def _content(self, session: Session, blake3: str, size: int, name: str, now: float) -> int:
+    def _content(
+        self, session: Session, blake3: str, size: int, name: str, now: float, *, used: bool = True
+    ) -> int:
+        """Upsert a content. ``used`` is False for a file found on disk: finding it is not a use,
+        and "last used" must keep meaning that somebody fetched or reused it."""
         return self._upsert_id(
             session,
             Content,
@@ -148,10 +152,10 @@ class RegistryCore:
                 "name": name,
                 "ext": file_type(name),
                 "created_at": now,
-                "last_used_at": now,
+                "last_used_at": now if used else None,
             },
             ["blake3"],
-            ["last_used_at"],
+            ["last_used_at"] if used else None,
         )
 
     def _digests(self, session: Session, content_id: int, digests: Mapping[str, str]) -> None:
@@ -326,7 +330,7 @@ class RegistryCore:
             content_id = None
             if blake3 is not None:
                 base = name or location.rstrip("/").rsplit("/", 1)[-1]
-                content_id = self._content(s, blake3, size, base, now)
+                content_id = self._content(s, blake3, size, base, now, used=False)
             copy_id = self._copy(
                 s,
                 {
