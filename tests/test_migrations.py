@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -11,7 +14,7 @@ from ddas.errors import RegistrySchemaError
 from ddas.identity import Validators
 from ddas.registry import Registry
 from ddas.registry.core import _ENGINES
-from ddas.registry.engine import create_registry_engine, head_revision
+from ddas.registry.engine import HEAD_REVISION, create_registry_engine, head_revision
 from ddas.registry.models import Base
 
 TABLES = {"alembic_version", "contents", "digests", "sources", "copies", "events", "leases"}
@@ -125,3 +128,17 @@ def test_an_unknown_revision_on_an_otherwise_empty_database_creates_nothing(
         Registry(registry_url)
 
     assert snapshot(registry_url) == {"tables": {"alembic_version"}, "revision": FUTURE}
+
+
+def test_the_head_known_without_alembic_is_alembics_head() -> None:
+    assert head_revision() == HEAD_REVISION
+
+
+def test_an_up_to_date_registry_opens_without_importing_alembic(registry_url: str) -> None:
+    """Every kernel and ``ddas`` command opens the registry: Alembic (~0.25 s of imports) loads
+    only when there is something to migrate."""
+    Registry(registry_url)  # migrates
+    code = ("import sys; from ddas.registry import Registry; "
+            f"Registry({registry_url!r}).stats(); print('alembic' in sys.modules)")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stderr
