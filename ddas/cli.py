@@ -129,8 +129,8 @@ def _looks_like_digest(text: str) -> bool:
 @click.option("--json", "as_json", is_flag=True)
 def stats(as_json: bool) -> None:
     """Downloads and bytes saved, by user and file type."""
-    from ddas.alerts.card import human_size
     from ddas.registry import Registry
+    from ddas.units import human_size
 
     data = _run(lambda: Registry().stats())
     if as_json:

@@ -11,6 +11,7 @@ import html
 import time
 
 from ddas.records import CopyInfo
+from ddas.units import human_size
 
 _TITLES = {
     "reuse": "Already downloaded — reusing the existing copy",
@@ -20,18 +21,6 @@ _TITLES = {
     "waiting": "Someone is downloading this right now",
     "ask": "This dataset already exists",
 }
-
-
-def human_size(n: int | None) -> str:
-    """1536 -> '1.5 KiB': sizes as people read them."""
-    if n is None:
-        return "?"
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"  # pragma: no cover
 
 
 def ago(ts: float | None, now: float | None = None) -> str:

@@ -13,6 +13,8 @@ import sys
 
 import click
 
+from ddas.units import human_size
+
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
 
@@ -36,14 +38,6 @@ def _size_option(_ctx: click.Context, _param: click.Parameter, value: str) -> in
         return parse_size(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
-
-
-def human(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"  # pragma: no cover
 
 
 registry_option = click.option(
@@ -95,15 +89,15 @@ def scan(
         click.echo(json.dumps(summary))
         return
     counts = report.counts()
-    click.echo(f"{summary['files']} files, {human(summary['bytes'])} "
+    click.echo(f"{summary['files']} files, {human_size(summary['bytes'])} "
                f"({counts['new']} new, {counts['changed']} changed, {counts['unchanged']} unchanged"
-               f"), {counts['missing']} now missing, read {human(summary['hashed_bytes'])} "
+               f"), {counts['missing']} now missing, read {human_size(summary['hashed_bytes'])} "
                f"in {counts['seconds']:.2f} s")  # fmt: skip
     click.echo(f"{summary['duplicate_groups']} duplicate groups, "
-               f"{human(summary['wasted_bytes'])} wasted")  # fmt: skip
+               f"{human_size(summary['wasted_bytes'])} wasted")  # fmt: skip
     for group in report.groups(limit=10):
-        click.echo(f"  {human(group['wasted_bytes'])} wasted: {group['copies']} copies of "
-                   f"{human(group['size'])} ({group['blake3'][:12]})")  # fmt: skip
+        click.echo(f"  {human_size(group['wasted_bytes'])} wasted: {group['copies']} copies of "
+                   f"{human_size(group['size'])} ({group['blake3'][:12]})")  # fmt: skip
         for path in group["paths"]:
             click.echo(f"    {path}")
     if report.error_list:
@@ -126,10 +120,12 @@ def dupes(registry_url: str | None, limit: int | None, as_json: bool) -> None:
         click.echo(json.dumps(groups))
         return
     total = sum(g.wasted_bytes for g in page.items)
-    click.echo(f"{page.total} duplicate groups, {human(total)} wasted"
+    click.echo(f"{page.total} duplicate groups, {human_size(total)} wasted"
                + (f" (showing {len(groups)})" if len(groups) < page.total else ""))  # fmt: skip
     for g in page.items:
-        click.echo(f"{human(g.wasted_bytes)} wasted: {g.name} ({human(g.size)}, {g.blake3[:12]})")
+        click.echo(
+            f"{human_size(g.wasted_bytes)} wasted: {g.name} ({human_size(g.size)}, {g.blake3[:12]})"
+        )
         for c in g.copy_list:
             click.echo(f"    {c.host + ':' if c.host else ''}{c.location}  ({c.owner})")
 

@@ -18,25 +18,18 @@ from pathlib import Path
 from typing import Any
 
 from ddas.scan.report import ScanReport
+from ddas.units import human_size
 
 _STYLE = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #ccc;padding:2px 8px}
 th{background:#f3f3f3}td{text-align:right}td:first-child{text-align:left}"""
 
 
-def _size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if abs(n) < 1024 or unit == "PiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)  # pragma: no cover
-
-
 def _table(frame: Any, sizes: Iterable[str] = ()) -> str:
     shown = frame.copy()
     for column in sizes:
         if column in shown:
-            shown[column] = shown[column].map(_size)
+            shown[column] = shown[column].map(human_size)
     return shown.to_html(index=False, escape=True, border=0)
 
 
