@@ -217,7 +217,7 @@ def test_search_by_owner_and_summaries_show_copies_owners_and_urls(catalogue) ->
         ("-name", ["tas_day.nc", "Genome_100%.fa.gz", "2020.nc"]),
         ("size", ["tas_day.nc", "Genome_100%.fa.gz", "2020.nc"]),
         ("-size", ["2020.nc", "Genome_100%.fa.gz", "tas_day.nc"]),
-        ("-copies", ["2020.nc", "tas_day.nc", "Genome_100%.fa.gz"]),
+        ("-copies", ["2020.nc", "Genome_100%.fa.gz", "tas_day.nc"]),  # ties: newest id first
         ("id", ["2020.nc", "tas_day.nc", "Genome_100%.fa.gz"]),
         ("created", ["2020.nc", "tas_day.nc", "Genome_100%.fa.gz"]),
         ("-last_used", ["Genome_100%.fa.gz", "tas_day.nc", "2020.nc"]),

@@ -46,6 +46,14 @@ class Base(DeclarativeBase):
 
 class Content(Base):
     __tablename__ = "contents"
+    # The sidebar lists contents sorted by these (newest use first by default): with (key, id)
+    # indexes, the first page of a million datasets is an index walk, not a sort (migration 0003).
+    __table_args__ = (
+        Index("ix_contents_last_used_at_id", "last_used_at", "id"),
+        Index("ix_contents_name_id", "name", "id"),
+        Index("ix_contents_size_id", "size", "id"),
+        Index("ix_contents_created_at_id", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     blake3: Mapped[str] = mapped_column(String(64), unique=True)

@@ -94,9 +94,11 @@ class RegistryQueries(RegistryLookups):
             .scalar_subquery()
         )
         column = present if key == "copies" else SORTS[key]
-        order = column.desc() if sort.startswith("-") else column.asc()
+        descending = sort.startswith("-")
+        # The id breaks ties in the key's direction, so that (key, id) indexes serve both ways.
+        order = [column.desc(), Content.id.desc()] if descending else [column, Content.id]
         with self._read() as s:
-            cond = []
+            cond, few = [], True
             if text := q.replace("\x00", "").strip().lower():
                 # Evaluate the match once: a selective text (the usual case) becomes a short id
                 # list for the count and the page; a broad one stays a subquery.
@@ -109,11 +111,14 @@ class RegistryQueries(RegistryLookups):
             if owner:
                 cond.append(select(Copy.id).where(Copy.content_id == Content.id,
                                                   Copy.owner == owner).exists())  # fmt: skip
-            total = s.scalar(select(func.count(Content.id)).where(*cond)) or 0
+            if text and not few and not owner:  # the union's ids are distinct content ids
+                total = s.scalar(select(func.count()).select_from(matched.subquery())) or 0
+            else:
+                total = s.scalar(select(func.count(Content.id)).where(*cond)) or 0
             rows = s.execute(
                 select(Content, present)
                 .where(*cond)
-                .order_by(order, Content.id)
+                .order_by(*order)
                 .offset(offset)
                 .limit(limit)
             ).all()
