@@ -22,7 +22,7 @@ $(VENV)/.installed-lab: $(BIN)/python pyproject.toml package.json
 
 $(VENV)/.installed-test: $(BIN)/python pyproject.toml package.json
 	$(BIN)/pip install --quiet -e ".[test]"
-	touch $@ $(VENV)/.installed-lab
+	touch $@ $(VENV)/.installed-lab $(VENV)/.installed-docs
 
 # Debian tools the suite and benchmarks compare against or drive: chromium (browser tests),
 # jdupes and rmlint (duplicate-finder peers), b3sum (hashing peer).
@@ -34,13 +34,17 @@ chromium:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-## make lab: JupyterLab on the demo notebooks with an embedded SQLite registry.
+## make lab: JupyterLab opened on notebooks/01_quickstart.ipynb, with the demo: a local data
+## server (python -m ddas.demo --serve) and an embedded SQLite registry seeded with two fake users,
+## all under $(DEMO_DIR). Ctrl-C stops Lab and the demo server; the registry is kept.
+LAB_ARGS ?= --no-browser
+NOTEBOOK_DIR ?= $(CURDIR)/notebooks
+DEMO_ENV = DDAS_DEMO_DIR=$(DEMO_DIR) DDAS_REGISTRY=$(DEMO_DIR)/registry.db DDAS_STORE=$(DEMO_DIR)/store
 lab: $(VENV)/.installed-lab
-	mkdir -p $(DEMO_DIR)
-	DDAS_REGISTRY=$(DEMO_DIR)/registry.db DDAS_STORE=$(DEMO_DIR)/store \
-	  $(BIN)/python -m ddas.demo --seed-only
-	DDAS_REGISTRY=$(DEMO_DIR)/registry.db DDAS_STORE=$(DEMO_DIR)/store \
-	  $(BIN)/jupyter lab --allow-root --no-browser --port=$(PORT) --notebook-dir=notebooks
+	$(DEMO_ENV) $(BIN)/python -m ddas.demo --serve --detach
+	$(DEMO_ENV) $(BIN)/jupyter lab --allow-root --port=$(PORT) $(LAB_ARGS) \
+	  --ServerApp.root_dir=$(NOTEBOOK_DIR) --LabApp.default_url=/lab/tree/01_quickstart.ipynb; \
+	  status=$$?; $(DEMO_ENV) $(BIN)/python -m ddas.demo --stop; exit $$status
 
 ## make test: the whole suite (SQLite and PostgreSQL, HTTP, S3, JupyterLab in Chromium).
 test: $(VENV)/.installed-test chromium
@@ -51,6 +55,14 @@ test: $(VENV)/.installed-test chromium
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check ddas jupyter_server_ext tests benchmarks
 	$(BIN)/ruff format --check ddas jupyter_server_ext tests benchmarks
+
+## make docs: the documentation site in site/ (mkdocs-material, strict: any warning fails).
+$(VENV)/.installed-docs: $(BIN)/python pyproject.toml package.json
+	$(BIN)/pip install --quiet -e ".[docs]"
+	touch $@
+
+docs: $(VENV)/.installed-docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/registry_lookup.py

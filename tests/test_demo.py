@@ -1,17 +1,134 @@
-"""``make lab``'s demo seeding: real rows through the Registry API, idempotent."""
+"""The demo a newcomer meets: its data server behaves like a real remote, its seeding is a real
+history made through the public API (once), and it never writes fake users into a real registry."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
-from ddas.demo import seed
+import pytest
+
+from ddas.demo import CATALOG, find_server, seed, start
+from ddas.demo_server import STATUS_PATH, DemoServer, publish
 from ddas.registry import Registry
 
+REPO = Path(__file__).resolve().parents[1]
 
-def test_demo_seed_registers_a_duplicate_once(registry: Registry, tmp_path: Path) -> None:
-    assert seed(registry, tmp_path) == 3
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[DemoServer]:
+    srv = DemoServer(tmp_path / "www", tmp_path).start()
+    yield srv
+    srv.close()
+
+
+@pytest.fixture
+def saved_environ() -> Iterator[None]:
+    """``ddas.demo.start`` sets this process's DDAS_* variables on purpose; put them back."""
+    before = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(before)
+
+
+def head(url: str) -> dict[str, str]:
+    with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=5) as resp:
+        return dict(resp.headers)
+
+
+def test_seed_makes_the_demo_history_once(
+    registry: Registry, server: DemoServer, tmp_path: Path
+) -> None:
+    assert seed(registry, tmp_path, server.base_url) == 4  # 2 downloads, 1 reuse, bob's copy
+
+    users = {row["user"]: row for row in registry.stats()["by_user"]}
+    assert users["alice"]["downloads"] == 2 and users["alice"]["reuses"] == 0
+    assert users["bob"]["reuses"] == 1
+    assert users["bob"]["bytes_saved"] == len(CATALOG["air_temperature_2020.csv"]())
     groups = registry.duplicates().items
-    assert len(groups) == 1 and sorted(Path(p).name for p in groups[0].paths) == [
-        "stations-copy.csv", "stations.csv"]  # fmt: skip
-    assert seed(registry, tmp_path) == 0  # a registry with datasets is left alone
-    assert registry.search().total == 2
+    assert len(groups) == 1 and groups[0].name == "stations.csv"
+    assert sorted((c.owner, Path(c.location).name) for c in groups[0].copy_list) == [
+        ("alice", "stations.csv"), ("bob", "stations-copy.csv")]  # fmt: skip
+    assert server.status()["bytes_sent"] == {
+        f"/{name}": len(CATALOG[name]()) for name in ("stations.csv", "air_temperature_2020.csv")
+    }  # bob's reuse downloaded nothing
+
+    events = registry.last_event_id()
+    assert seed(registry, tmp_path, server.base_url) == 0
+    assert registry.last_event_id() == events and registry.search().total == 2
+
+
+def test_demo_server_gives_versions_and_counts_body_bytes(server: DemoServer) -> None:
+    publish(server.www, "a/data.csv", b"x,y\n1,2\n")
+    url = server.base_url + "a/data.csv"
+    first = head(url)
+    assert first["Content-Length"] == "8" and first["ETag"] and first["Last-Modified"]
+    publish(server.www, "a/data.csv", b"x,y\n1,2\n")  # the same bytes: not a new version
+    assert head(url)["ETag"] == first["ETag"]
+    publish(server.www, "a/data.csv", b"x,y\n1,2\n3,4\n")
+    assert head(url)["ETag"] != first["ETag"]
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        assert resp.read() == b"x,y\n1,2\n3,4\n"
+    assert server.status()["bytes_sent"] == {"/a/data.csv": 12}  # HEADs send no body
+
+    for escape in ("../registry.db", "%2e%2e/registry.db", "a/../../x"):
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(server.base_url + escape, timeout=5)
+        assert err.value.code == 404
+    with pytest.raises(ValueError, match="inside"):
+        publish(server.www, "../outside.csv", b"")
+
+
+def test_outside_a_demo_folder_start_uses_a_temporary_registry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, saved_environ: None
+) -> None:
+    """A notebook opened in an institution's Lab must not add alice and bob to the real registry."""
+    os.environ["DDAS_REGISTRY"] = str(tmp_path / "real.db")
+    os.environ.pop("DDAS_DEMO_DIR", None)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+
+    demo = start()
+    try:
+        assert demo.private and os.environ["DDAS_REGISTRY"] != str(tmp_path / "real.db")
+        assert Registry().search().total == 2  # seeded, in the temporary registry
+        assert not (tmp_path / "real.db").exists()
+        assert demo.bytes_sent("stations.csv") == len(CATALOG["stations.csv"]())
+    finally:
+        demo.close()
+
+
+def test_cli_serves_in_the_background_and_stops(tmp_path: Path) -> None:
+    """What `make lab` runs: --serve --detach returns once the server is seeded; --stop ends it."""
+    root = tmp_path / "demo"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DDAS_", "JUPYTERHUB_"))}
+    env["PYTHONPATH"] = str(REPO)
+    cli = [sys.executable, "-m", "ddas.demo", "--root", str(root)]
+    started = time.monotonic()
+    out = subprocess.run([*cli, "--serve", "--detach", "--port", "0"], env=env, check=True,
+                         capture_output=True, text=True, timeout=120).stdout  # fmt: skip
+    print(f"--serve --detach returned after {time.monotonic() - started:.1f} s")
+    try:
+        url = find_server(root)
+        assert url is not None and url in out
+        assert Registry(f"sqlite:///{root / 'registry.db'}").search().total == 2
+        again = subprocess.run([*cli, "--serve", "--detach"], env=env, check=True,
+                               capture_output=True, text=True, timeout=60).stdout  # fmt: skip
+        assert "already serving" in again  # a second `make lab` reuses the running server
+    finally:
+        subprocess.run([*cli, "--stop"], env=env, check=True, timeout=60)
+    assert find_server(root) is None and not (root / "server.json").exists()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the port closes right after server.json is removed
+        try:
+            urllib.request.urlopen(url.rstrip("/") + STATUS_PATH, timeout=1).close()
+        except OSError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the demo server still answers after --stop")
