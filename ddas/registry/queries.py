@@ -116,11 +116,7 @@ class RegistryQueries(RegistryLookups):
             else:
                 total = s.scalar(select(func.count(Content.id)).where(*cond)) or 0
             rows = s.execute(
-                select(Content, present)
-                .where(*cond)
-                .order_by(*order)
-                .offset(offset)
-                .limit(limit)
+                select(Content, present).where(*cond).order_by(*order).offset(offset).limit(limit)
             ).all()
             items = self._summaries(s, [(c, n) for c, n in rows])
         return Page(total=total, offset=offset, limit=limit, items=items)
