@@ -14,6 +14,7 @@ from tests.fixtures.lab import (
     Lab,
     isolated_asyncio_loop,
     open_lab,
+    run_cell,
     screenshot,
     start_lab,
     stop_lab,
@@ -45,30 +46,7 @@ def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Lab]:
 
 
 def _run_cell(page, index: int):
-    """Run cell ``index`` and wait for its output.
-
-    Right after a notebook opens, Lab can drop a run request sent before the kernel's session is
-    wired to the panel (the cell never gets its ``[*]``): wait for the idle kernel, then send the
-    request again if the prompt did not change, never a second time once the cell has started.
-    """
-    page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').first.wait_for(
-        timeout=90_000
-    )
-    cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
-    prompt = cell.locator(".jp-InputPrompt")
-    for _attempt in range(5):
-        cell.locator(".jp-InputArea-editor").click()
-        page.keyboard.press("Shift+Enter")
-        try:
-            page.wait_for_function(
-                "el => el.textContent.trim() !== '[ ]:'", arg=prompt.element_handle(),
-                timeout=10_000,
-            )  # fmt: skip
-            break
-        except Exception:  # not started: ask again
-            continue
-    cell.locator(".jp-OutputArea-output", has_text="FETCHED").wait_for(timeout=90_000)
-    return cell
+    return run_cell(page, index, "FETCHED")
 
 
 def test_ask_reuses_at_once_and_download_anyway_really_downloads(

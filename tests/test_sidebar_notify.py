@@ -20,6 +20,7 @@ from tests.fixtures.lab import (
     Lab,
     isolated_asyncio_loop,
     open_lab,
+    run_cell,
     screenshot,
     start_lab,
     stop_lab,
@@ -93,12 +94,8 @@ def settled(toast: Locator) -> Locator:
 
 
 def run_first_cell(page: Page) -> str:
-    cell = page.locator(".jp-Notebook .jp-Cell").first
-    cell.locator(".jp-InputArea-editor").click()
-    page.keyboard.press("Shift+Enter")
-    output = cell.locator(".jp-OutputArea-output", has_text="FETCHED")
-    output.wait_for(timeout=90_000)
-    return output.inner_text()
+    cell = run_cell(page, 0, "FETCHED")
+    return cell.locator(".jp-OutputArea-output", has_text="FETCHED").inner_text()
 
 
 def test_reuse_toast_opens_the_dataset(
@@ -163,6 +160,28 @@ def test_toast_shows_markup_as_text_and_old_news_is_not_replayed(
         toast.locator("button.jp-toast-button", has_text="Show dataset").click()
         expect(page.locator(".jp-ddas-details-title")).to_have_text(XSS, timeout=TIMEOUT)
         assert page.locator('img[src="x"]').count() == 0
+        assert dialogs == []
+    finally:
+        page.close()
+
+
+def test_the_open_list_follows_what_the_kernel_fetched(
+    lab: Lab, browser: object, http_server: CountingServer
+) -> None:
+    """Bob's kernel downloads a dataset nobody had: the Datasets list, open beside the notebook,
+    shows it after the next poll of his events, without anyone pressing refresh."""
+    url = http_server.add("fresh/buoys_2022.nc", DATA[:5000])
+    page, dialogs = open_notebook(browser, lab, "live-list", url)
+    try:
+        page.locator('.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="ddas-sidebar"]').click()
+        rows = page.locator('[data-testid="ddas-result-row"] .jp-ddas-row-name')
+        expect(rows.first).to_be_visible(timeout=TIMEOUT)  # earlier tests' datasets
+        expect(rows.filter(has_text="buoys_2022.nc")).to_have_count(0)
+        run_first_cell(page)
+        assert http_server.body_bytes() == len(DATA[:5000])  # a miss: bob downloaded it
+        expect(rows.filter(has_text="buoys_2022.nc")).to_have_count(1, timeout=TIMEOUT)
+        assert page.locator(TOAST, has_text="buoys_2022.nc").count() == 0  # a download is no news
+        screenshot(page, "sidebar-live-list")
         assert dialogs == []
     finally:
         page.close()

@@ -81,7 +81,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
       api,
       commands: app.commands,
       whoami,
-      showCommand: CommandIDs.showDataset
+      showCommand: CommandIDs.showDataset,
+      // A kernel of this user fetched, reused or scanned: what the sidebar
+      // lists changed, so reload it (only on activity, never on a timer).
+      onActivity: () => model.refresh()
     });
 
     whoami().catch(error => {

@@ -40,6 +40,11 @@ export interface IEventNotifierOptions {
   showCommand: string;
   /** Poll interval in ms (default 5000). */
   interval?: number;
+  /**
+   * Called with this user's new events of any kind (a download, a reuse, a
+   * scan), so that what the sidebar lists follows what the kernels did.
+   */
+  onActivity?: (events: IDdasEvent[]) => void;
 }
 
 export class EventNotifier implements IDisposable {
@@ -128,9 +133,12 @@ export class EventNotifier implements IDisposable {
       page.last_id ?? 0,
       ...page.items.map(e => e.id)
     );
-    const news = page.items.filter(
+    const fresh = page.items.filter(event => event.id > since);
+    if (fresh.length > 0 && this._options.onActivity) {
+      this._options.onActivity(fresh);
+    }
+    const news = fresh.filter(
       event =>
-        event.id > since &&
         event.user === user &&
         (event.kind === 'reuse' || event.kind === 'alert') &&
         !isStale(event, this._startedAt)
