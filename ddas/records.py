@@ -141,10 +141,14 @@ class DuplicateGroup(Record):
 
 @dataclass(frozen=True)
 class Page(Record):
+    """One page of a listing. ``total_exact`` is False when ``total`` is an estimate: a search
+    matching a large share of a big registry is paged without counting every match."""
+
     total: int
     offset: int
     limit: int
     items: list[Any]
+    total_exact: bool = True
 
 
 @dataclass(frozen=True)

@@ -106,3 +106,31 @@ def test_the_migration_built_the_trigram_structures(registry: Registry) -> None:
 )  # fmt: skip
 def test_a_blake3_prefix_is_a_range_on_the_unique_index(prefix, expected) -> None:
     assert hex_prefix_range(prefix) == expected
+
+
+def test_a_broad_text_is_paged_from_the_sort_order_with_an_estimated_total(
+    registry, library, monkeypatch
+) -> None:
+    """At scale, a text matching a large share (here "era5": 15 of 60) is paged by reading the
+    first rows in sort order, with an estimated total; pages equal the full match's, in order."""
+    from ddas.registry import queries
+
+    monkeypatch.setattr(queries, "WINDOW", 20)  # as if the registry were far larger than 20 rows
+    monkeypatch.setattr(queries, "WINDOW_PER_ROW", 2)
+    expected = sorted(scan(library, "era5"))
+    first = registry.search("era5", sort="name", limit=2)
+    assert not first.total_exact and first.total > len(first.items) == 2
+    assert 5 <= first.total <= 60, "an estimate of the same order as the truth (15)"
+    pages = [registry.search("era5", sort="name", offset=o, limit=2) for o in range(0, 18, 2)]
+    assert [i.name for p in pages for i in p.items] == expected
+    assert pages[-1].items == [] and pages[-1].total_exact  # past the window: the exact match path
+    assert pages[-1].total == 15
+
+
+def test_a_selective_text_keeps_an_exact_total(registry, library, monkeypatch) -> None:
+    from ddas.registry import queries
+
+    monkeypatch.setattr(queries, "WINDOW", 12)
+    page = registry.search("merra2_0014", limit=5)
+    assert page.total_exact and page.total == 1
+    assert registry.search("era5", sort="copies", limit=2).total_exact  # no index: exact path

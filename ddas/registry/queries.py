@@ -36,6 +36,9 @@ SORTS = {
     "id": Content.id,
 }
 MAX_LIMIT = 500
+#: Rows of the sort order a broad search reads for its page: at least WINDOW, WINDOW_PER_ROW per row
+#: up to the page's end, at most WINDOW_MAX (see ``RegistryQueries._window_page``).
+WINDOW, WINDOW_PER_ROW, WINDOW_MAX = 2_000, 40, 50_000
 
 
 def event_info(row: Event, name: str | None = None) -> EventInfo:
@@ -97,9 +100,14 @@ class RegistryQueries(RegistryLookups):
         descending = sort.startswith("-")
         # The id breaks ties in the key's direction, so that (key, id) indexes serve both ways.
         order = [column.desc(), Content.id.desc()] if descending else [column, Content.id]
+        text = q.replace("\x00", "").strip().lower()
         with self._read() as s:
+            if text and key != "copies":
+                page = self._window_page(s, text, owner, order, present, offset, limit)
+                if page is not None:
+                    return page
             cond, few = [], True
-            if text := q.replace("\x00", "").strip().lower():
+            if text:
                 # Evaluate the match once: a selective text (the usual case) becomes a short id
                 # list for the count and the page; a broad one stays a subquery.
                 matched = _search.matching_content_ids(s.connection(), text)
@@ -120,6 +128,38 @@ class RegistryQueries(RegistryLookups):
             ).all()
             items = self._summaries(s, [(c, n) for c, n in rows])
         return Page(total=total, offset=offset, limit=limit, items=items)
+
+    def _window_page(
+        self, s: Session, text: str, owner: str | None, order: list, present: Any,
+        offset: int, limit: int,
+    ) -> Page | None:  # fmt: skip
+        """The page of a *broad* text, from the first rows in sort order alone; None if the text
+        is too selective for that (then the index-driven match set is small and cheap).
+
+        The hits among the first W rows of the sort order are exactly the first hits overall, so
+        pages are the ones the full match would give. W grows with the page's depth. The total is
+        exact when W covers the table, else estimated from the share of hits in the window
+        (``total_exact=False``): counting 50,000 matches would cost more than the page itself.
+        """
+        window = min(WINDOW_MAX, max(WINDOW, WINDOW_PER_ROW * (offset + limit)))
+        rows = s.scalar(select(func.max(Content.id))) or 0  # ids are dense enough for an estimate
+        first = select(Content.id).order_by(*order).limit(window).scalar_subquery()
+        preds = [Content.id.in_(first), _search.row_predicate(text)]
+        if owner:
+            preds.append(select(Copy.id).where(Copy.content_id == Content.id,
+                                               Copy.owner == owner).exists())  # fmt: skip
+        hits = s.scalars(select(Content.id).where(*preds).order_by(*order)).all()
+        covered = rows <= window
+        if not covered and len(hits) < offset + limit:
+            return None
+        ids = hits[offset : offset + limit]
+        by_id = {c.id: (c, n) for c, n in s.execute(
+            select(Content, present).where(Content.id.in_(ids))).all()}  # fmt: skip
+        items = self._summaries(s, [by_id[i] for i in ids if i in by_id])
+        if covered:
+            return Page(total=len(hits), offset=offset, limit=limit, items=items)
+        estimate = max(len(hits) + 1, round(len(hits) * rows / window))
+        return Page(total=estimate, offset=offset, limit=limit, items=items, total_exact=False)
 
     def _summaries(self, s: Session, rows: list[tuple[Content, int]]) -> list[DatasetSummary]:
         ids = [c.id for c, _ in rows]

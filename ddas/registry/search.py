@@ -21,11 +21,14 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Select,
+    and_,
     column,
     func,
     literal_column,
+    or_,
     select,
     table,
     union,
@@ -113,6 +116,24 @@ def _candidates(conn: Connection, fts: str, rows: str, text: str) -> Select | No
         return None
     index = table(fts, column("rowid"))
     return select(index.c.rowid).where(literal_column(fts).op("MATCH")(query))
+
+
+def row_predicate(text: str) -> ColumnElement[bool]:
+    """The same match as :func:`matching_content_ids`, as a filter on one ``contents`` row.
+
+    For a text that matches a large share of all datasets ("era5", ".nc"), testing rows in the
+    page's sort order until the page is full reads a few thousand rows, where building the whole
+    match set reads every match (see :func:`window_page` in ``queries``).
+    """
+    pattern = f"%{_like_escape(text)}%"
+    in_url = select(Source.id).where(Source.content_id == Content.id,
+                                     func.lower(Source.url).like(pattern, escape="\\"))  # fmt: skip
+    alias = select(Digest.id).where(Digest.content_id == Content.id, Digest.value == text)
+    arms = [func.lower(Content.name).like(pattern, escape="\\"), in_url.exists(), alias.exists()]
+    if _HEX.fullmatch(text):
+        lo, hi = hex_prefix_range(text)
+        arms.append(and_(Content.blake3 >= lo, *([Content.blake3 < hi] if hi else [])))
+    return or_(*arms)
 
 
 def matching_content_ids(conn: Connection, text: str) -> CompoundSelect:

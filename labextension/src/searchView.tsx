@@ -17,7 +17,7 @@ import {
 } from './components';
 import { formatBytes, formatCount, plural, shortDigest } from './format';
 import { SidebarModel } from './model';
-import { DatasetSort, IDatasetSummary } from './types';
+import { DatasetSort, IDatasetSummary, IPage } from './types';
 import { VirtualList } from './virtualList';
 
 const PAGE_SIZE = 100;
@@ -34,6 +34,23 @@ const SORTS: { value: DatasetSort; label: string }[] = [
 interface IResults {
   items: IDatasetSummary[];
   total: number;
+  /** False while `total` is the server's estimate (see `IPage.total_exact`). */
+  exact: boolean;
+}
+
+/**
+ * Results after a page arrived. A short page is the end of the list, which
+ * turns an estimated total into the exact count.
+ */
+function withPage(
+  items: IDatasetSummary[],
+  page: IPage<IDatasetSummary>
+): IResults {
+  const exact = page.total_exact !== false;
+  if (!exact && page.items.length < page.limit) {
+    return { items, total: items.length, exact: true };
+  }
+  return { items, total: Math.max(page.total, items.length), exact };
 }
 
 export function SearchView(props: { model: SidebarModel }): React.ReactElement {
@@ -76,7 +93,7 @@ export function SearchView(props: { model: SidebarModel }): React.ReactElement {
       )
       .then(page => {
         if (!controller.signal.aborted) {
-          setResults({ items: page.items, total: page.total });
+          setResults(withPage(page.items, page));
         }
       })
       .catch((reason: unknown) => {
@@ -92,7 +109,7 @@ export function SearchView(props: { model: SidebarModel }): React.ReactElement {
   const loadMore = useCallback(() => {
     if (
       !results ||
-      results.items.length >= results.total ||
+      (results.exact && results.items.length >= results.total) ||
       loadingMore ||
       moreError
     ) {
@@ -120,10 +137,10 @@ export function SearchView(props: { model: SidebarModel }): React.ReactElement {
           const items = previous ? previous.items : [];
           // Rows may shift between pages; never show one dataset twice.
           const seen = new Set(items.map(item => item.id));
-          return {
-            items: items.concat(page.items.filter(item => !seen.has(item.id))),
-            total: page.total
-          };
+          return withPage(
+            items.concat(page.items.filter(item => !seen.has(item.id))),
+            page
+          );
         });
         setLoadingMore(false);
       })
@@ -177,7 +194,11 @@ export function SearchView(props: { model: SidebarModel }): React.ReactElement {
       </EmptyState>
     );
   } else {
-    const remaining = results.total - results.items.length;
+    // With an estimated total, more may come even when the estimate is reached.
+    const remaining = Math.max(
+      results.total - results.items.length,
+      results.exact ? 0 : 1
+    );
     body = (
       <VirtualList
         items={results.items}
@@ -210,7 +231,8 @@ export function SearchView(props: { model: SidebarModel }): React.ReactElement {
                   data-testid="ddas-load-more"
                   onClick={loadMore}
                 >
-                  Load more ({formatCount(remaining)} left)
+                  Load more ({results.exact ? '' : 'about '}
+                  {formatCount(remaining)} left)
                 </button>
               )}
             </div>
@@ -265,7 +287,9 @@ export function SearchView(props: { model: SidebarModel }): React.ReactElement {
         </div>
         {results && (
           <div className="jp-ddas-count" aria-live="polite">
-            {plural(results.total, 'dataset')}
+            {results.exact
+              ? plural(results.total, 'dataset')
+              : `about ${plural(results.total, 'dataset')}`}
           </div>
         )}
       </div>

@@ -107,6 +107,8 @@ export interface IPage<T> {
   offset: number;
   limit: number;
   items: T[];
+  /** False when `total` is an estimate (a search matching a large share). */
+  total_exact?: boolean;
 }
 
 export type LookupStatus =
