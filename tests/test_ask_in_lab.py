@@ -13,6 +13,7 @@ from tests.fixtures.http_server import CountingServer
 from tests.fixtures.lab import (
     Lab,
     isolated_asyncio_loop,
+    no_server_cleanup,
     open_lab,
     run_cell,
     screenshot,
@@ -26,10 +27,7 @@ DATA = os.urandom(300_000)
 jp_asyncio_loop = pytest.fixture(isolated_asyncio_loop)
 
 
-@pytest.fixture
-def jp_server_cleanup() -> None:
-    """Overrides pytest-jupyter's autouse cleanup of an in-process ServerApp: there is none here
-    (Lab runs as a subprocess), and its loop cannot run while Playwright's is marked running."""
+jp_server_cleanup = pytest.fixture(no_server_cleanup)
 
 
 @pytest.fixture

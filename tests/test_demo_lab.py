@@ -27,17 +27,14 @@ from pathlib import Path
 import pytest
 
 from ddas.demo import find_server
-from tests.fixtures.lab import isolated_asyncio_loop, screenshot
+from tests.fixtures.lab import isolated_asyncio_loop, no_server_cleanup, screenshot
 
 REPO = Path(__file__).resolve().parents[1]
 SIDEBAR_TAB = '.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="ddas-sidebar"]'
 jp_asyncio_loop = pytest.fixture(isolated_asyncio_loop)  # Playwright owns the main thread's loop
 
 
-@pytest.fixture
-def jp_server_cleanup() -> None:
-    """Overrides pytest-jupyter's autouse cleanup of an in-process ServerApp: there is none here
-    (`make lab` runs Lab as a subprocess), and its loop cannot run while Playwright's is."""
+jp_server_cleanup = pytest.fixture(no_server_cleanup)
 
 
 def free_port() -> int:

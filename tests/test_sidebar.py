@@ -22,6 +22,7 @@ from tests.fixtures.ddas_server import B3, seed
 from tests.fixtures.lab import (
     Lab,
     isolated_asyncio_loop,
+    no_server_cleanup,
     open_lab,
     screenshot,
     start_lab,
@@ -34,10 +35,7 @@ in_browser = pytest.mark.browser  # every test but the last drives Chromium
 jp_asyncio_loop = pytest.fixture(isolated_asyncio_loop)
 
 
-@pytest.fixture
-def jp_server_cleanup() -> None:
-    """Overrides pytest-jupyter's autouse cleanup of an in-process ServerApp: there is none here
-    (Lab runs as a subprocess), and its loop cannot run while Playwright's is marked running."""
+jp_server_cleanup = pytest.fixture(no_server_cleanup)
 
 
 USER = "bob"  # the person in front of this Lab

@@ -19,6 +19,7 @@ from tests.fixtures.http_server import CountingServer
 from tests.fixtures.lab import (
     Lab,
     isolated_asyncio_loop,
+    no_server_cleanup,
     open_lab,
     run_cell,
     screenshot,
@@ -37,10 +38,7 @@ TOAST = ".Toastify__toast"
 TIMEOUT = 20_000
 
 
-@pytest.fixture
-def jp_server_cleanup() -> None:
-    """Overrides pytest-jupyter's autouse cleanup of an in-process ServerApp: there is none here
-    (Lab runs as a subprocess), and its loop cannot run while Playwright's is marked running."""
+jp_server_cleanup = pytest.fixture(no_server_cleanup)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,15 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from tests.fixtures.lab import Lab, isolated_asyncio_loop, open_lab, screenshot, start_lab, stop_lab
+from tests.fixtures.lab import (
+    Lab,
+    isolated_asyncio_loop,
+    no_server_cleanup,
+    open_lab,
+    screenshot,
+    start_lab,
+    stop_lab,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 jp_asyncio_loop = pytest.fixture(isolated_asyncio_loop)
@@ -19,10 +27,7 @@ TIMEOUT = 20_000
 N = 6_000  # above the 4,000-row window of a 100-row first page: its total is estimated
 
 
-@pytest.fixture
-def jp_server_cleanup() -> None:
-    """Overrides pytest-jupyter's autouse cleanup of an in-process ServerApp: there is none here
-    (Lab runs as a subprocess), and its loop cannot run while Playwright's is marked running."""
+jp_server_cleanup = pytest.fixture(no_server_cleanup)
 
 
 @pytest.fixture(scope="module")
