@@ -115,6 +115,7 @@ def test_a_broad_text_is_paged_from_the_sort_order_with_an_estimated_total(
     first rows in sort order, with an estimated total; pages equal the full match's, in order."""
     from ddas.registry import queries
 
+    monkeypatch.setattr(search, "MATERIALIZE", 5)  # 15 matches count as many
     monkeypatch.setattr(queries, "WINDOW", 20)  # as if the registry were far larger than 20 rows
     monkeypatch.setattr(queries, "WINDOW_PER_ROW", 2)
     expected = sorted(scan(library, "era5"))

@@ -102,20 +102,20 @@ class RegistryQueries(RegistryLookups):
         order = [column.desc(), Content.id.desc()] if descending else [column, Content.id]
         text = q.replace("\x00", "").strip().lower()
         with self._read() as s:
-            if text and key != "copies":
-                page = self._window_page(s, text, owner, order, present, offset, limit)
-                if page is not None:
-                    return page
             cond, few = [], True
             if text:
-                # Evaluate the match once: a selective text (the usual case) becomes a short id
-                # list for the count and the page; a broad one stays a subquery.
-                matched = _search.matching_content_ids(s.connection(), text)
-                ids = s.scalars(
-                    select(matched.subquery().c[0]).limit(_search.MATERIALIZE + 1)
-                ).all()
-                few = len(ids) <= _search.MATERIALIZE
-                cond.append(Content.id.in_([i for i in ids if i is not None] if few else matched))
+                # A selective text (the usual case) becomes a short id list for the count and
+                # the page. A broad one is paged from the sort order (``_window_page``), or,
+                # when that cannot serve the page, matched as a subquery.
+                ids = _search.matching_ids_upto(s.connection(), text, _search.MATERIALIZE)
+                if ids is None and key != "copies":
+                    page = self._window_page(s, text, owner, order, present, offset, limit)
+                    if page is not None:
+                        return page
+                few = ids is not None
+                if ids is None:
+                    matched = _search.matching_content_ids(s.connection(), text)
+                cond.append(Content.id.in_(sorted(ids) if ids is not None else matched))
             if owner:
                 cond.append(select(Copy.id).where(Copy.content_id == Content.id,
                                                   Copy.owner == owner).exists())  # fmt: skip
