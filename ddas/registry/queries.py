@@ -102,24 +102,25 @@ class RegistryQueries(RegistryLookups):
         order = [column.desc(), Content.id.desc()] if descending else [column, Content.id]
         text = q.replace("\x00", "").strip().lower()
         with self._read() as s:
-            cond, few = [], True
+            cond: list[Any] = []
+            matched = None  # the whole match as a subquery, for a broad text only
             if text:
                 # A selective text (the usual case) becomes a short id list for the count and
                 # the page. A broad one is paged from the sort order (``_window_page``), or,
                 # when that cannot serve the page, matched as a subquery.
-                ids = _search.matching_ids_upto(s.connection(), text, _search.MATERIALIZE)
+                parts = _search.branches(s.connection(), text)
+                ids = _search.ids_upto(s.connection(), parts, _search.MATERIALIZE)
                 if ids is None and key != "copies":
                     page = self._window_page(s, text, owner, order, present, offset, limit)
                     if page is not None:
                         return page
-                few = ids is not None
                 if ids is None:
-                    matched = _search.matching_content_ids(s.connection(), text)
+                    matched = _search.union_of(parts)
                 cond.append(Content.id.in_(sorted(ids) if ids is not None else matched))
             if owner:
                 cond.append(select(Copy.id).where(Copy.content_id == Content.id,
                                                   Copy.owner == owner).exists())  # fmt: skip
-            if text and not few and not owner:  # the union's ids are distinct content ids
+            if matched is not None and not owner:  # the union's ids are distinct content ids
                 total = s.scalar(select(func.count()).select_from(matched.subquery())) or 0
             else:
                 total = s.scalar(select(func.count(Content.id)).where(*cond)) or 0

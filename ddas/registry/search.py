@@ -118,60 +118,72 @@ def _candidates(conn: Connection, fts: str, rows: str, text: str) -> Select | No
     return select(index.c.rowid).where(literal_column(fts).op("MATCH")(query))
 
 
+def _like(text: str) -> str:
+    """``lower(col) LIKE`` pattern finding ``text`` anywhere, its wildcards taken literally."""
+    return f"%{_like_escape(text)}%"
+
+
+def _blake3_prefix(text: str) -> list[ColumnElement[bool]]:
+    """Conditions selecting contents whose BLAKE3 starts with ``text``; [] if it is not hex."""
+    if not _HEX.fullmatch(text):
+        return []
+    lo, hi = hex_prefix_range(text)
+    return [Content.blake3 >= lo] + ([Content.blake3 < hi] if hi else [])
+
+
 def row_predicate(text: str) -> ColumnElement[bool]:
-    """The same match as :func:`matching_content_ids`, as a filter on one ``contents`` row.
+    """The same match as :func:`branches`, as a filter on one ``contents`` row.
 
     For a text that matches a large share of all datasets ("era5", ".nc"), testing rows in the
     page's sort order until the page is full reads a few thousand rows, where building the whole
-    match set reads every match (see :func:`window_page` in ``queries``).
+    match set reads every match (see ``RegistryQueries._window_page``).
     """
-    pattern = f"%{_like_escape(text)}%"
+    pattern = _like(text)
     in_url = select(Source.id).where(Source.content_id == Content.id,
                                      func.lower(Source.url).like(pattern, escape="\\"))  # fmt: skip
     alias = select(Digest.id).where(Digest.content_id == Content.id, Digest.value == text)
     arms = [func.lower(Content.name).like(pattern, escape="\\"), in_url.exists(), alias.exists()]
-    if _HEX.fullmatch(text):
-        lo, hi = hex_prefix_range(text)
-        arms.append(and_(Content.blake3 >= lo, *([Content.blake3 < hi] if hi else [])))
+    if prefix := _blake3_prefix(text):
+        arms.append(and_(*prefix))
     return or_(*arms)
 
 
-def _branches(conn: Connection, text: str) -> list[Select]:
-    """One index-driven SELECT of content ids per way ``text`` can match (see the module doc)."""
-    pattern = f"%{_like_escape(text)}%"
+def branches(conn: Connection, text: str) -> list[Select]:
+    """One index-driven SELECT of content ids per way ``text`` (stripped, lower-cased, non-empty)
+    can match (see the module doc). Building them asks the FTS index about trigrams: build once,
+    then use them with :func:`ids_upto` and :func:`union_of`."""
+    pattern = _like(text)
     in_name = func.lower(Content.name).like(pattern, escape="\\")
     in_url = func.lower(Source.url).like(pattern, escape="\\")
-    branches: list[Select] = [select(Digest.content_id).where(Digest.value == text)]
+    out: list[Select] = [select(Digest.content_id).where(Digest.value == text)]
     if conn.dialect.name == "sqlite" and len(text) >= TRIGRAM and sqlite_fts(conn):
         names = _candidates(conn, "contents_fts", "contents", text)
         urls = _candidates(conn, "sources_fts", "sources", text)
         if names is not None:
-            branches.append(select(Content.id).where(Content.id.in_(names), in_name))
+            out.append(select(Content.id).where(Content.id.in_(names), in_name))
         if urls is not None:
-            branches.append(select(Source.content_id).where(Source.id.in_(urls), in_url).distinct())
+            out.append(select(Source.content_id).where(Source.id.in_(urls), in_url).distinct())
     else:
-        branches += [select(Content.id).where(in_name),
-                     select(Source.content_id).where(in_url).distinct()]  # fmt: skip
-    if _HEX.fullmatch(text):
-        lo, hi = hex_prefix_range(text)
-        cond = [Content.blake3 >= lo] + ([Content.blake3 < hi] if hi else [])
-        branches.append(select(Content.id).where(*cond))
-    return branches
+        out += [select(Content.id).where(in_name),
+                select(Source.content_id).where(in_url).distinct()]  # fmt: skip
+    if prefix := _blake3_prefix(text):
+        out.append(select(Content.id).where(*prefix))
+    return out
 
 
-def matching_content_ids(conn: Connection, text: str) -> CompoundSelect:
-    """Ids of the contents ``text`` (stripped, lower-cased, non-empty) finds; see the module doc."""
-    return union(*_branches(conn, text))
+def union_of(parts: list[Select]) -> CompoundSelect:
+    """All the content ids the branches find, each once."""
+    return union(*parts)
 
 
-def matching_ids_upto(conn: Connection, text: str, cap: int) -> set[int] | None:
-    """The ids ``text`` finds if no way of matching finds more than ``cap``; else None (broad).
+def ids_upto(conn: Connection, parts: list[Select], cap: int) -> set[int] | None:
+    """The ids the branches find if none finds more than ``cap``; else None (a broad text).
 
     Each branch is asked with ``LIMIT cap + 1`` on its own: a UNION is built whole before any
     LIMIT applies, which for a text found 50,000 times costs half a second just to learn that.
     """
     found: set[int] = set()
-    for branch in _branches(conn, text):
+    for branch in parts:
         ids = conn.execute(branch.limit(cap + 1)).scalars().all()
         if len(ids) > cap:
             return None
