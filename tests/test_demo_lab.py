@@ -27,10 +27,9 @@ from pathlib import Path
 import pytest
 
 from ddas.demo import find_server
-from tests.fixtures.lab import isolated_asyncio_loop, no_server_cleanup, screenshot
+from tests.fixtures.lab import isolated_asyncio_loop, no_server_cleanup, screenshot, show_sidebar
 
 REPO = Path(__file__).resolve().parents[1]
-SIDEBAR_TAB = '.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="ddas-sidebar"]'
 jp_asyncio_loop = pytest.fixture(isolated_asyncio_loop)  # Playwright owns the main thread's loop
 
 
@@ -207,7 +206,7 @@ def test_the_quickstart_runs_in_the_lab_that_make_lab_opens(
         assert page.locator(".jp-Notebook .jp-OutputArea-output[data-mime-type="
                             '"application/vnd.jupyter.stderr"]').count() == 0  # fmt: skip
 
-        page.locator(SIDEBAR_TAB).click()
+        show_sidebar(page)
         page.get_by_test_id("ddas-refresh").click()  # the list was loaded when Lab started
         names = page.locator('#ddas-sidebar [data-testid="ddas-result-row"] .jp-ddas-row-name')
         expect(names.filter(has_text="ocean_buoys.csv")).to_have_count(1, timeout=30_000)

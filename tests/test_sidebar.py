@@ -25,6 +25,7 @@ from tests.fixtures.lab import (
     no_server_cleanup,
     open_lab,
     screenshot,
+    show_sidebar,
     start_lab,
     stop_lab,
     write_notebook,
@@ -41,7 +42,6 @@ jp_server_cleanup = pytest.fixture(no_server_cleanup)
 USER = "bob"  # the person in front of this Lab
 XSS = "<img src=x onerror=alert(1)>"
 BIG = "ocean_big.nc"  # a second duplicate group, wasting more than era5 and registered after it
-TAB = '.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="ddas-sidebar"]'
 ROW = '[data-testid="ddas-result-row"]'
 TIMEOUT = 20_000
 
@@ -85,14 +85,6 @@ def open_page(browser: object, lab: Lab, request: pytest.FixtureRequest) -> Iter
     for page in pages:
         page.close()
     assert dialogs == [], f"a JavaScript dialog fired: {dialogs}"
-
-
-def show_sidebar(page: Page) -> None:
-    """Bring the Datasets panel up (clicking its tab when it is already open would collapse it)."""
-    panel = page.locator("#ddas-sidebar")
-    if not panel.is_visible():
-        page.locator(TAB).click()
-    expect(panel).to_be_visible(timeout=TIMEOUT)
 
 
 def search(page: Page, text: str, names: list[str]) -> None:

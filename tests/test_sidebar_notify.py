@@ -23,6 +23,7 @@ from tests.fixtures.lab import (
     open_lab,
     run_cell,
     screenshot,
+    show_sidebar,
     start_lab,
     stop_lab,
     write_notebook,
@@ -171,7 +172,7 @@ def test_the_open_list_follows_what_the_kernel_fetched(
     url = http_server.add("fresh/buoys_2022.nc", DATA[:5000])
     page, dialogs = open_notebook(browser, lab, "live-list", url)
     try:
-        page.locator('.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="ddas-sidebar"]').click()
+        show_sidebar(page)
         rows = page.locator('[data-testid="ddas-result-row"] .jp-ddas-row-name')
         expect(rows.first).to_be_visible(timeout=TIMEOUT)  # earlier tests' datasets
         expect(rows.filter(has_text="buoys_2022.nc")).to_have_count(0)

@@ -16,13 +16,13 @@ from tests.fixtures.lab import (
     no_server_cleanup,
     open_lab,
     screenshot,
+    show_sidebar,
     start_lab,
     stop_lab,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 jp_asyncio_loop = pytest.fixture(isolated_asyncio_loop)
-TAB = '.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="ddas-sidebar"]'
 TIMEOUT = 20_000
 N = 6_000  # above the 4,000-row window of a 100-row first page: its total is estimated
 
@@ -56,7 +56,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 def test_a_broad_search_says_about_then_exact_after_paging(lab: Lab, browser: object) -> None:
     page = open_lab(browser, lab, "lab/workspaces/scale")
     try:
-        page.locator(TAB).click()
+        show_sidebar(page)
         count = page.locator(".jp-ddas-count")
         expect(count).to_have_text("6,000 datasets", timeout=TIMEOUT)  # no text: counted exactly
         page.get_by_test_id("ddas-search-input").fill("survey")
