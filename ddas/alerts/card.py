@@ -52,7 +52,10 @@ def render_html(
     e = html.escape
     rows = "".join(
         "<tr>"
-        f"<td>{e(c.owner)}</td><td><code>{e(c.location)}</code></td>"
+        # A store path ends in a 64-character digest folder: let it break anywhere, or the
+        # when/size/verified columns are pushed out of the output area.
+        f"<td>{e(c.owner)}</td><td style='text-align:left'>"
+        f"<code style='overflow-wrap:anywhere;word-break:break-all'>{e(c.location)}</code></td>"
         f"<td title='{e(_iso(c.created))}'>{e(ago(c.created))}</td>"
         f"<td>{e(human_size(c.size))}</td>"
         f"<td title='{e(c.blake3 or '')}'>"
