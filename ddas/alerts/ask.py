@@ -67,7 +67,7 @@ def ask_user(nurl: NormalizedURL, copy: CopyInfo, *, timeout: float = ASK_TIMEOU
     """Blocking ask: show the card, wait for a click; return ``"reuse"`` or ``"download"``."""
     from jupyter_ui_poll import ui_events
 
-    card = _Card(nurl, copy, "use the existing copy, or download anyway?")
+    card = _Card(nurl, copy, f"{copy.owner} already has it: use that copy, or download your own?")
     choice: list[str] = []
     card.use.on_click(lambda _: (choice.append("reuse"), card.settle("Using the existing copy.")))
     card.again.on_click(lambda _: (choice.append("download"), card.settle("Downloading anyway…")))
@@ -84,7 +84,8 @@ def ask_user(nurl: NormalizedURL, copy: CopyInfo, *, timeout: float = ASK_TIMEOU
 def offer_download(nurl: NormalizedURL, copy: CopyInfo, download: Callable[[], Path]) -> None:
     """Non-blocking ask: the caller reuses ``copy`` now; *Download anyway* runs ``download``
     later in a background thread and reports the new path in the card."""
-    card = _Card(nurl, copy, "using the existing copy now; or download your own copy?")
+    card = _Card(nurl, copy, f"{copy.owner} already has it; you are using that copy now. "
+                 "Download your own anyway?")  # fmt: skip
 
     def run() -> None:
         try:
