@@ -20,6 +20,7 @@ from ddas.errors import (
     LeaseTimeoutError,
     RegistrySchemaError,
     RemoteError,
+    StoreFullError,
 )
 
 _LAZY = {
@@ -42,6 +43,7 @@ __all__ = [
     "LeaseTimeoutError",
     "RegistrySchemaError",
     "RemoteError",
+    "StoreFullError",
     "__version__",
     *_LAZY,
 ]

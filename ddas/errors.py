@@ -61,5 +61,22 @@ class LeaseTimeoutError(DDASError, TimeoutError):
         )
 
 
+class StoreFullError(DDASError, OSError):
+    """The shared store's file system ran out of space (or quota) during a download.
+
+    Nothing is registered and no final file is written; a resumable partial download may be kept
+    in the store's ``.tmp`` so that the next fetch, once space is freed, continues from there.
+    """
+
+    def __init__(self, root: str, url: str, received: int, kept: bool) -> None:
+        then = ("the partial download is kept and the next fetch resumes it"
+                if kept else "nothing was kept")  # fmt: skip
+        super().__init__(
+            f"the DDAS store {root} is full (no space or quota left) after {received} bytes of "
+            f"{url}; {then}. Free space there, or ask your admin to point DDAS_STORE elsewhere."
+        )
+        self.root, self.url, self.received, self.kept = root, url, received, kept
+
+
 class CorruptCopyError(DDASError):
     """A stored copy no longer matches its registered digest; it has been marked corrupt."""

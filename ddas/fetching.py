@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import time
@@ -22,12 +23,20 @@ from urllib.parse import unquote
 
 from ddas import config, transfer
 from ddas.alerts import Alert, announce, frontend_attached
-from ddas.errors import DuplicateDownloadError, HashMismatchError, LeaseTimeoutError, RemoteError
+from ddas.errors import (
+    DuplicateDownloadError,
+    HashMismatchError,
+    LeaseTimeoutError,
+    RemoteError,
+    StoreFullError,
+)
 from ddas.hashes import KnownHash, StreamHasher, file_digests, parse_known_hash
 from ddas.identity import NormalizedURL, Validators, normalize_url
 from ddas.records import CopyInfo, LeaseInfo
 from ddas.registry import Registry, lease_key, new_holder
 from ddas.store import Store
+
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)  # the store's disk or the user's quota is full
 
 HEARTBEAT_EVERY = 1.0
 WAIT_POLL = 0.25
@@ -242,9 +251,13 @@ class Fetcher:
                 on_chunk=on_chunk,
                 storage_options=self.storage_options,
             )
-        except BaseException:
+        except BaseException as exc:
             if not (transfer.is_http(url) and probe.accepts_ranges and probe.validators.etag):
                 temp.unlink(missing_ok=True)  # cannot be resumed: keep nothing
+            if isinstance(exc, OSError) and exc.errno in _NO_SPACE:
+                kept = temp.exists()
+                received = temp.stat().st_size if kept else 0
+                raise StoreFullError(str(self.store.root), nurl.url, received, kept) from exc
             raise
         finally:
             bar.close()

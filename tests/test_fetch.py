@@ -243,3 +243,45 @@ def test_duplicates_and_stats_are_dataframes(
     bob = stats.set_index("user").loc["bob"]
     assert bob["reuses"] == 1 and bob["bytes_saved"] == len(DATA)
     assert stats.attrs["wasted_bytes"] == len(DATA)
+
+
+@pytest.fixture
+def small_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ddas_env: dict[str, str]):
+    """A store on its own 1 MiB tmpfs (a real full disk, ENOSPC from the kernel); yields a
+    function growing it, as an admin freeing space would."""
+    import subprocess
+
+    root = tmp_path / "small"
+    root.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(root)],
+                             capture_output=True, text=True)  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.strip()}")
+    monkeypatch.setenv("DDAS_STORE", str(root / "store"))
+
+    def grow(size: str) -> None:
+        subprocess.run(["mount", "-o", f"remount,size={size}", str(root)], check=True)
+
+    yield root / "store", grow
+    subprocess.run(["umount", "-l", str(root)], check=False)
+
+
+def test_a_full_store_is_a_clear_error_and_the_next_fetch_resumes(
+    small_store, http_server: CountingServer
+) -> None:
+    store, grow = small_store
+    url = http_server.add("full/era5.nc", DATA)  # 2.5 MB into 1 MiB
+    with pytest.raises(ddas.StoreFullError, match=r"store .* is full .* resumes it") as err:
+        ddas.fetch(url, progress=False)
+    assert isinstance(err.value, OSError) and err.value.kept and 0 < err.value.received < len(DATA)
+    assert str(store) in str(err.value)
+    assert Registry().search().total == 0  # no row points at a half-written file
+    assert [p.parent.name for p in store.rglob("*") if p.is_file()] == [".tmp"]  # no final file
+
+    grow("8m")  # the admin frees space
+    http_server.reset()
+    path = ddas.fetch(url, progress=False)
+    assert (
+        path.read_bytes() == DATA and file_blake3(path) == Registry().copies_for_url(url)[0].blake3
+    )
+    assert http_server.body_bytes() == len(DATA) - err.value.received  # resumed, not restarted
