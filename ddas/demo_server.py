@@ -14,7 +14,6 @@ from __future__ import annotations
 import email.utils
 import json
 import os
-import shutil
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -69,10 +68,12 @@ class DemoServer:
                 "requests": dict(self.requests),
             }
 
-    def count(self, path: str, nbytes: int) -> None:
+    def count(self, path: str, nbytes: int, *, request: bool = False) -> None:
+        """Add ``nbytes`` to ``path``'s body bytes (and one request, when ``request``)."""
         with self.lock:
             self.sent[path] = self.sent.get(path, 0) + nbytes
-            self.requests[path] = self.requests.get(path, 0) + 1
+            if request:
+                self.requests[path] = self.requests.get(path, 0) + 1
 
 
 def publish(www: Path, path: str, data: bytes) -> Path:
@@ -147,12 +148,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(st.st_size))
             self.send_header("ETag", etag_of(st))
             self.send_header("Last-Modified", email.utils.formatdate(st.st_mtime, usegmt=True))
+            # Count before the bytes leave: a client that has read the whole body and then asks
+            # for the status must see them (counting after the write raced with that client).
+            state.count(path, 0, request=True)
             self.end_headers()
             if not body:
-                state.count(path, 0)
                 return
             try:
-                shutil.copyfileobj(f, self.wfile, 1 << 16)
+                while chunk := f.read(1 << 16):
+                    state.count(path, len(chunk))
+                    self.wfile.write(chunk)
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True
-            state.count(path, st.st_size)
