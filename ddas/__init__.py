@@ -12,7 +12,6 @@ from typing import Any
 
 from ddas._version import __version__
 from ddas.errors import (
-    CorruptCopyError,
     DDASError,
     DuplicateDownloadError,
     HashMismatchError,
@@ -35,7 +34,6 @@ _LAZY = {
 }
 
 __all__ = [
-    "CorruptCopyError",
     "DDASError",
     "DuplicateDownloadError",
     "HashMismatchError",

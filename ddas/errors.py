@@ -76,7 +76,3 @@ class StoreFullError(DDASError, OSError):
             f"{url}; {then}. Free space there, or ask your admin to point DDAS_STORE elsewhere."
         )
         self.root, self.url, self.received, self.kept = root, url, received, kept
-
-
-class CorruptCopyError(DDASError):
-    """A stored copy no longer matches its registered digest; it has been marked corrupt."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import errno
 import os
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,7 +31,8 @@ from ddas.errors import (
 )
 from ddas.hashes import KnownHash, StreamHasher, file_digests, parse_known_hash
 from ddas.identity import NormalizedURL, Validators, normalize_url
-from ddas.records import CopyInfo, LeaseInfo
+from ddas.progress import ProgressBar, WaitNotice
+from ddas.records import CopyInfo
 from ddas.registry import Registry, lease_key, new_holder
 from ddas.store import Store
 
@@ -97,7 +97,7 @@ class Fetcher:
         probe = transfer.probe(url, self.storage_options)
         key, holder = lease_key(nurl.url), new_holder()
         deadline = time.monotonic() + config.lease_wait()
-        waiting: _Waiter | None = None
+        waiting: WaitNotice | None = None
         while True:
             hit = self._find_hit(nurl, probe.validators)
             if hit is not None and self.policy != "warn":
@@ -125,7 +125,7 @@ class Fetcher:
                     self.registry.release_lease(key, holder)
             current = self.registry.current_lease(key)
             if current is not None:
-                waiting = waiting or _Waiter(self, nurl, current)
+                waiting = waiting or WaitNotice(nurl, current, self.progress, self.quiet)
                 waiting.update(current.progress_bytes)
             if time.monotonic() > deadline:
                 raise LeaseTimeoutError(nurl.url, current.to_dict() if current else {})
@@ -230,7 +230,7 @@ class Fetcher:
         hasher = StreamHasher(extra)  # BLAKE3 always; others only when promised
         temp, offset = self._resume_point(key, probe, hasher)
         started = time.monotonic()
-        bar = _Progress(self.progress, probe.validators.size, nurl.name, initial=offset)
+        bar = ProgressBar(self.progress, probe.validators.size, nurl.name, initial=offset)
         last_beat = [time.monotonic()]
 
         def on_chunk(done: int) -> None:
@@ -359,58 +359,3 @@ class Fetcher:
         alert = Alert(kind, nurl.name, nurl.url, message, copies, size, saved)
         announce(alert, quiet=self.quiet or quiet)
         return alert
-
-
-class _Waiter:
-    """Shown while another user's download of the same dataset is in flight."""
-
-    def __init__(self, fetcher: Fetcher, nurl: NormalizedURL, lease: LeaseInfo) -> None:
-        total = lease.total_bytes
-        pct = f", {100 * lease.progress_bytes // total}%" if total else ""
-        self.bar = _Progress(fetcher.progress, total, f"waiting for {lease.user}")
-        message = f"waiting for {lease.user}'s download{pct}; will reuse it"
-        announce(Alert("waiting", nurl.name, nurl.url, message, size=total), quiet=fetcher.quiet)
-
-    def update(self, done: int) -> None:
-        self.bar.update_to(done)
-
-    def close(self) -> None:
-        self.bar.close()
-
-
-class _Progress:
-    """tqdm.auto when wanted: a widget in notebooks, text in terminals, silent in batch runs.
-
-    ``progress`` may be True/False, None (auto: a person is watching), or a tqdm-like object with
-    ``update``/``close`` (pluggable, as pooch users asked for).
-    """
-
-    def __init__(self, progress: Any, total: int | None, desc: str, initial: int = 0) -> None:
-        self.done = initial
-        if progress is None:
-            progress = frontend_attached() or sys.stderr.isatty()
-        if progress is True:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(
-                total=total,
-                desc=desc[:40],
-                unit="B",
-                unit_scale=True,
-                unit_divisor=1024,
-                initial=initial,
-                leave=False,
-            )
-        else:
-            self.bar = progress or None
-            if self.bar is not None and initial:
-                self.bar.update(initial)
-
-    def update_to(self, done: int) -> None:
-        if self.bar is not None and done > self.done:
-            self.bar.update(done - self.done)
-        self.done = max(self.done, done)
-
-    def close(self) -> None:
-        if self.bar is not None and hasattr(self.bar, "close"):
-            self.bar.close()

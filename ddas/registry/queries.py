@@ -24,9 +24,9 @@ from ddas.records import (
     Page,
 )
 from ddas.registry import search as _search
-from ddas.registry.core import copy_info, source_info
 from ddas.registry.lookups import RegistryLookups
 from ddas.registry.models import Content, Copy, Digest, Event, Source
+from ddas.registry.rows import copy_info, source_info
 
 SORTS = {
     "name": Content.name,

@@ -17,8 +17,9 @@ from sqlalchemy import Connection, Dialect, Table, bindparam, select
 from sqlalchemy.dialects import sqlite
 
 from ddas.records import CopyInfo
-from ddas.registry.core import RegistryCore, copy_info, file_type
+from ddas.registry.core import RegistryCore
 from ddas.registry.models import Content, Copy
+from ddas.registry.rows import copy_info, file_type
 
 #: Rows written per transaction: large enough to amortise the commit, small enough that an
 #: interrupted scan loses little and a concurrent writer on SQLite never waits long.

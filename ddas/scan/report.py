@@ -133,7 +133,7 @@ class ScanReport:
         """One row per path: where, whose, how big, its hash (if read), status, duplicate group."""
         import pandas as pd
 
-        from ddas.registry.core import file_type
+        from ddas.registry.rows import file_type
 
         group_of: dict[str, int] = {g["blake3"]: i for i, g in enumerate(self._groups)}
         redundant = {p for g in self._groups for p in g["redundant"]}

@@ -1,0 +1,57 @@
+"""ORM rows to the plain records the rest of DDAS sees, and the file type users think in.
+
+Kept apart so that the query modules and the write core share one conversion (a new column is added
+in one place) without the readers importing the writer.
+"""
+
+from __future__ import annotations
+
+from ddas.records import CopyInfo, SourceInfo
+from ddas.registry.models import Copy, Source
+
+_COMPOUND = (".tar.gz", ".tar.bz2", ".tar.xz", ".tar.zst", ".nii.gz", ".fastq.gz", ".vcf.gz")
+
+
+def file_type(name: str) -> str:
+    """The extension users think in (``.tar.gz``, ``.nc``), for savings by file type."""
+    lowered = name.lower()
+    for ext in _COMPOUND:
+        if lowered.endswith(ext):
+            return ext
+    stem, dot, ext = lowered.rpartition(".")
+    return f".{ext}"[:32] if dot and stem and "/" not in ext else ""
+
+
+def copy_info(row: Copy, blake3: str | None = None) -> CopyInfo:
+    """A detached record of a copy row (``blake3`` when the caller joined it in)."""
+    return CopyInfo(
+        id=row.id,
+        content_id=row.content_id,
+        host=row.host,
+        location=row.location,
+        owner=row.owner,
+        state=row.state,
+        size=row.size,
+        in_store=row.in_store,
+        created=row.created_at,
+        verified_at=row.verified_at,
+        mtime_ns=row.mtime_ns,
+        device=row.device,
+        inode=row.inode,
+        blake3=blake3,
+    )
+
+
+def source_info(row: Source) -> SourceInfo:
+    """A detached record of a source row."""
+    return SourceInfo(
+        id=row.id,
+        url=row.url,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        size=row.size,
+        content_id=row.content_id,
+        first_seen=row.first_seen,
+        last_seen=row.last_seen,
+        checksum=row.checksum,
+    )
