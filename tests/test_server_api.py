@@ -205,11 +205,30 @@ async def test_events_since_an_id_and_for_the_acting_user(ddas_api, registry):
     code, mine = await ddas_api("events", params={"user": "me"}, user="carol")
     assert [e["kind"] for e in mine["items"]] == ["reuse"] and mine["items"][0]["user"] == "carol"
     code, none = await ddas_api("events", params={"since": str(everything["last_id"])})
-    assert none == {"items": [], "last_id": everything["last_id"]}
+    newest = everything["last_id"]
+    assert none == {"items": [], "last_id": newest, "newest_id": newest}
+
+
+async def test_events_of_some_kinds_and_the_newest_id_of_anyone(ddas_api, registry):
+    seed(registry)
+    code, everything = await ddas_api("events")
+    kinds = [e["kind"] for e in everything["items"]]
+    code, downloads = await ddas_api("events", params={"kind": "download, forget"})
+    assert code == 200 and [e["kind"] for e in downloads["items"]] == [
+        k for k in kinds if k == "download"] and "reuse" in kinds  # fmt: skip
+    # The sidebar's "anything new from anyone?": one row at most, and where everything ends.
+    code, probe = await ddas_api("events", params={"kind": "download", "limit": "1"})
+    assert [e["id"] for e in probe["items"]] == [probe["last_id"]] == [downloads["items"][0]["id"]]
+    assert probe["newest_id"] == everything["items"][-1]["id"] > probe["last_id"]
+    code, later = await ddas_api("events", params={"since": str(probe["newest_id"]),
+                                                   "kind": "download"})  # fmt: skip
+    assert later["items"] == [] and later["newest_id"] == probe["newest_id"]
 
 
 @pytest.mark.parametrize("params", [{"since": "-1"}, {"since": "x"}, {"limit": "0"},
-                                    {"limit": "1001"}, {"user": "u" * 300}])  # fmt: skip
+                                    {"limit": "1001"}, {"user": "u" * 300},
+                                    {"kind": "download,nope"}, {"kind": ""},
+                                    {"kind": "download,,scan"}])  # fmt: skip
 async def test_bad_event_queries_are_400(ddas_api, registry, params):
     code, reply = await ddas_api("events", params=params)
     assert code == 400 and reply["message"]

@@ -184,3 +184,51 @@ def test_the_open_list_follows_what_the_kernel_fetched(
         assert dialogs == []
     finally:
         page.close()
+
+
+def test_others_changes_are_offered_as_a_refresh_while_the_panel_is_open(
+    lab: Lab, browser: object, http_server: CountingServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Carol downloads a dataset while bob's Datasets panel is open: the panel says that others
+    changed the registry (it does not reload under bob's eyes) and one click shows her dataset.
+    While the panel is closed, nobody asks the server about others at all."""
+    url = http_server.add("carol/ice_2023.nc", DATA[:3000])
+    page, dialogs = open_notebook(browser, lab, "others", url)
+    try:
+        others: list[str] = []
+
+        def asks_about_others(response: Response) -> None:
+            query = parse_qs(urlsplit(response.url).query)
+            if urlsplit(response.url).path.endswith("/ddas/api/events") and "kind" in query:
+                others.append(response.url)
+
+        page.on("response", asks_about_others)
+        # Closed panel: a few polls go by (their own-events requests are seen), none about others.
+        for _ in range(2):
+            page.wait_for_event("response", lambda r: "/ddas/api/events" in r.url, timeout=TIMEOUT)
+        assert others == []
+
+        show_sidebar(page)
+        rows = page.locator('[data-testid="ddas-result-row"] .jp-ddas-row-name')
+        expect(rows.first).to_be_visible(timeout=TIMEOUT)
+        page.wait_for_event("response", lambda r: "kind=" in r.url, timeout=TIMEOUT)
+        news = page.get_by_test_id("ddas-news")
+        expect(news).to_have_count(0)  # nothing new yet: the earlier tests' events are history
+
+        fetch_as("carol", lab, monkeypatch, url)
+        expect(news).to_be_visible(timeout=TIMEOUT)  # within one poll (5 s)
+        expect(page.get_by_test_id("ddas-refresh")).to_have_attribute(
+            "aria-label", "Refresh (new activity)")  # fmt: skip
+        expect(rows.filter(has_text="ice_2023.nc")).to_have_count(0)  # not reloaded by itself
+        screenshot(page, "sidebar-others-news")
+        asked = len(others)
+        news.click()
+        expect(rows.filter(has_text="ice_2023.nc")).to_have_count(1, timeout=TIMEOUT)
+        expect(news).to_have_count(0)
+        # After the refresh the panel watches again (and carol's download is not news twice).
+        page.wait_for_event("response", lambda r: "kind=" in r.url, timeout=TIMEOUT)
+        assert len(others) > asked
+        expect(news).to_have_count(0)
+        assert dialogs == []
+    finally:
+        page.close()

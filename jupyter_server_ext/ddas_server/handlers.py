@@ -243,9 +243,18 @@ class EventsHandler(DDASHandler):
         limit = v.integer(arg("limit", None), "limit", default=100, low=1, high=v.MAX_EVENTS)
         user = v.text(arg("user", None), "user")
         user = self.acting_user if user == "me" else user
-        items = await self.registry(lambda r: [
-            e.to_dict() for e in r.events(since=since, user=user or None, limit=limit)])  # fmt: skip
-        self.reply({"items": items, "last_id": items[-1]["id"] if items else since})
+        kinds = v.event_kinds(arg("kind", None))
+
+        def page(r: Registry) -> tuple[list[dict[str, Any]], int]:
+            newest = r.last_event_id()  # read first: the page then holds every event up to it
+            events = r.events(since=since, user=user or None, kinds=kinds, limit=limit)
+            return [e.to_dict() for e in events], newest
+
+        items, newest = await self.registry(page)
+        # last_id: where this page ends (pass it back as since to read on); newest_id: the newest
+        # event of anyone, so a client can skip history in one request.
+        self.reply({"items": items, "last_id": items[-1]["id"] if items else since,
+                    "newest_id": newest})  # fmt: skip
 
 
 class ScansHandler(DDASHandler):

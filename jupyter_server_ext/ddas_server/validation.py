@@ -14,6 +14,7 @@ from typing import Any
 
 from ddas.errors import InvalidURLError
 from ddas.identity import normalize_url
+from ddas.registry.models import EVENT_KINDS
 
 MAX_QUERY_CHARS = 1000
 MAX_NAME_CHARS = 255  # users and owners: the registry's String(255) columns
@@ -109,6 +110,22 @@ def dataset_url(raw: str | None) -> str:
     except InvalidURLError as exc:
         raise BadRequest(f"malformed URL: {exc}") from None
     return value
+
+
+def event_kinds(raw: str | None) -> tuple[str, ...] | None:
+    """``kind=download,scan``: a comma-separated subset of the registry's event kinds (None: all).
+
+    Lets the sidebar ask "did anything that changes the list happen?" without pulling every
+    lookup of every user.
+    """
+    if raw is None:
+        return None
+    kinds = tuple(dict.fromkeys(k.strip() for k in raw.split(",")))
+    if len(raw) > 200 or any(k not in EVENT_KINDS for k in kinds):
+        raise BadRequest(
+            f"kind must be a comma-separated list of {', '.join(EVENT_KINDS)}, not {_show(raw)}"
+        )
+    return kinds
 
 
 def flag(raw: str | None, name: str, *, default: bool) -> bool:

@@ -9,6 +9,7 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import {
+  EventKind,
   IDatasetDetail,
   IDatasetQuery,
   IDatasetSummary,
@@ -119,12 +120,15 @@ export class DdasApi {
   events(options: {
     since: number;
     user?: string;
+    /** Only these kinds (`kind=download,scan`). */
+    kinds?: readonly EventKind[];
     limit?: number;
     signal?: AbortSignal;
   }): Promise<IEventsPage> {
-    const { since, user, limit, signal } = options;
+    const { since, user, kinds, limit, signal } = options;
+    const kind = kinds && kinds.length > 0 ? kinds.join(',') : undefined;
     return this.request<IEventsPage>(['events'], {
-      query: { since, user, limit },
+      query: { since, user, kind, limit },
       signal
     });
   }

@@ -84,7 +84,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
       showCommand: CommandIDs.showDataset,
       // A kernel of this user fetched, reused or scanned: what the sidebar
       // lists changed, so reload it (only on activity, never on a timer).
-      onActivity: () => model.refresh()
+      onActivity: () => model.refresh(),
+      // Others' changes are offered as a refresh, and only asked for while
+      // the panel is open and not already offering one.
+      watchOthers: () => sidebar.isVisible && !model.news,
+      onOthersActivity: () => model.markNews()
     });
 
     whoami().catch(error => {

@@ -1,6 +1,7 @@
 /**
  * State of the Datasets sidebar that outlives a React render: which view is
- * shown, which dataset is open, who the user is, and a refresh counter.
+ * shown, which dataset is open, who the user is, a refresh counter, and
+ * whether other users changed the registry since.
  *
  * Commands (`ddas:show-dataset`, `ddas:refresh`) and toasts change this model;
  * the React views only read it and re-render on `changed`. Keeping it outside
@@ -72,15 +73,35 @@ export class SidebarModel {
     this._changed.emit();
   }
 
+  /**
+   * Other users changed the registry since the last reload. The sidebar
+   * offers a refresh rather than reloading under the reader's eyes: a busy
+   * lab registers something every few seconds, and a reload drops the
+   * loaded pages and the scroll position.
+   */
+  get news(): boolean {
+    return this._news;
+  }
+
+  /** Say that others changed the registry (shown until the next refresh). */
+  markNews(): void {
+    if (!this._news) {
+      this._news = true;
+      this._changed.emit();
+    }
+  }
+
   /** Reload whatever is visible (and what becomes visible later). */
   refresh(): void {
     this._generation += 1;
+    this._news = false;
     this._changed.emit();
   }
 
   private _view: ViewName = 'search';
   private _datasetId: number | null = null;
   private _generation = 0;
+  private _news = false;
   private _whoami: IWhoAmI | null = null;
   private _changed = new Signal<this, void>(this);
 }

@@ -6,6 +6,10 @@
  * already there, you just saved 4 GB") but stands by while the browser tab
  * is hidden, so idle tabs cost the server nothing. It starts from the latest
  * event id, so opening Lab never replays old news.
+ *
+ * While the Datasets panel is open, each tick also asks whether anyone else
+ * registered, reused, scanned or forgot something (one small request with
+ * `kind=` and `limit=`), so that the panel can offer a refresh.
  */
 import { Notification } from '@jupyterlab/apputils';
 import { CommandRegistry } from '@lumino/commands';
@@ -14,7 +18,14 @@ import { Poll } from '@lumino/polling';
 
 import { DdasApi, DdasApiError } from './api';
 import { formatBytes, formatRelativeTime, middleEllipsis } from './format';
-import { ICopy, IDdasEvent, IWhoAmI, JsonValue } from './types';
+import {
+  EventKind,
+  ICopy,
+  IDdasEvent,
+  IEventsPage,
+  IWhoAmI,
+  JsonValue
+} from './types';
 
 /** Lab truncates toast messages past this length; we shorten paths instead. */
 const MAX_MESSAGE = 140;
@@ -30,6 +41,16 @@ const DRAIN_MAX_PAGES = 20;
  * history stopped early: old news is noise. Generous, for clock skew.
  */
 const STALE_MS = 10 * 60 * 1000;
+/** Kinds of event that change what the sidebar lists (not lookups, alerts). */
+const LIST_KINDS: readonly EventKind[] = [
+  'download',
+  'reuse',
+  'scan',
+  'verify',
+  'forget'
+];
+/** Others' events per request: enough to find one that is not ours. */
+const OTHERS_PAGE = 50;
 
 export interface IEventNotifierOptions {
   api: DdasApi;
@@ -45,6 +66,12 @@ export interface IEventNotifierOptions {
    * scan), so that what the sidebar lists follows what the kernels did.
    */
   onActivity?: (events: IDdasEvent[]) => void;
+  /**
+   * Called when other users changed what the sidebar lists. Only asked
+   * while `watchOthers()` is true (e.g. the panel is visible).
+   */
+  onOthersActivity?: (events: IDdasEvent[]) => void;
+  watchOthers?: () => boolean;
 }
 
 export class EventNotifier implements IDisposable {
@@ -80,11 +107,14 @@ export class EventNotifier implements IDisposable {
       if (this._user === null) {
         this._user = (await this._options.whoami()).user;
       }
-      if (this._since === null) {
-        this._since = await this._latestId(this._user);
+      if (this._since === null || this._othersSince === null) {
+        const [mine, everyone] = await this._latestId(this._user);
+        this._since = mine;
+        this._othersSince = everyone;
         return;
       }
       await this._poll_once(this._user, this._since);
+      await this._pollOthers(this._user, this._othersSince);
     } catch (error) {
       if (
         error instanceof DdasApiError &&
@@ -101,11 +131,11 @@ export class EventNotifier implements IDisposable {
   }
 
   /**
-   * The id to start from: drain pages without toasting. One request when the
-   * server reports the newest id as `last_id`, a few more if it reports the
-   * last id of the page.
+   * The ids to start from (this user's, everyone's): skip history without
+   * toasting. One request when the server reports `newest_id`; an older
+   * server is drained page by page.
    */
-  private async _latestId(user: string): Promise<number> {
+  private async _latestId(user: string): Promise<[number, number]> {
     let since = 0;
     for (let i = 0; i < DRAIN_MAX_PAGES; i++) {
       const page = await this._options.api.events({
@@ -113,26 +143,45 @@ export class EventNotifier implements IDisposable {
         user,
         limit: DRAIN_PAGE
       });
+      if (page.newest_id !== undefined) {
+        return [page.newest_id, page.newest_id];
+      }
       const next = Math.max(
         since,
         page.last_id ?? 0,
         ...page.items.map(e => e.id)
       );
       if (next === since || page.items.length < DRAIN_PAGE) {
-        return next;
+        return [next, next];
       }
       since = next;
     }
-    return since;
+    return [since, since];
+  }
+
+  /** Did anyone else change what the sidebar lists since `since`? */
+  private async _pollOthers(user: string, since: number): Promise<void> {
+    const { onOthersActivity, watchOthers } = this._options;
+    if (!onOthersActivity || !(watchOthers?.() ?? true)) {
+      return; // nobody looks: the next visible tick picks up from `since`
+    }
+    const page = await this._options.api.events({
+      since,
+      kinds: LIST_KINDS,
+      limit: OTHERS_PAGE
+    });
+    this._othersSince = nextSince(page, since, OTHERS_PAGE);
+    const theirs = page.items.filter(
+      event => event.id > since && event.user !== user
+    );
+    if (theirs.length > 0) {
+      onOthersActivity(theirs);
+    }
   }
 
   private async _poll_once(user: string, since: number): Promise<void> {
     const page = await this._options.api.events({ since, user, limit: PAGE });
-    this._since = Math.max(
-      since,
-      page.last_id ?? 0,
-      ...page.items.map(e => e.id)
-    );
+    this._since = nextSince(page, since, PAGE);
     const fresh = page.items.filter(event => event.id > since);
     if (fresh.length > 0 && this._options.onActivity) {
       this._options.onActivity(fresh);
@@ -218,6 +267,7 @@ export class EventNotifier implements IDisposable {
   private _options: IEventNotifierOptions;
   private _poll: Poll;
   private _since: number | null = null;
+  private _othersSince: number | null = null;
   private _user: string | null = null;
 }
 
@@ -226,6 +276,18 @@ export interface IToastContext {
   location?: string | null;
   owner?: string | null;
   since?: string | null;
+}
+
+/**
+ * Where the next poll starts: past this page, and past `newest_id` when the
+ * page was not full (nothing matching lies in between), so a filtered poll
+ * does not re-read the same stretch of others' events forever.
+ */
+function nextSince(page: IEventsPage, since: number, limit: number): number {
+  const seen = Math.max(since, page.last_id ?? 0, ...page.items.map(e => e.id));
+  return page.items.length < limit && page.newest_id !== undefined
+    ? Math.max(seen, page.newest_id)
+    : seen;
 }
 
 /** Happened well before this page was loaded (see STALE_MS). */

@@ -78,15 +78,27 @@ function Sidebar(props: { model: SidebarModel }): React.ReactElement {
         <h1 className="jp-ddas-heading">Datasets</h1>
         <button
           type="button"
-          className="jp-ddas-icon-button"
+          className={`jp-ddas-icon-button${model.news ? ' jp-ddas-mod-news' : ''}`}
           data-testid="ddas-refresh"
-          title="Refresh"
-          aria-label="Refresh"
+          title={
+            model.news ? 'Refresh: other users changed the registry' : 'Refresh'
+          }
+          aria-label={model.news ? 'Refresh (new activity)' : 'Refresh'}
           onClick={() => model.refresh()}
         >
           <refreshIcon.react tag="span" />
         </button>
       </header>
+      {model.news && (
+        <button
+          type="button"
+          className="jp-ddas-news"
+          data-testid="ddas-news"
+          onClick={() => model.refresh()}
+        >
+          Other users added or changed datasets. Refresh
+        </button>
+      )}
       <div
         className="jp-ddas-tabs"
         role="tablist"

@@ -177,7 +177,10 @@ export interface IStats {
 
 export interface IEventsPage {
   items: IDdasEvent[];
+  /** Where this page ends: the next request's `since`. */
   last_id: number;
+  /** The newest event id of anyone, read before the page. */
+  newest_id?: number;
 }
 
 export interface IScan {
