@@ -135,3 +135,27 @@ def test_a_selective_text_keeps_an_exact_total(registry, library, monkeypatch) -
     page = registry.search("merra2_0014", limit=5)
     assert page.total_exact and page.total == 1
     assert registry.search("era5", sort="copies", limit=2).total_exact  # no index: exact path
+
+
+def test_long_texts_asked_by_their_rarest_trigrams_answer_what_a_scan_would(
+    registry, library, monkeypatch
+) -> None:
+    """A long URL fragment whose trigrams are mostly in every URL: SQLite's FTS path asks for
+    the rarest trigrams only; PostgreSQL's pg_trgm would intersect all of them, so on a large
+    table (here: any table) DDAS asks its GIN index for the rarest ones by a sample of the table
+    and re-checks the whole text. The answers stay those of a full scan."""
+    monkeypatch.setattr(search, "PG_RARE_MIN_ROWS", 0)
+    monkeypatch.setattr(search, "_PG_SAMPLES", {})
+    with registry.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("ANALYZE contents")
+            conn.exec_driver_sql("ANALYZE sources")
+            text = "data3.example.org/cmip6_tas/20"
+            grams = search._pg_rare_grams(conn, "sources", "url", text)
+            # every URL has "exa", "org", "htt": those are never asked; "a3" is one in five
+            assert grams and "ta3" in grams and not {"exa", "org", "amp"} & set(grams)
+            assert search._pg_rare_grams(conn, "sources", "url", "era5") is None  # short: as is
+    for q in [*QUERIES, "data3.example.org/cmip6_tas/20", "example.org/goes16/2001/gpm-imerg",
+              "/data2.example.org/", "ample.org/modis/20"]:  # fmt: skip
+        page = registry.search(q, limit=500)
+        assert {item.name for item in page.items} == scan(library, q), q

@@ -10,7 +10,11 @@ UNION of branches that each use one index:
   0002 on that very expression. On SQLite it is migration 0002's FTS5 trigram tables, asked for the
   two *rarest* trigrams of ``q`` (see :func:`_fts_query`): an FTS5 phrase query reads the posting
   list of every trigram, and those of ``"exa"`` or ``".nc"`` hold every row. A trigram no row contains answers "no match" without touching the table.
-  Texts shorter than a trigram, or databases without those structures, use the plain LIKE scan;
+  Texts shorter than a trigram, or databases without those structures, use the plain LIKE scan.
+  pg_trgm intersects the posting list of *every* trigram of ``q``, so a long URL fragment whose
+  trigrams are in every URL (``example.org/era5/2013``) reads the whole index; on a large table
+  (see :func:`_pg_rare_grams`) the index is asked for ``q``'s rarest trigrams only, estimated on a
+  small cached sample of the table, and ``strpos`` (which no index answers) re-checks the whole ``q``;
 * BLAKE3 prefixes: a range on the unique index (``LIKE 'ab%'`` is not indexable on SQLite, nor on
   PostgreSQL under a non-C collation);
 * alias digests: equality on ``digests(algorithm, value)``'s index (value-only, as before).
@@ -19,6 +23,7 @@ UNION of branches that each use one index:
 from __future__ import annotations
 
 import re
+import time
 
 from sqlalchemy import (
     ColumnElement,
@@ -45,6 +50,14 @@ RAREST = 3  # trigrams asked of the FTS index; the LIKE re-check does the rest
 PROBE = 256  # rows read per trigram to estimate how common it is
 MAX_PROBED = 24
 _HEX = re.compile(r"[0-9a-f]+")
+#: PostgreSQL: tables with fewer rows (pg_class.reltuples) intersect every trigram; it is cheap.
+PG_RARE_MIN_ROWS = 50_000
+PG_RARE_MIN_GRAMS = 5  # texts with fewer distinct alphanumeric trigrams keep pg_trgm's own plan
+PG_SAMPLE_ROWS = 2000
+PG_SAMPLE_TTL = 600.0  # seconds a table's sample is reused (a registry's mix changes slowly)
+PG_RARE_SHARE = 0.2  # a trigram in more than this share of the sample is not worth asking for
+_ALNUM3 = re.compile(r"(?=([0-9a-z]{3}))")  # pg_trgm's trigrams inside one word, ASCII
+_PG_SAMPLES: dict[tuple[str, str], tuple[float, list[str]]] = {}
 _FTS: dict[str, bool] = {}  # engine URL -> SQLite FTS tables exist
 
 
@@ -110,6 +123,65 @@ def _fts_query(conn: Connection, fts: str, rows: str, text: str) -> str | None:
     return " AND ".join(quoted[i] for i in chosen)
 
 
+def _pg_sample(conn: Connection, tbl: str, col: str) -> list[str]:
+    """About :data:`PG_SAMPLE_ROWS` lower-cased values of ``tbl.col`` (cached per registry for
+    :data:`PG_SAMPLE_TTL`); [] when the table is small or was never analyzed."""
+    key = (str(conn.engine.url), tbl)
+    now = time.monotonic()
+    cached = _PG_SAMPLES.get(key)
+    if cached is not None and now - cached[0] < PG_SAMPLE_TTL:
+        return cached[1]
+    rows = conn.exec_driver_sql(f"SELECT reltuples FROM pg_class WHERE oid = to_regclass('{tbl}')")
+    estimate = rows.scalar()
+    sample: list[str] = []
+    if estimate is not None and estimate >= max(PG_RARE_MIN_ROWS, 1):
+        share = min(100.0, 200.0 * PG_SAMPLE_ROWS / estimate)  # SYSTEM samples whole pages
+        sample = list(conn.exec_driver_sql(
+            f"SELECT lower({col}) FROM {tbl} TABLESAMPLE SYSTEM ({share:.6f}) "
+            f"LIMIT {PG_SAMPLE_ROWS}").scalars())  # fmt: skip
+    _PG_SAMPLES[key] = (now, sample)
+    return sample
+
+
+def _pg_rare_grams(conn: Connection, tbl: str, col: str, text: str) -> list[str] | None:
+    """Up to :data:`RAREST` non-overlapping alphanumeric trigrams of ``text`` that few sampled
+    rows contain (always at least the rarest one); None to keep pg_trgm's own plan.
+
+    ``LIKE '%a17%'`` gives pg_trgm exactly the trigram ``a17``, so asking the GIN index for these
+    reads a few short posting lists instead of every list of a long text.
+    """
+    if not text.isascii():
+        return None
+    where: dict[str, int] = {}
+    for match in _ALNUM3.finditer(text):
+        where.setdefault(match.group(1), match.start())
+    if len(where) < PG_RARE_MIN_GRAMS:
+        return None
+    sample = _pg_sample(conn, tbl, col)
+    if not sample:
+        return None
+    count = {gram: sum(gram in value for value in sample) for gram in where}
+    chosen: list[str] = []
+    for gram in sorted(where, key=count.__getitem__):
+        if chosen and (len(chosen) == RAREST or count[gram] > PG_RARE_SHARE * len(sample)):
+            break
+        if all(abs(where[gram] - where[other]) >= TRIGRAM for other in chosen):
+            chosen.append(gram)
+    return chosen
+
+
+def _pg_narrowed(conn: Connection, tbl: str, column_: ColumnElement[str], text: str,
+                 key: ColumnElement[int]) -> Select | None:  # fmt: skip
+    """``key`` of the rows of ``tbl`` whose lower-cased ``column_`` contains ``text``, found
+    through its rarest trigrams (None: the text is short or the table small)."""
+    grams = _pg_rare_grams(conn, tbl, column_.key, text)
+    if not grams:
+        return None
+    lowered = func.lower(column_)
+    narrow = [lowered.like(f"%{gram}%") for gram in grams]  # alphanumeric: nothing to escape
+    return select(key).where(*narrow, func.strpos(lowered, text) > 0)
+
+
 def _candidates(conn: Connection, fts: str, rows: str, text: str) -> Select | None:
     query = _fts_query(conn, fts, rows, text)
     if query is None:
@@ -163,6 +235,12 @@ def branches(conn: Connection, text: str) -> list[Select]:
             out.append(select(Content.id).where(Content.id.in_(names), in_name))
         if urls is not None:
             out.append(select(Source.content_id).where(Source.id.in_(urls), in_url).distinct())
+    elif conn.dialect.name == "postgresql" and len(text) >= TRIGRAM:
+        names = _pg_narrowed(conn, "contents", Content.name, text, Content.id)
+        urls = _pg_narrowed(conn, "sources", Source.url, text, Source.content_id)
+        out += [select(Content.id).where(in_name) if names is None else names,
+                select(Source.content_id).where(in_url).distinct() if urls is None
+                else urls.distinct()]  # fmt: skip
     else:
         out += [select(Content.id).where(in_name),
                 select(Source.content_id).where(in_url).distinct()]  # fmt: skip
