@@ -35,7 +35,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "jupyter_server_ext"), str(Path(__file__).parent)]
 
-from registry_lookup import backend_registry, p99  # noqa: E402
+from registry_lookup import backend_registry, p99, settle  # noqa: E402
 
 from ddas.api import lookup_status  # noqa: E402
 from ddas.registry import Registry  # noqa: E402
@@ -93,6 +93,7 @@ def seed(registry: Registry, copies: int) -> float:
         conn.exec_driver_sql("ANALYZE")
         if conn.in_transaction():
             conn.commit()
+    settle(registry)
     return time.perf_counter() - started
 
 

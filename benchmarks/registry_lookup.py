@@ -82,6 +82,15 @@ def rows(n: int) -> Iterator[tuple[list[dict], list[dict], list[dict], list[dict
         )  # fmt: skip
 
 
+def settle(registry: Registry) -> None:
+    """PostgreSQL: VACUUM what the bulk load wrote, as autovacuum would soon after. Otherwise
+    autovacuum does it *during* the timed requests (visibility map, GIN pending lists), and a
+    registry in use is measured in its steady state, not in its first minute."""
+    if registry.engine.dialect.name == "postgresql":
+        with registry.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
+
+
 def seed(registry: Registry, n: int) -> float:
     started = time.perf_counter()
     with registry.engine.connect() as conn:
@@ -93,6 +102,7 @@ def seed(registry: Registry, n: int) -> float:
         conn.exec_driver_sql("ANALYZE")
         if conn.in_transaction():
             conn.commit()
+    settle(registry)
     return time.perf_counter() - started
 
 
