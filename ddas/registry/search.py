@@ -48,7 +48,7 @@ TRIGRAM = 3
 MATERIALIZE = 1000
 RAREST = 3  # trigrams asked of the FTS index; the LIKE re-check does the rest
 PROBE = 256  # rows read per trigram to estimate how common it is
-MAX_PROBED = 24
+MAX_PROBED = 48  # trigrams probed; a longer text is sampled evenly (a skipped rare one costs)
 _HEX = re.compile(r"[0-9a-f]+")
 #: PostgreSQL: tables with fewer rows (pg_class.reltuples) intersect every trigram; it is cheap.
 PG_RARE_MIN_ROWS = 50_000
