@@ -57,6 +57,7 @@ PG_SAMPLE_ROWS = 2000
 PG_SAMPLE_TTL = 600.0  # seconds a table's sample is reused (a registry's mix changes slowly)
 PG_RARE_SHARE = 0.2  # a trigram in more than this share of the sample is not worth asking for
 _ALNUM3 = re.compile(r"(?=([0-9a-z]{3}))")  # pg_trgm's trigrams inside one word, ASCII
+_WORD_END = re.compile(r"(?=([0-9a-z]{2})[^0-9a-z])")  # and its word-end trigram ("a2 ")
 _PG_SAMPLES: dict[tuple[str, str], tuple[float, list[str]]] = {}
 _FTS: dict[str, bool] = {}  # engine URL -> SQLite FTS tables exist
 
@@ -143,35 +144,53 @@ def _pg_sample(conn: Connection, tbl: str, col: str) -> list[str]:
     return sample
 
 
-def _pg_rare_grams(conn: Connection, tbl: str, col: str, text: str) -> list[str] | None:
-    """Up to :data:`RAREST` non-overlapping alphanumeric trigrams of ``text`` that few sampled
-    rows contain (always at least the rarest one); None to keep pg_trgm's own plan.
+def _pg_units(text: str) -> dict[str, tuple[int, re.Pattern[str] | None]]:
+    """Substrings of ``text`` for which ``LIKE '%unit%'`` gives pg_trgm exactly one trigram, with
+    their position and how to recognise that trigram in a value (None: plain containment).
 
-    ``LIKE '%a17%'`` gives pg_trgm exactly the trigram ``a17``, so asking the GIN index for these
-    reads a few short posting lists instead of every list of a long text.
+    Three letters or digits (``a17``) give that trigram. Two followed by a separator (``a2.`` in
+    ``data2.example``) give the word-end trigram ``"a2 "``: rarer than ``ta2``, which ``data20``
+    to ``data29`` share.
+    """
+    units: dict[str, tuple[int, re.Pattern[str] | None]] = {}
+    for match in _ALNUM3.finditer(text):
+        units.setdefault(match.group(1), (match.start(), None))
+    for match in _WORD_END.finditer(text):
+        unit, pair = text[match.start() : match.start() + TRIGRAM], match.group(1)
+        units.setdefault(unit, (match.start(), re.compile(re.escape(pair) + "(?![0-9a-z])")))
+    return units
+
+
+def _pg_rare_grams(conn: Connection, tbl: str, col: str, text: str) -> list[str] | None:
+    """Up to :data:`RAREST` substrings of ``text`` (see :func:`_pg_units`) whose trigram few
+    sampled rows contain, non-overlapping where possible; None to keep pg_trgm's own plan.
+
+    Asking the GIN index for these reads a few short posting lists instead of every list of a
+    long text.
     """
     if not text.isascii():
         return None
-    where: dict[str, int] = {}
-    for match in _ALNUM3.finditer(text):
-        where.setdefault(match.group(1), match.start())
-    if len(where) < PG_RARE_MIN_GRAMS:
+    units = _pg_units(text)
+    if len(units) < PG_RARE_MIN_GRAMS:
         return None
     sample = _pg_sample(conn, tbl, col)
     if not sample:
         return None
-    count = {gram: sum(gram in value for value in sample) for gram in where}
-    ranked = sorted(where, key=count.__getitem__)
-    rare = [g for g in ranked if count[g] <= PG_RARE_SHARE * len(sample)]
+    count = {
+        unit: sum(bool(rx.search(v)) if rx else unit in v for v in sample)
+        for unit, (_at, rx) in units.items()
+    }
+    ranked = sorted(units, key=count.__getitem__)
+    rare = [u for u in ranked if count[u] <= PG_RARE_SHARE * len(sample)]
     if not rare:
         return None  # every trigram is common: so is the text, and pg_trgm's plan is as good
     chosen: list[str] = []
-    for gram in rare:
-        if all(abs(where[gram] - where[other]) >= TRIGRAM for other in chosen):
-            chosen.append(gram)
+    for unit in rare:
+        if all(abs(units[unit][0] - units[other][0]) >= TRIGRAM for other in chosen):
+            chosen.append(unit)
     # A short text may have one non-overlapping rare trigram only; a second, overlapping one still
     # narrows a lot (the planner's estimate of one '%241%' is 3x too high, enough to scan).
-    chosen += [g for g in rare if g not in chosen][: max(0, 2 - len(chosen))]
+    chosen += [u for u in rare if u not in chosen][: max(0, 2 - len(chosen))]
     return chosen[:RAREST]
 
 
@@ -183,7 +202,7 @@ def _pg_narrowed(conn: Connection, tbl: str, column_: ColumnElement[str], text: 
     if not grams:
         return None
     lowered = func.lower(column_)
-    narrow = [lowered.like(f"%{gram}%") for gram in grams]  # alphanumeric: nothing to escape
+    narrow = [lowered.like(_like(unit), escape="\\") for unit in grams]
     # ``key + 0``: a DISTINCT over the bare key lets the planner walk key's btree in order and
     # filter every row (0.5 s at 1M rows) when it overestimates the matches; this keeps the
     # trigram index in charge.
