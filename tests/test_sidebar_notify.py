@@ -217,6 +217,7 @@ def test_others_changes_are_offered_as_a_refresh_while_the_panel_is_open(
 
         fetch_as("carol", lab, monkeypatch, url)
         expect(news).to_be_visible(timeout=TIMEOUT)  # within one poll (5 s)
+        expect(page.locator('[aria-live="polite"] [data-testid="ddas-news"]')).to_have_count(1)
         expect(page.get_by_test_id("ddas-refresh")).to_have_attribute(
             "aria-label", "Refresh (new activity)")  # fmt: skip
         expect(rows.filter(has_text="ice_2023.nc")).to_have_count(0)  # not reloaded by itself

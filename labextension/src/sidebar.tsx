@@ -89,16 +89,19 @@ function Sidebar(props: { model: SidebarModel }): React.ReactElement {
           <refreshIcon.react tag="span" />
         </button>
       </header>
-      {model.news && (
-        <button
-          type="button"
-          className="jp-ddas-news"
-          data-testid="ddas-news"
-          onClick={() => model.refresh()}
-        >
-          Other users added or changed datasets. Refresh
-        </button>
-      )}
+      {/* Always rendered: a live region announces what appears in it later. */}
+      <div aria-live="polite" className="jp-ddas-news-region">
+        {model.news && (
+          <button
+            type="button"
+            className="jp-ddas-news"
+            data-testid="ddas-news"
+            onClick={() => model.refresh()}
+          >
+            Other users added or changed datasets. Refresh
+          </button>
+        )}
+      </div>
       <div
         className="jp-ddas-tabs"
         role="tablist"
