@@ -9,12 +9,14 @@ UNION of branches that each use one index:
   an index that narrows the candidates. On PostgreSQL that is the pg_trgm GIN index of migration
   0002 on that very expression. On SQLite it is migration 0002's FTS5 trigram tables, asked for the
   two *rarest* trigrams of ``q`` (see :func:`_fts_query`): an FTS5 phrase query reads the posting
-  list of every trigram, and those of ``"exa"`` or ``".nc"`` hold every row. A trigram no row contains answers "no match" without touching the table.
+  list of every trigram, and those of ``"exa"`` or ``".nc"`` hold every row. A trigram no row
+  contains answers "no match" without touching the table.
   Texts shorter than a trigram, or databases without those structures, use the plain LIKE scan.
   pg_trgm intersects the posting list of *every* trigram of ``q``, so a long URL fragment whose
   trigrams are in every URL (``example.org/era5/2013``) reads the whole index; on a large table
   (see :func:`_pg_rare_grams`) the index is asked for ``q``'s rarest trigrams only, estimated on a
-  small cached sample of the table, and ``strpos`` (which no index answers) re-checks the whole ``q``;
+  small cached sample of the table, and ``strpos`` (which no index answers) re-checks all of
+  ``q``;
 * BLAKE3 prefixes: a range on the unique index (``LIKE 'ab%'`` is not indexable on SQLite, nor on
   PostgreSQL under a non-C collation);
 * alias digests: equality on ``digests(algorithm, value)``'s index (value-only, as before).
@@ -262,15 +264,14 @@ def branches(conn: Connection, text: str) -> list[Select]:
             out.append(select(Content.id).where(Content.id.in_(names), in_name))
         if urls is not None:
             out.append(select(Source.content_id).where(Source.id.in_(urls), in_url).distinct())
-    elif conn.dialect.name == "postgresql" and len(text) >= TRIGRAM:
-        names = _pg_narrowed(conn, "contents", Content.name, text, Content.id)
-        urls = _pg_narrowed(conn, "sources", Source.url, text, Source.content_id)
+    else:  # PostgreSQL narrows a long text by its rarest trigrams; else pg_trgm's plan or a scan
+        names = urls = None
+        if conn.dialect.name == "postgresql":
+            names = _pg_narrowed(conn, "contents", Content.name, text, Content.id)
+            urls = _pg_narrowed(conn, "sources", Source.url, text, Source.content_id)
         out += [select(Content.id).where(in_name) if names is None else names,
-                select(Source.content_id).where(in_url).distinct() if urls is None
-                else urls.distinct()]  # fmt: skip
-    else:
-        out += [select(Content.id).where(in_name),
-                select(Source.content_id).where(in_url).distinct()]  # fmt: skip
+                (urls if urls is not None else select(Source.content_id).where(in_url))
+                .distinct()]  # fmt: skip
     if prefix := _blake3_prefix(text):
         out.append(select(Content.id).where(*prefix))
     return out
