@@ -108,9 +108,7 @@ export class EventNotifier implements IDisposable {
         this._user = (await this._options.whoami()).user;
       }
       if (this._since === null || this._othersSince === null) {
-        const [mine, everyone] = await this._latestId(this._user);
-        this._since = mine;
-        this._othersSince = everyone;
+        this._since = this._othersSince = await this._latestId(this._user);
         return;
       }
       await this._poll_once(this._user, this._since);
@@ -131,11 +129,11 @@ export class EventNotifier implements IDisposable {
   }
 
   /**
-   * The ids to start from (this user's, everyone's): skip history without
-   * toasting. One request when the server reports `newest_id`; an older
-   * server is drained page by page.
+   * The id to start from, for this user's events and for everyone's: skip
+   * history without toasting. One request when the server reports
+   * `newest_id`; an older server is drained page by page.
    */
-  private async _latestId(user: string): Promise<[number, number]> {
+  private async _latestId(user: string): Promise<number> {
     let since = 0;
     for (let i = 0; i < DRAIN_MAX_PAGES; i++) {
       const page = await this._options.api.events({
@@ -144,19 +142,15 @@ export class EventNotifier implements IDisposable {
         limit: DRAIN_PAGE
       });
       if (page.newest_id !== undefined) {
-        return [page.newest_id, page.newest_id];
+        return page.newest_id;
       }
-      const next = Math.max(
-        since,
-        page.last_id ?? 0,
-        ...page.items.map(e => e.id)
-      );
+      const next = nextSince(page, since, DRAIN_PAGE);
       if (next === since || page.items.length < DRAIN_PAGE) {
-        return [next, next];
+        return next;
       }
       since = next;
     }
-    return [since, since];
+    return since;
   }
 
   /** Did anyone else change what the sidebar lists since `since`? */
