@@ -36,6 +36,7 @@ USER = "bob"  # the Lab's user, whose kernel fetches second
 DATA = os.urandom(200_000)
 XSS = "<img src=x onerror=alert(1)>"
 TOAST = ".Toastify__toast"
+ROW_NAMES = '[data-testid="ddas-result-row"] .jp-ddas-row-name'
 TIMEOUT = 20_000
 
 
@@ -66,6 +67,17 @@ def fetch_as(user: str, lab: Lab, monkeypatch: pytest.MonkeyPatch, url: str) -> 
     return ddas.fetch(url, progress=False)
 
 
+def events_query(response: Response) -> dict[str, list[str]] | None:
+    """The query of a ``GET /ddas/api/events`` response (None for any other response)."""
+    url = urlsplit(response.url)
+    return parse_qs(url.query) if url.path.endswith("/ddas/api/events") else None
+
+
+def asks_about_others(response: Response) -> bool:
+    """The sidebar's "did anyone else change the registry?" poll (it filters by ``kind``)."""
+    return "kind" in (events_query(response) or {})
+
+
 def open_notebook(browser: object, lab: Lab, name: str, url: str) -> tuple[Page, list[str]]:
     """A page on ``name``.ipynb (one cell: bob's ``ddas.fetch(url)``), once the toast poller has
     taken its starting point: it only toasts events newer than that, by design."""
@@ -76,10 +88,8 @@ def open_notebook(browser: object, lab: Lab, name: str, url: str) -> tuple[Page,
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
 
     def polls_news(response: Response) -> bool:  # a poll after the start (which asks limit=1000)
-        url = urlsplit(response.url)
-        query = parse_qs(url.query)
-        return url.path.endswith("/ddas/api/events") and query.get("limit") == ["200"] and (
-            query.get("user") == [USER])  # fmt: skip
+        query = events_query(response) or {}
+        return query.get("limit") == ["200"] and query.get("user") == [USER]
 
     page.wait_for_event("response", polls_news, timeout=TIMEOUT)
     return page, dialogs
@@ -173,7 +183,7 @@ def test_the_open_list_follows_what_the_kernel_fetched(
     page, dialogs = open_notebook(browser, lab, "live-list", url)
     try:
         show_sidebar(page)
-        rows = page.locator('[data-testid="ddas-result-row"] .jp-ddas-row-name')
+        rows = page.locator(ROW_NAMES)
         expect(rows.first).to_be_visible(timeout=TIMEOUT)  # earlier tests' datasets
         expect(rows.filter(has_text="buoys_2022.nc")).to_have_count(0)
         run_first_cell(page)
@@ -197,21 +207,20 @@ def test_others_changes_are_offered_as_a_refresh_while_the_panel_is_open(
     try:
         others: list[str] = []
 
-        def asks_about_others(response: Response) -> None:
-            query = parse_qs(urlsplit(response.url).query)
-            if urlsplit(response.url).path.endswith("/ddas/api/events") and "kind" in query:
+        def note(response: Response) -> None:
+            if asks_about_others(response):
                 others.append(response.url)
 
-        page.on("response", asks_about_others)
+        page.on("response", note)
         # Closed panel: a few polls go by (their own-events requests are seen), none about others.
         for _ in range(2):
-            page.wait_for_event("response", lambda r: "/ddas/api/events" in r.url, timeout=TIMEOUT)
+            page.wait_for_event("response", lambda r: events_query(r) is not None, timeout=TIMEOUT)
         assert others == []
 
         show_sidebar(page)
-        rows = page.locator('[data-testid="ddas-result-row"] .jp-ddas-row-name')
+        rows = page.locator(ROW_NAMES)
         expect(rows.first).to_be_visible(timeout=TIMEOUT)
-        page.wait_for_event("response", lambda r: "kind=" in r.url, timeout=TIMEOUT)
+        page.wait_for_event("response", asks_about_others, timeout=TIMEOUT)
         news = page.get_by_test_id("ddas-news")
         expect(news).to_have_count(0)  # nothing new yet: the earlier tests' events are history
 
@@ -227,7 +236,7 @@ def test_others_changes_are_offered_as_a_refresh_while_the_panel_is_open(
         expect(rows.filter(has_text="ice_2023.nc")).to_have_count(1, timeout=TIMEOUT)
         expect(news).to_have_count(0)
         # After the refresh the panel watches again (and carol's download is not news twice).
-        page.wait_for_event("response", lambda r: "kind=" in r.url, timeout=TIMEOUT)
+        page.wait_for_event("response", asks_about_others, timeout=TIMEOUT)
         assert len(others) > asked
         expect(news).to_have_count(0)
         assert dialogs == []
