@@ -30,12 +30,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import sqlalchemy as sa
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "jupyter_server_ext"), str(Path(__file__).parent)]
 
-from registry_lookup import backend_registry, p99, settle  # noqa: E402
+from registry_lookup import backend_registry, bulk_load, p99  # noqa: E402
 
 from ddas.api import lookup_status  # noqa: E402
 from ddas.registry import Registry  # noqa: E402
@@ -83,18 +81,7 @@ def rows(contents: int) -> Iterator[tuple[list[dict], list[dict], list[dict]]]:
 
 
 def seed(registry: Registry, copies: int) -> float:
-    started = time.perf_counter()
-    with registry.engine.connect() as conn:
-        conn = conn.execution_options(ddas_write=True)
-        with conn.begin():
-            for batch in rows(copies // 2):
-                for model, values in zip((Content, Source, Copy), batch, strict=True):
-                    conn.execute(sa.insert(model.__table__), values)
-        conn.exec_driver_sql("ANALYZE")
-        if conn.in_transaction():
-            conn.commit()
-    settle(registry)
-    return time.perf_counter() - started
+    return bulk_load(registry, rows(copies // 2), (Content, Source, Copy))
 
 
 @contextmanager

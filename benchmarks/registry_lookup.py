@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -82,28 +82,30 @@ def rows(n: int) -> Iterator[tuple[list[dict], list[dict], list[dict], list[dict
         )  # fmt: skip
 
 
-def settle(registry: Registry) -> None:
-    """PostgreSQL: VACUUM what the bulk load wrote, as autovacuum would soon after. Otherwise
-    autovacuum does it *during* the timed requests (visibility map, GIN pending lists), and a
-    registry in use is measured in its steady state, not in its first minute."""
-    if registry.engine.dialect.name == "postgresql":
-        with registry.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE")
+def bulk_load(registry: Registry, batches: Iterable[Sequence[list[dict]]],
+              models: Sequence[type]) -> float:  # fmt: skip
+    """Insert ``batches`` (one list of rows per model, in ``models`` order) in one transaction,
+    then gather statistics; the seconds it took.
 
-
-def seed(registry: Registry, n: int) -> float:
+    PostgreSQL gets ``VACUUM ANALYZE``, as autovacuum would run a minute later: otherwise autovacuum
+    runs *during* the timed requests (visibility map, GIN pending lists), and a registry in use is
+    measured in its steady state, not in its first minute. SQLite gets ``ANALYZE``.
+    """
     started = time.perf_counter()
     with registry.engine.connect() as conn:
         conn = conn.execution_options(ddas_write=True)
         with conn.begin():
-            for batch in rows(n):
-                for model, values in zip((Content, Digest, Source, Copy), batch, strict=True):
+            for batch in batches:
+                for model, values in zip(models, batch, strict=True):
                     conn.execute(sa.insert(model.__table__), values)
-        conn.exec_driver_sql("ANALYZE")
-        if conn.in_transaction():
-            conn.commit()
-    settle(registry)
+    postgres = registry.engine.dialect.name == "postgresql"
+    with registry.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE" if postgres else "ANALYZE")
     return time.perf_counter() - started
+
+
+def seed(registry: Registry, n: int) -> float:
+    return bulk_load(registry, rows(n), (Content, Digest, Source, Copy))
 
 
 @contextmanager
