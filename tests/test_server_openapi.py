@@ -41,6 +41,20 @@ def test_the_openapi_file_documents_every_route_and_method() -> None:
     assert served == documented
 
 
+def test_the_openapi_file_names_the_registrys_event_kinds() -> None:
+    """The spec lists event kinds twice (an event's ``kind``, the ``kind=`` filter's pattern);
+    both must be the registry's, or clients are told to send what the server refuses."""
+    from ddas.registry.models import EVENT_KINDS
+
+    spec = yaml.safe_load(SPEC.read_text())
+    assert spec["components"]["schemas"]["Event"]["properties"]["kind"]["enum"] == list(EVENT_KINDS)
+    kind = next(p for p in spec["paths"]["/events"]["get"]["parameters"] if p["name"] == "kind")
+    pattern = re.compile(kind["schema"]["pattern"])
+    alternatives = re.findall(r"\(([a-z|]+)\)", kind["schema"]["pattern"])
+    assert alternatives and all(a.split("|") == list(EVENT_KINDS) for a in alternatives)
+    assert pattern.match(",".join(EVENT_KINDS)) and not pattern.match("download,nope")
+
+
 @dataclass
 class LiveServer:
     url: str
