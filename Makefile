@@ -49,6 +49,7 @@ lab: $(VENV)/.installed-lab
 ## make test: the whole suite (SQLite and PostgreSQL, HTTP, S3, JupyterLab in Chromium).
 test: $(VENV)/.installed-test chromium
 	$(BIN)/ruff check ddas jupyter_server_ext tests benchmarks
+	$(BIN)/ruff format --check ddas jupyter_server_ext tests benchmarks
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 

@@ -41,8 +41,18 @@ from ddas.registry.models import Content, Copy, Source  # noqa: E402
 
 BATCH = 20_000
 TOKEN = "bench-token"
-TOPICS = ["era5", "cmip6_tas", "gpm_imerg", "sentinel2_l2a", "modis_lst", "landsat8_sr",
-          "merra2", "goes16_abi", "jra55", "icesat2_atl06"]  # fmt: skip
+TOPICS = [
+    "era5",
+    "cmip6_tas",
+    "gpm_imerg",
+    "sentinel2_l2a",
+    "modis_lst",
+    "landsat8_sr",
+    "merra2",
+    "goes16_abi",
+    "jra55",
+    "icesat2_atl06",
+]
 EXTS = [".nc", ".tif", ".zarr.zip", ".csv", ".parquet", ".grib2", ".h5", ".tar.gz"]
 USERS = [f"user{i:03d}" for i in range(200)]
 
@@ -66,18 +76,55 @@ def rows(contents: int) -> Iterator[tuple[list[dict], list[dict], list[dict]]]:
     for start in range(1, contents + 1, BATCH):
         ids = range(start, min(start + BATCH, contents + 1))
         yield (
-            [{"id": i, "blake3": blake3_of(i), "size": 1000 + i, "name": name_of(i),
-              "ext": EXTS[i % len(EXTS)], "created_at": now - i, "last_used_at": now - i}
-             for i in ids],
-            [{"id": i, "url": url_of(i), "version_key": f'"e{i}"||{1000 + i}', "etag": f'"e{i}"',
-              "last_modified": None, "size": 1000 + i, "checksum": None, "content_id": i,
-              "first_seen": now, "last_seen": now} for i in ids],
-            [{"id": 2 * i - k, "content_id": i, "host": "hpc",
-              "location": f"/store/{i}/{name_of(i)}" if k else f"/home/{USERS[i % 200]}/{name_of(i)}",
-              "owner": USERS[(i + k) % 200], "state": "present", "in_store": bool(k),
-              "size": 1000 + i, "mtime_ns": i, "device": 1, "inode": 2 * i - k,
-              "created_at": now, "verified_at": now} for i in ids for k in (1, 0)],
-        )  # fmt: skip
+            [
+                {
+                    "id": i,
+                    "blake3": blake3_of(i),
+                    "size": 1000 + i,
+                    "name": name_of(i),
+                    "ext": EXTS[i % len(EXTS)],
+                    "created_at": now - i,
+                    "last_used_at": now - i,
+                }
+                for i in ids
+            ],
+            [
+                {
+                    "id": i,
+                    "url": url_of(i),
+                    "version_key": f'"e{i}"||{1000 + i}',
+                    "etag": f'"e{i}"',
+                    "last_modified": None,
+                    "size": 1000 + i,
+                    "checksum": None,
+                    "content_id": i,
+                    "first_seen": now,
+                    "last_seen": now,
+                }
+                for i in ids
+            ],
+            [
+                {
+                    "id": 2 * i - k,
+                    "content_id": i,
+                    "host": "hpc",
+                    "location": f"/store/{i}/{name_of(i)}"
+                    if k
+                    else f"/home/{USERS[i % 200]}/{name_of(i)}",
+                    "owner": USERS[(i + k) % 200],
+                    "state": "present",
+                    "in_store": bool(k),
+                    "size": 1000 + i,
+                    "mtime_ns": i,
+                    "device": 1,
+                    "inode": 2 * i - k,
+                    "created_at": now,
+                    "verified_at": now,
+                }
+                for i in ids
+                for k in (1, 0)
+            ],
+        )
 
 
 def seed(registry: Registry, copies: int) -> float:
@@ -105,10 +152,21 @@ def jupyter_server(registry_url: str, workdir: Path) -> Iterator[http.client.HTT
         "JUPYTER_RUNTIME_DIR": str(workdir / "rt"),
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter_server", "--allow-root", "--no-browser", f"--port={port}",
-         "--ip=127.0.0.1", f"--config={config}", f"--ServerApp.root_dir={workdir}"],
-        env=env, stdout=subprocess.DEVNULL, stderr=(workdir / "server.log").open("wb"),
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "jupyter_server",
+            "--allow-root",
+            "--no-browser",
+            f"--port={port}",
+            "--ip=127.0.0.1",
+            f"--config={config}",
+            f"--ServerApp.root_dir={workdir}",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=(workdir / "server.log").open("wb"),
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -153,28 +211,41 @@ def cases(contents: int, n: int) -> list[tuple[str, list, Callable, Callable]]:
     picks = [rnd.randint(1, contents) for _ in range(n)]
 
     def search(params: Callable[[object], dict]) -> tuple[Callable, Callable]:
-        return (lambda conn, k: get(conn, "/ddas/api/datasets", params(k)),
-                lambda reg, k: reg.search(**params(k)))  # fmt: skip
+        return (
+            lambda conn, k: get(conn, "/ddas/api/datasets", params(k)),
+            lambda reg, k: reg.search(**params(k)),
+        )
 
     return [
         ("datasets?q=<exact name>", picks, *search(lambda i: {"q": name_of(i)})),
         ("datasets?q=<name word>", picks, *search(lambda i: {"q": f"{i:07d}"})),
-        ("datasets?q=<URL part>", picks,
-         *search(lambda i: {"q": f"data{i % 37}.example.org/{TOPICS[i % 10]}/{2000 + i % 25}"})),
+        (
+            "datasets?q=<URL part>",
+            picks,
+            *search(lambda i: {"q": f"data{i % 37}.example.org/{TOPICS[i % 10]}/{2000 + i % 25}"}),
+        ),
         ("datasets?q=<topic>", picks, *search(lambda i: {"q": TOPICS[i % 10]})),
         ("datasets (first page)", picks, *search(lambda i: {})),
-        ("lookup?url=<hit>", picks,
-         lambda conn, i: get(conn, "/ddas/api/lookup", {"url": url_of(i)}),
-         lambda reg, i: lookup_status(url_of(i), registry=reg, probe=False)),
-        ("lookup?url=<miss>", picks,
-         lambda conn, i: get(conn, "/ddas/api/lookup", {"url": url_of(i) + ".missing"}),
-         lambda reg, i: lookup_status(url_of(i) + ".missing", registry=reg, probe=False)),
-    ]  # fmt: skip
+        (
+            "lookup?url=<hit>",
+            picks,
+            lambda conn, i: get(conn, "/ddas/api/lookup", {"url": url_of(i)}),
+            lambda reg, i: lookup_status(url_of(i), registry=reg, probe=False),
+        ),
+        (
+            "lookup?url=<miss>",
+            picks,
+            lambda conn, i: get(conn, "/ddas/api/lookup", {"url": url_of(i) + ".missing"}),
+            lambda reg, i: lookup_status(url_of(i) + ".missing", registry=reg, probe=False),
+        ),
+    ]
 
 
 def run(backend: str, copies: int, n: int) -> list[dict]:
-    with backend_registry(backend) as (registry, _raw, _p), \
-            tempfile.TemporaryDirectory(prefix="ddas-bench-api-") as tmp:  # fmt: skip
+    with (
+        backend_registry(backend) as (registry, _raw, _p),
+        tempfile.TemporaryDirectory(prefix="ddas-bench-api-") as tmp,
+    ):
         seconds = seed(registry, copies)
         print(f"    seeded {copies:,} copies in {seconds:.0f} s", file=sys.stderr, flush=True)
         out = []
@@ -198,14 +269,18 @@ def run(backend: str, copies: int, n: int) -> list[dict]:
 
 
 def print_table(results: list[dict]) -> None:
-    head = (f"{'backend':<11}{'copies':>10}  {'call':<25}{'HTTP p50':>10}{'HTTP p99':>10}"
-            f"{'direct p50':>12}{'direct p99':>12}{'HTTP/direct':>12}")  # fmt: skip
+    head = (
+        f"{'backend':<11}{'copies':>10}  {'call':<25}{'HTTP p50':>10}{'HTTP p99':>10}"
+        f"{'direct p50':>12}{'direct p99':>12}{'HTTP/direct':>12}"
+    )
     print(head)
     print("-" * len(head))
     for r in results:
-        print(f"{r['backend']:<11}{r['copies']:>10,}  {r['call']:<25}"
-              f"{r['http_med']:>8.1f}ms{r['http_p99']:>8.1f}ms{r['direct_med']:>10.1f}ms"
-              f"{r['direct_p99']:>10.1f}ms{r['http_med'] / r['direct_med']:>11.2f}x")  # fmt: skip
+        print(
+            f"{r['backend']:<11}{r['copies']:>10,}  {r['call']:<25}"
+            f"{r['http_med']:>8.1f}ms{r['http_p99']:>8.1f}ms{r['direct_med']:>10.1f}ms"
+            f"{r['direct_p99']:>10.1f}ms{r['http_med'] / r['direct_med']:>11.2f}x"
+        )
     print(
         "HTTP = GET /ddas/api/... on a real jupyter server (keep-alive, token auth, JSON); "
         "direct = the same Registry call in-process. Target: HTTP p99 <= 50 ms."
@@ -215,8 +290,9 @@ def print_table(results: list[dict]) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, nargs="+", default=[1_000_000])
-    parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"],
-                        choices=["sqlite", "postgresql"])  # fmt: skip
+    parser.add_argument(
+        "--backends", nargs="+", default=["sqlite", "postgresql"], choices=["sqlite", "postgresql"]
+    )
     parser.add_argument("--requests", type=int, default=300, help="timed requests per call")
     args = parser.parse_args(argv)
     results = []

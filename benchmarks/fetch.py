@@ -65,8 +65,13 @@ def run_child(method: str, url: str, workdir: Path, env: dict[str, str]) -> dict
         subprocess.run(["curl", "-s", "-o", str(out), url], check=True)
         result = {"seconds": time.perf_counter() - t, "maxrss_mib": float("nan")}
     else:
-        proc = subprocess.run([sys.executable, "-c", CHILD, method, url, str(out)], check=True,
-                              capture_output=True, text=True, env={**os.environ, **env})  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-c", CHILD, method, url, str(out)],
+            check=True,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **env},
+        )
         result = json.loads(proc.stdout.strip().splitlines()[-1])
     out.unlink(missing_ok=True)
     return result
@@ -91,11 +96,17 @@ def main() -> None:
             for method in methods:
                 env = {}
                 if method == "ddas":  # a fresh registry and store each time: always a miss
-                    env = {"DDAS_REGISTRY": str(work / f"reg{run}.db"),
-                           "DDAS_STORE": str(work / f"store{run}"), "DDAS_USER": "alice"}  # fmt: skip
+                    env = {
+                        "DDAS_REGISTRY": str(work / f"reg{run}.db"),
+                        "DDAS_STORE": str(work / f"store{run}"),
+                        "DDAS_USER": "alice",
+                    }
                 results[method].append(run_child(method, url, work, env))
-        hit_env = {"DDAS_REGISTRY": str(work / "reg0.db"), "DDAS_STORE": str(work / "store0"),
-                   "DDAS_USER": "bob"}  # fmt: skip
+        hit_env = {
+            "DDAS_REGISTRY": str(work / "reg0.db"),
+            "DDAS_STORE": str(work / "store0"),
+            "DDAS_USER": "bob",
+        }
         hit = run_child("hit", url, work, hit_env)
         server.close()
     base = statistics.median(r["seconds"] for r in results["stream"])

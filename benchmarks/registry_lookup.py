@@ -68,22 +68,61 @@ def rows(n: int) -> Iterator[tuple[list[dict], list[dict], list[dict], list[dict
     for start in range(1, n + 1, BATCH):
         ids = range(start, min(start + BATCH, n + 1))
         yield (
-            [{"id": i, "blake3": blake3_of(i), "size": 1000 + i, "name": f"file_{i}.nc",
-              "ext": ".nc", "created_at": now, "last_used_at": now} for i in ids],
-            [{"id": i, "content_id": i, "algorithm": "md5", "value": blake3_of(i)[:32]}
-             for i in ids],
-            [{"id": i, "url": url_of(i), "version_key": f'"e{i}"||{1000 + i}', "etag": f'"e{i}"',
-              "last_modified": None, "size": 1000 + i, "checksum": None, "content_id": i,
-              "first_seen": now, "last_seen": now} for i in ids],
-            [{"id": i, "content_id": i, "host": "hpc", "location": f"/store/{i}/file_{i}.nc",
-              "owner": f"user{i % 40}", "state": "present", "in_store": True, "size": 1000 + i,
-              "mtime_ns": i, "device": 1, "inode": i, "created_at": now, "verified_at": now}
-             for i in ids],
-        )  # fmt: skip
+            [
+                {
+                    "id": i,
+                    "blake3": blake3_of(i),
+                    "size": 1000 + i,
+                    "name": f"file_{i}.nc",
+                    "ext": ".nc",
+                    "created_at": now,
+                    "last_used_at": now,
+                }
+                for i in ids
+            ],
+            [
+                {"id": i, "content_id": i, "algorithm": "md5", "value": blake3_of(i)[:32]}
+                for i in ids
+            ],
+            [
+                {
+                    "id": i,
+                    "url": url_of(i),
+                    "version_key": f'"e{i}"||{1000 + i}',
+                    "etag": f'"e{i}"',
+                    "last_modified": None,
+                    "size": 1000 + i,
+                    "checksum": None,
+                    "content_id": i,
+                    "first_seen": now,
+                    "last_seen": now,
+                }
+                for i in ids
+            ],
+            [
+                {
+                    "id": i,
+                    "content_id": i,
+                    "host": "hpc",
+                    "location": f"/store/{i}/file_{i}.nc",
+                    "owner": f"user{i % 40}",
+                    "state": "present",
+                    "in_store": True,
+                    "size": 1000 + i,
+                    "mtime_ns": i,
+                    "device": 1,
+                    "inode": i,
+                    "created_at": now,
+                    "verified_at": now,
+                }
+                for i in ids
+            ],
+        )
 
 
-def bulk_load(registry: Registry, batches: Iterable[Sequence[list[dict]]],
-              models: Sequence[type]) -> float:  # fmt: skip
+def bulk_load(
+    registry: Registry, batches: Iterable[Sequence[list[dict]]], models: Sequence[type]
+) -> float:
     """Insert ``batches`` (one list of rows per model, in ``models`` order) in one transaction,
     then gather statistics; the seconds it took.
 
@@ -177,41 +216,63 @@ def run(backend: str, n: int, lookups: int) -> list[dict]:
             return query
 
         ops = [
-            ("by URL", [url_of(i) for i in picks], registry.copies_for_url,
-             raw_query(URL_SQL.format(p=p))),
-            ("by digest", [blake3_of(i) for i in picks], registry.copies_for_digest,
-             raw_query(DIGEST_SQL.format(p=p))),
-        ]  # fmt: skip
+            (
+                "by URL",
+                [url_of(i) for i in picks],
+                registry.copies_for_url,
+                raw_query(URL_SQL.format(p=p)),
+            ),
+            (
+                "by digest",
+                [blake3_of(i) for i in picks],
+                registry.copies_for_digest,
+                raw_query(DIGEST_SQL.format(p=p)),
+            ),
+        ]
         out = []
         for name, keys, api, peer in ops:
             ours, theirs = timed(api, keys), timed(peer, keys)
-            out.append({
-                "backend": backend, "copies": n, "lookup": name, "seed_s": seconds,
-                "api_med": statistics.median(ours), "api_p99": p99(ours),
-                "db_med": statistics.median(theirs), "db_p99": p99(theirs),
-            })  # fmt: skip
+            out.append(
+                {
+                    "backend": backend,
+                    "copies": n,
+                    "lookup": name,
+                    "seed_s": seconds,
+                    "api_med": statistics.median(ours),
+                    "api_p99": p99(ours),
+                    "db_med": statistics.median(theirs),
+                    "db_p99": p99(theirs),
+                }
+            )
         raw.close()
         return out
 
 
 def print_table(results: list[dict]) -> None:
-    head = (f"{'backend':<11}{'copies':>10}  {'lookup':<10}{'API median':>12}{'API p99':>10}"
-            f"{'DB median':>11}{'DB p99':>9}{'ratio':>7}{'seed s':>8}")  # fmt: skip
+    head = (
+        f"{'backend':<11}{'copies':>10}  {'lookup':<10}{'API median':>12}{'API p99':>10}"
+        f"{'DB median':>11}{'DB p99':>9}{'ratio':>7}{'seed s':>8}"
+    )
     print(head)
     print("-" * len(head))
     for r in results:
-        print(f"{r['backend']:<11}{r['copies']:>10,}  {r['lookup']:<10}"
-              f"{r['api_med']:>10.3f}ms{r['api_p99']:>8.3f}ms{r['db_med']:>9.3f}ms"
-              f"{r['db_p99']:>7.3f}ms{r['api_med'] / r['db_med']:>6.1f}x{r['seed_s']:>8.1f}")  # fmt: skip
-    print("API = through Registry (normalize + SQLAlchemy + records); DB = the same indexed "
-          "query on a raw DB-API cursor. Target: API median <= 1 ms, p99 <= 5 ms at 1M.")  # fmt: skip
+        print(
+            f"{r['backend']:<11}{r['copies']:>10,}  {r['lookup']:<10}"
+            f"{r['api_med']:>10.3f}ms{r['api_p99']:>8.3f}ms{r['db_med']:>9.3f}ms"
+            f"{r['db_p99']:>7.3f}ms{r['api_med'] / r['db_med']:>6.1f}x{r['seed_s']:>8.1f}"
+        )
+    print(
+        "API = through Registry (normalize + SQLAlchemy + records); DB = the same indexed "
+        "query on a raw DB-API cursor. Target: API median <= 1 ms, p99 <= 5 ms at 1M."
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 100_000, 1_000_000])
-    parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"],
-                        choices=["sqlite", "postgresql"])  # fmt: skip
+    parser.add_argument(
+        "--backends", nargs="+", default=["sqlite", "postgresql"], choices=["sqlite", "postgresql"]
+    )
     parser.add_argument("--lookups", type=int, default=2_000, help="timed lookups per cell")
     args = parser.parse_args(argv)
     results = []

@@ -88,13 +88,17 @@ def main() -> None:
         stamp.write_text(json.dumps(stats.__dict__))
         print(f"generated {tree} in {time.perf_counter() - t0:.1f} s")
     stats = json.loads(stamp.read_text())
-    print(f"tree: {stats['files']} files, {stats['bytes'] / GiB:.2f} GiB, "
-          f"{stats['duplicate_bytes'] / stats['bytes']:.0%} duplicate bytes, "
-          f"{stats['hardlinks']} hard links, {stats['symlinks']} symlinks, "
-          f"{stats['near_misses']} near misses; {os.cpu_count()} CPUs")  # fmt: skip
+    print(
+        f"tree: {stats['files']} files, {stats['bytes'] / GiB:.2f} GiB, "
+        f"{stats['duplicate_bytes'] / stats['bytes']:.0%} duplicate bytes, "
+        f"{stats['hardlinks']} hard links, {stats['symlinks']} symlinks, "
+        f"{stats['near_misses']} near misses; {os.cpu_count()} CPUs"
+    )
 
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO),
-                                                                     os.environ.get("PYTHONPATH")]))}  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }
     work = base / "work"
     work.mkdir(exist_ok=True)
     pg = None
@@ -130,8 +134,18 @@ def main() -> None:
         entry = ["-m", "ddas.scan.cli"]
 
     def ddas_cmd(url: str) -> list[str]:
-        return [sys.executable, *entry, "scan", str(tree), "--min-size", "1", "--json",
-                "--no-progress", "--registry", url]  # fmt: skip
+        return [
+            sys.executable,
+            *entry,
+            "scan",
+            str(tree),
+            "--min-size",
+            "1",
+            "--json",
+            "--no-progress",
+            "--registry",
+            url,
+        ]
 
     times: dict[str, list[tuple[float, float]]] = {k: [] for k in commands}
     times["ddas scan"], times["ddas rescan (unchanged)"] = [], []
@@ -149,30 +163,47 @@ def main() -> None:
         times["ddas rescan (unchanged)"].append(timed(ddas_cmd(url), env, dd_out))
         rescan = json.loads(dd_out.read_text())
         assert rescan["hashed_bytes"] == 0, "an unchanged rescan must read nothing"
-        print(f"run {run + 1}/{args.runs}: " + ", ".join(f"{k} {v[-1][0]:.2f}s"
-                                                        for k, v in times.items()))  # fmt: skip
+        print(
+            f"run {run + 1}/{args.runs}: "
+            + ", ".join(f"{k} {v[-1][0]:.2f}s" for k, v in times.items())
+        )
 
     summary = json.loads(dd_out.read_text())
-    groups = {"jdupes": count_groups(jd_out), "rmlint": count_groups(rm_out),
-              "ddas": summary["duplicate_groups"]}  # fmt: skip
+    groups = {
+        "jdupes": count_groups(jd_out),
+        "rmlint": count_groups(rm_out),
+        "ddas": summary["duplicate_groups"],
+    }
     ref = statistics.median(t for t, _ in times["jdupes -r"])
     rows = []
     for name, samples in times.items():
         wall = statistics.median(t for t, _ in samples)
         cpu = statistics.median(c for _, c in samples)
-        rows.append({"tool": name, "median_s": wall, "min_s": min(t for t, _ in samples),
-                     "cpu_s": cpu, "vs_jdupes": wall / ref})  # fmt: skip
+        rows.append(
+            {
+                "tool": name,
+                "median_s": wall,
+                "min_s": min(t for t, _ in samples),
+                "cpu_s": cpu,
+                "vs_jdupes": wall / ref,
+            }
+        )
     print(f"\nduplicate groups found: {groups}")
-    print("\n| tool | median wall (s) | min (s) | median CPU (s) | wall / jdupes |\n"
-          "|---|---:|---:|---:|---:|")  # fmt: skip
+    print(
+        "\n| tool | median wall (s) | min (s) | median CPU (s) | wall / jdupes |\n"
+        "|---|---:|---:|---:|---:|"
+    )
     for r in rows:
-        print(f"| {r['tool']} | {r['median_s']:.3f} | {r['min_s']:.3f} | {r['cpu_s']:.2f} "
-              f"| {r['vs_jdupes']:.2f}x |")  # fmt: skip
+        print(
+            f"| {r['tool']} | {r['median_s']:.3f} | {r['min_s']:.3f} | {r['cpu_s']:.2f} "
+            f"| {r['vs_jdupes']:.2f}x |"
+        )
     speedup = ref / statistics.median(t for t, _ in times["ddas rescan (unchanged)"])
     print(f"\nrescan of the unchanged tree: {speedup:.1f}x faster than jdupes' full scan")
     if args.json_out:
-        Path(args.json_out).write_text(json.dumps({"tree": stats, "groups": groups, "rows": rows,
-                                                   "runs": args.runs}, indent=2))  # fmt: skip
+        Path(args.json_out).write_text(
+            json.dumps({"tree": stats, "groups": groups, "rows": rows, "runs": args.runs}, indent=2)
+        )
 
 
 if __name__ == "__main__":

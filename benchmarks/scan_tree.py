@@ -38,9 +38,13 @@ def _sizes(rng: random.Random, n: int, total: int) -> list[int]:
 
 
 def make_tree(
-    root: str | os.PathLike[str], *, total_bytes: int = 3 << 30, n_files: int = 20_000,
-    dup_fraction: float = 0.25, seed: int = 1,
-) -> TreeStats:  # fmt: skip
+    root: str | os.PathLike[str],
+    *,
+    total_bytes: int = 3 << 30,
+    n_files: int = 20_000,
+    dup_fraction: float = 0.25,
+    seed: int = 1,
+) -> TreeStats:
     """Write the tree under ``root`` (which must not exist yet) and say what is in it."""
     rng = random.Random(seed)
     root = Path(root)
@@ -96,6 +100,9 @@ def make_tree(
         place("symlink").symlink_to(src)
     return TreeStats(
         files=len(originals) + n_dups + n_near + n_links + n_symlinks,
-        bytes=sum(s for _, s, _ in written) + dup_bytes, duplicate_bytes=dup_bytes,
-        hardlinks=n_links, symlinks=n_symlinks, near_misses=n_near,
-    )  # fmt: skip
+        bytes=sum(s for _, s, _ in written) + dup_bytes,
+        duplicate_bytes=dup_bytes,
+        hardlinks=n_links,
+        symlinks=n_symlinks,
+        near_misses=n_near,
+    )

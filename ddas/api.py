@@ -37,13 +37,27 @@ def fetch_result(
     quiet: bool = False,
 ) -> FetchResult:
     """Like :func:`fetch` but returns the whole :class:`~ddas.fetching.FetchResult` (for the CLI)."""
-    fetcher = Fetcher(registry, store, policy=policy, known_hash=known_hash, progress=progress,
-                      storage_options=storage_options, quiet=quiet)  # fmt: skip
+    fetcher = Fetcher(
+        registry,
+        store,
+        policy=policy,
+        known_hash=known_hash,
+        progress=progress,
+        storage_options=storage_options,
+        quiet=quiet,
+    )
     result = fetcher.fetch(url)
     if dest is not None:
         path = place(result.path, dest, normalize_url(url).name or result.path.name)
-        result = FetchResult(path, result.reused, result.blake3, result.size, result.source,
-                             result.copy, result.alert)  # fmt: skip
+        result = FetchResult(
+            path,
+            result.reused,
+            result.blake3,
+            result.size,
+            result.source,
+            result.copy,
+            result.alert,
+        )
     return result
 
 
@@ -80,8 +94,14 @@ def fetch(
     storage_options:
         Passed to fsspec for non-HTTP URLs (e.g. s3fs ``key``/``secret``/``client_kwargs``).
     """
-    return fetch_result(url, dest, policy=policy, known_hash=known_hash, progress=progress,
-                        storage_options=storage_options).path  # fmt: skip
+    return fetch_result(
+        url,
+        dest,
+        policy=policy,
+        known_hash=known_hash,
+        progress=progress,
+        storage_options=storage_options,
+    ).path
 
 
 def open(
@@ -101,8 +121,13 @@ def open(
     """
     if any(c in mode for c in "wax+"):
         raise ValueError("ddas.open is read-only: datasets in the shared store are immutable")
-    path = fetch(url, policy=policy, known_hash=known_hash, progress=progress,
-                 storage_options=storage_options)  # fmt: skip
+    path = fetch(
+        url,
+        policy=policy,
+        known_hash=known_hash,
+        progress=progress,
+        storage_options=storage_options,
+    )
     return builtins.open(path, mode, **kwargs)
 
 
@@ -143,8 +168,12 @@ def lookup_status(url: str, *, registry: Registry | None = None, probe: bool = T
             status = "new_version"
         else:
             status = "miss"
-    return {"url": nurl.url, "status": status, "copies": [c.to_dict() for c in copies],
-            "lease": lease_dict}  # fmt: skip
+    return {
+        "url": nurl.url,
+        "status": status,
+        "copies": [c.to_dict() for c in copies],
+        "lease": lease_dict,
+    }
 
 
 def duplicates(*, registry: Registry | None = None) -> pd.DataFrame:

@@ -71,18 +71,31 @@ def main() -> None:
 @main.command()
 @click.argument("url")
 @click.option("--dest", type=click.Path(), help="File or folder to link the dataset into.")
-@click.option("--policy", type=click.Choice(["reuse", "warn", "error"]), default=None,
-              help="On a hit: reuse (default), warn (download anyway) or error.")  # fmt: skip
+@click.option(
+    "--policy",
+    type=click.Choice(["reuse", "warn", "error"]),
+    default=None,
+    help="On a hit: reuse (default), warn (download anyway) or error.",
+)
 @click.option("--known-hash", default=None, help="Expected digest, e.g. sha256:…")
 @click.option("--json", "as_json", is_flag=True, help="Print path, reused, blake3, size, source.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a TTY).")
-def fetch(url: str, dest: str | None, policy: str | None, known_hash: str | None, as_json: bool,
-          progress: bool | None) -> None:  # fmt: skip
+def fetch(
+    url: str,
+    dest: str | None,
+    policy: str | None,
+    known_hash: str | None,
+    as_json: bool,
+    progress: bool | None,
+) -> None:
     """Print a local path to URL's dataset, downloading it only if nobody has it."""
     from ddas.api import fetch_result
 
-    result = _run(lambda: fetch_result(url, dest, policy=policy, known_hash=known_hash,
-                                       progress=progress, quiet=as_json))  # fmt: skip
+    result = _run(
+        lambda: fetch_result(
+            url, dest, policy=policy, known_hash=known_hash, progress=progress, quiet=as_json
+        )
+    )
     if as_json:
         _echo_json(result.to_dict())
     else:
@@ -105,8 +118,7 @@ def find(query: str, limit: int, as_json: bool) -> None:
             copies = registry.copies_for_digest(query)
         else:
             page = registry.search(query, limit=limit)
-            copies = [c for item in page.items
-                      for c in registry.copies_for_content(item.id)]  # fmt: skip
+            copies = [c for item in page.items for c in registry.copies_for_content(item.id)]
         return [c.to_dict() for c in copies[:limit]]
 
     rows = _run(search)
@@ -136,11 +148,15 @@ def stats(as_json: bool) -> None:
     if as_json:
         _echo_json(data)
         return
-    click.echo(f"datasets: {data['contents']}  present copies: {data['copies']}  "
-               f"duplicate groups: {data['duplicate_groups']}  "
-               f"wasted: {human_size(data['wasted_bytes'])}")  # fmt: skip
-    click.echo(f"downloads: {data['downloads']}  reuses: {data['reuses']}  "
-               f"saved: {human_size(data['bytes_saved'])}")  # fmt: skip
+    click.echo(
+        f"datasets: {data['contents']}  present copies: {data['copies']}  "
+        f"duplicate groups: {data['duplicate_groups']}  "
+        f"wasted: {human_size(data['wasted_bytes'])}"
+    )
+    click.echo(
+        f"downloads: {data['downloads']}  reuses: {data['reuses']}  "
+        f"saved: {human_size(data['bytes_saved'])}"
+    )
     for row in data["by_user"]:
         click.echo(
             f"  {row['user']}: {row['reuses']} reuses, {human_size(row['bytes_saved'])} saved"

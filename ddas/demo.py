@@ -45,11 +45,20 @@ DEMO_PORT_ENV = "DDAS_DEMO_PORT"
 DEFAULT_PORT = 8765  # fixed, so that URLs seeded by one `make lab` still match in the next
 SERVER_FILE = "server.json"
 
-_CITIES = [("OSLO", 59.91, 10.75, 23), ("BERGEN", 60.39, 5.32, 12), ("TROMSO", 69.65, 18.96, 100),
-           ("STOCKHOLM", 59.33, 18.07, 44), ("HELSINKI", 60.17, 24.94, 51),
-           ("COPENHAGEN", 55.68, 12.57, 5), ("REYKJAVIK", 64.15, -21.94, 52),
-           ("TALLINN", 59.44, 24.75, 34), ("RIGA", 56.95, 24.11, 26), ("GDANSK", 54.35, 18.65, 13),
-           ("HAMBURG", 53.55, 9.99, 14), ("ABERDEEN", 57.15, -2.09, 65)]  # fmt: skip
+_CITIES = [
+    ("OSLO", 59.91, 10.75, 23),
+    ("BERGEN", 60.39, 5.32, 12),
+    ("TROMSO", 69.65, 18.96, 100),
+    ("STOCKHOLM", 59.33, 18.07, 44),
+    ("HELSINKI", 60.17, 24.94, 51),
+    ("COPENHAGEN", 55.68, 12.57, 5),
+    ("REYKJAVIK", 64.15, -21.94, 52),
+    ("TALLINN", 59.44, 24.75, 34),
+    ("RIGA", 56.95, 24.11, 26),
+    ("GDANSK", 54.35, 18.65, 13),
+    ("HAMBURG", 53.55, 9.99, 14),
+    ("ABERDEEN", 57.15, -2.09, 65),
+]
 
 
 def stations_csv() -> bytes:
@@ -78,8 +87,10 @@ def ocean_buoys_csv() -> bytes:
     for buoy in range(4):
         for hour in range(24 * 7):
             wave = 1.5 + math.sin(hour / 7 + buoy) * 0.8
-            rows.append(f"B{buoy + 1},2024-03-{1 + hour // 24:02d}T{hour % 24:02d}:00,"
-                        f"{wave:.2f},{6 + buoy + math.cos(hour / 24):.2f}")  # fmt: skip
+            rows.append(
+                f"B{buoy + 1},2024-03-{1 + hour // 24:02d}T{hour % 24:02d}:00,"
+                f"{wave:.2f},{6 + buoy + math.cos(hour / 24):.2f}"
+            )
     return ("\n".join(rows) + "\n").encode()
 
 
@@ -126,17 +137,22 @@ class Demo:
 
     def __repr__(self) -> str:
         who = "run by this process" if self.server else "shared: python -m ddas.demo --serve"
-        return (f"DDAS demo\n  data server: {self.base_url} ({who})\n"
-                f"  registry:    {config.registry_url()}"
-                + ("  (temporary)" if self.private else "")
-                + f"\n  store:       {config.store_root()}\n"
-                f"  datasets:    {', '.join(CATALOG)}")  # fmt: skip
+        return (
+            f"DDAS demo\n  data server: {self.base_url} ({who})\n"
+            f"  registry:    {config.registry_url()}"
+            + ("  (temporary)" if self.private else "")
+            + f"\n  store:       {config.store_root()}\n"
+            f"  datasets:    {', '.join(CATALOG)}"
+        )
 
 
 def demo_env(root: Path) -> dict[str, str]:
     """The environment of a demo folder: its own registry and store, and the folder itself."""
-    return {"DDAS_REGISTRY": str(root / "registry.db"), "DDAS_STORE": str(root / "store"),
-            DEMO_DIR_ENV: str(root)}  # fmt: skip
+    return {
+        "DDAS_REGISTRY": str(root / "registry.db"),
+        "DDAS_STORE": str(root / "store"),
+        DEMO_DIR_ENV: str(root),
+    }
 
 
 def _use_demo_root(root: Path | None, private: bool = False) -> tuple[Path, bool]:
@@ -184,8 +200,13 @@ def _new_server(root: Path, port: int | None) -> DemoServer:
         return DemoServer(root / "www", root, port=0).start()
 
 
-def start(root: str | os.PathLike[str] | None = None, *, port: int | None = None,
-          seed_registry: bool = True, private: bool = False) -> Demo:  # fmt: skip
+def start(
+    root: str | os.PathLike[str] | None = None,
+    *,
+    port: int | None = None,
+    seed_registry: bool = True,
+    private: bool = False,
+) -> Demo:
     """The demo for this process: the folder's running server, else one started here; seeded.
 
     Without ``root`` and outside ``make lab``/Binder (no ``DDAS_DEMO_DIR``), or with ``private``,
@@ -247,9 +268,15 @@ def seed(registry: Registry, root: Path, base_url: str) -> int:
     digest = file_blake3(bob_copy)
     if all(c.location != str(bob_copy) for c in registry.copies_for_digest(f"blake3:{digest}")):
         st = bob_copy.stat()
-        registry.register_file(str(bob_copy), size=st.st_size, blake3=digest, owner="bob",
-                               mtime_ns=st.st_mtime_ns, device=st.st_dev,
-                               inode=st.st_ino)  # fmt: skip
+        registry.register_file(
+            str(bob_copy),
+            size=st.st_size,
+            blake3=digest,
+            owner="bob",
+            mtime_ns=st.st_mtime_ns,
+            device=st.st_dev,
+            inode=st.st_ino,
+        )
         steps += 1
     return steps
 
@@ -268,8 +295,11 @@ def _serve_forever(root: Path, port: int | None) -> None:
     steps = seed(Registry(), root, demo.base_url)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     (root / SERVER_FILE).write_text(json.dumps({"url": demo.base_url, "pid": os.getpid()}))
-    print(f"ddas demo: serving {root / 'www'} at {demo.base_url} ({steps} seeding steps; "
-          f"registry {config.registry_url()})", flush=True)  # fmt: skip
+    print(
+        f"ddas demo: serving {root / 'www'} at {demo.base_url} ({steps} seeding steps; "
+        f"registry {config.registry_url()})",
+        flush=True,
+    )
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
@@ -292,8 +322,9 @@ def _detach(root: Path, port: int | None, timeout: float = 60.0) -> int:
     args = [sys.executable, "-m", "ddas.demo", "--serve", "--root", str(root)]
     args += ["--port", str(port)] if port is not None else []
     with open(root / "server.log", "ab") as log:
-        child = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
-                                 stdin=subprocess.DEVNULL)  # fmt: skip
+        child = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if url := find_server(root):
@@ -328,12 +359,21 @@ def main(argv: list[str] | None = None) -> int:
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--serve", action="store_true", help="run the data server (foreground)")
     action.add_argument("--stop", action="store_true", help="stop the folder's data server")
-    action.add_argument("--seed-only", action="store_true",
-                        help="seed the registry (starting a server just for that) and exit")  # fmt: skip
-    parser.add_argument("--detach", action="store_true",
-                        help="with --serve: return once the server is up and seeded")  # fmt: skip
-    parser.add_argument("--root", default=None, help=f"demo folder (default: ${DEMO_DIR_ENV}, "
-                        f"else {config.data_dir() / 'demo'})")  # fmt: skip
+    action.add_argument(
+        "--seed-only",
+        action="store_true",
+        help="seed the registry (starting a server just for that) and exit",
+    )
+    parser.add_argument(
+        "--detach",
+        action="store_true",
+        help="with --serve: return once the server is up and seeded",
+    )
+    parser.add_argument(
+        "--root",
+        default=None,
+        help=f"demo folder (default: ${DEMO_DIR_ENV}, else {config.data_dir() / 'demo'})",
+    )
     parser.add_argument(
         "--port",
         type=int,

@@ -69,8 +69,11 @@ class StoreFullError(DDASError, OSError):
     """
 
     def __init__(self, root: str, url: str, received: int, kept: bool) -> None:
-        then = ("the partial download is kept and the next fetch resumes it"
-                if kept else "nothing was kept")  # fmt: skip
+        then = (
+            "the partial download is kept and the next fetch resumes it"
+            if kept
+            else "nothing was kept"
+        )
         super().__init__(
             f"the DDAS store {root} is full (no space or quota left) after {received} bytes of "
             f"{url}; {then}. Free space there, or ask your admin to point DDAS_STORE elsewhere."

@@ -34,8 +34,12 @@ def place(src: Path, dest: str | os.PathLike[str], name: str, mode: str | None =
     with contextlib.suppress(OSError):
         if target.exists() and os.path.samefile(target, src):
             return target
-    attempts = {"auto": ("hardlink", "symlink", "copy"), "hardlink": ("hardlink",),
-                "symlink": ("symlink",), "copy": ("copy",)}[mode]  # fmt: skip
+    attempts = {
+        "auto": ("hardlink", "symlink", "copy"),
+        "hardlink": ("hardlink",),
+        "symlink": ("symlink",),
+        "copy": ("copy",),
+    }[mode]
     tmp = target.with_name(f".{target.name}.ddas-{uuid.uuid4().hex[:8]}")
     last_error: OSError | None = None
     for how in attempts:

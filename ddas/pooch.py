@@ -78,8 +78,13 @@ class DDASDownloader:
             return self.is_available(url)
         from ddas.api import fetch
 
-        stored = fetch(url, policy=self.policy, known_hash=self._hash_for(url, pooch),
-                       progress=self.progressbar, storage_options=self.storage_options)  # fmt: skip
+        stored = fetch(
+            url,
+            policy=self.policy,
+            known_hash=self._hash_for(url, pooch),
+            progress=self.progressbar,
+            storage_options=self.storage_options,
+        )
         if hasattr(output_file, "write"):
             with open(stored, "rb") as src:
                 shutil.copyfileobj(src, output_file, 1 << 20)

@@ -80,8 +80,15 @@ class DDASFileSystem(ChainedFileSystem):
         memo = _RECENT.get(key)
         if memo and time.monotonic() - memo[1] < MEMO_SECONDS and os.path.exists(memo[0]):
             return memo[0]
-        local = str(fetch(url, policy=self.policy, known_hash=self.known_hash,
-                          progress=self.progress, storage_options=self.target_options))  # fmt: skip
+        local = str(
+            fetch(
+                url,
+                policy=self.policy,
+                known_hash=self.known_hash,
+                progress=self.progress,
+                storage_options=self.target_options,
+            )
+        )
         _RECENT[key] = (local, time.monotonic())
         return local
 

@@ -32,8 +32,11 @@ jp_server_cleanup = pytest.fixture(no_server_cleanup)
 
 @pytest.fixture
 def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Lab]:
-    env = {"DDAS_REGISTRY": f"sqlite:///{tmp_path / 'registry.db'}",
-           "DDAS_STORE": str(tmp_path / "store"), "DDAS_USER": "alice"}  # fmt: skip
+    env = {
+        "DDAS_REGISTRY": f"sqlite:///{tmp_path / 'registry.db'}",
+        "DDAS_STORE": str(tmp_path / "store"),
+        "DDAS_USER": "alice",
+    }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     root = tmp_path / "root"

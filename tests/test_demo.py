@@ -54,7 +54,9 @@ def test_seed_makes_the_demo_history_once(
     groups = registry.duplicates().items
     assert len(groups) == 1 and groups[0].name == "stations.csv"
     assert sorted((c.owner, Path(c.location).name) for c in groups[0].copy_list) == [
-        ("alice", "stations.csv"), ("bob", "stations-copy.csv")]  # fmt: skip
+        ("alice", "stations.csv"),
+        ("bob", "stations-copy.csv"),
+    ]
     assert server.status()["bytes_sent"] == {
         f"/{name}": len(CATALOG[name]()) for name in ("stations.csv", "air_temperature_2020.csv")
     }  # bob's reuse downloaded nothing
@@ -110,15 +112,27 @@ def test_cli_serves_in_the_background_and_stops(tmp_path: Path) -> None:
     env["PYTHONPATH"] = str(REPO)
     cli = [sys.executable, "-m", "ddas.demo", "--root", str(root)]
     started = time.monotonic()
-    out = subprocess.run([*cli, "--serve", "--detach", "--port", "0"], env=env, check=True,
-                         capture_output=True, text=True, timeout=120).stdout  # fmt: skip
+    out = subprocess.run(
+        [*cli, "--serve", "--detach", "--port", "0"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
     print(f"--serve --detach returned after {time.monotonic() - started:.1f} s")
     try:
         url = find_server(root)
         assert url is not None and url in out
         assert Registry(f"sqlite:///{root / 'registry.db'}").search().total == 2
-        again = subprocess.run([*cli, "--serve", "--detach"], env=env, check=True,
-                               capture_output=True, text=True, timeout=60).stdout  # fmt: skip
+        again = subprocess.run(
+            [*cli, "--serve", "--detach"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
         assert "already serving" in again  # a second `make lab` reuses the running server
     finally:
         subprocess.run([*cli, "--stop"], env=env, check=True, timeout=60)

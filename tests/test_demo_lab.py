@@ -65,23 +65,42 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 def make_lab(tmp_path: Path) -> Iterator[MakeLab]:
     port, token, demo_dir = free_port(), uuid.uuid4().hex, tmp_path / "demo"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DDAS_", "JUPYTERHUB_"))}
-    env.update(JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter-config"), DDAS_DEMO_PORT="0",
-               JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))  # fmt: skip
+    env.update(
+        JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter-config"),
+        DDAS_DEMO_PORT="0",
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+    )
     labconfig = tmp_path / "jupyter-config" / "labconfig"
     labconfig.mkdir(parents=True)
-    (labconfig / "page_config.json").write_text(json.dumps(
-        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))  # fmt: skip
+    (labconfig / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
+    )
     log = tmp_path / "make-lab.log"
     notebooks = tmp_path / "notebooks"  # a copy: Lab saves what it runs, the checkout stays clean
     shutil.copytree(REPO / "notebooks", notebooks, ignore=shutil.ignore_patterns(".*"))
-    command = ["make", "-C", str(REPO), "-o", ".venv/.installed-lab", "lab", f"PORT={port}",
-               f"DEMO_DIR={demo_dir}", f"NOTEBOOK_DIR={notebooks}",
-               f"LAB_ARGS=--no-browser --ip=127.0.0.1 --IdentityProvider.token={token} "
-               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]  # fmt: skip
+    command = [
+        "make",
+        "-C",
+        str(REPO),
+        "-o",
+        ".venv/.installed-lab",
+        "lab",
+        f"PORT={port}",
+        f"DEMO_DIR={demo_dir}",
+        f"NOTEBOOK_DIR={notebooks}",
+        f"LAB_ARGS=--no-browser --ip=127.0.0.1 --IdentityProvider.token={token} "
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
     started = time.monotonic()
     with open(log, "wb") as out:
-        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(
+            command,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     lab = MakeLab(f"http://127.0.0.1:{port}", token, demo_dir, log, proc)
     try:
         deadline = time.monotonic() + 120
@@ -113,7 +132,9 @@ def test_make_lab_serves_the_seeded_demo_and_opens_the_quickstart(make_lab: Make
     page = make_lab.get("/ddas/api/datasets")
     assert isinstance(page, dict)
     assert sorted(item["name"] for item in page["items"]) == [
-        "air_temperature_2020.csv", "stations.csv"]  # fmt: skip
+        "air_temperature_2020.csv",
+        "stations.csv",
+    ]
     duplicates = make_lab.get("/ddas/api/duplicates")
     assert isinstance(duplicates, dict) and duplicates["total"] == 1
     assert duplicates["items"][0]["owners"] == ["alice", "bob"]
@@ -203,8 +224,13 @@ def test_the_quickstart_runs_in_the_lab_that_make_lab_opens(
         # two hit cards (the hit, ddas::); three if a dropped first Run All had fetched the miss
         assert page.locator(".jp-Notebook .ddas-alert-reuse").count() in (2, 3)
         expect(outputs.filter(has_text="bytes downloaded: 0")).not_to_have_count(0)
-        assert page.locator(".jp-Notebook .jp-OutputArea-output[data-mime-type="
-                            '"application/vnd.jupyter.stderr"]').count() == 0  # fmt: skip
+        assert (
+            page.locator(
+                ".jp-Notebook .jp-OutputArea-output[data-mime-type="
+                '"application/vnd.jupyter.stderr"]'
+            ).count()
+            == 0
+        )
 
         show_sidebar(page)
         page.get_by_test_id("ddas-refresh").click()  # the list was loaded when Lab started
@@ -226,15 +252,24 @@ def test_binder_start_script_starts_the_seeded_demo_then_runs_jupyter(tmp_path: 
     """Binder runs `binder/start <jupyter command>` at each launch: the demo must be up and the
     command must get the demo's environment (here a stand-in command prints it)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DDAS_", "JUPYTERHUB_"))}
-    env.update(HOME=str(tmp_path), DDAS_DEMO_PORT="0", PYTHONPATH=str(REPO),
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}")  # fmt: skip
+    env.update(
+        HOME=str(tmp_path),
+        DDAS_DEMO_PORT="0",
+        PYTHONPATH=str(REPO),
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+    )
     show = (
         "import json, os; print(json.dumps({k: v for k, v in os.environ.items() if 'DDAS' in k}))"
     )
     demo_dir = tmp_path / ".ddas-demo"
     try:
-        run = subprocess.run(["bash", str(REPO / "binder" / "start"), sys.executable, "-c", show],
-                             env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+        run = subprocess.run(
+            ["bash", str(REPO / "binder" / "start"), sys.executable, "-c", show],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert run.returncode == 0, run.stderr
         seen = json.loads(run.stdout.strip().splitlines()[-1])
         assert seen["DDAS_DEMO_DIR"] == str(demo_dir)
@@ -244,7 +279,10 @@ def test_binder_start_script_starts_the_seeded_demo_then_runs_jupyter(tmp_path: 
 
         assert Registry(f"sqlite:///{seen['DDAS_REGISTRY']}").search().total == 2
     finally:
-        subprocess.run([sys.executable, "-m", "ddas.demo", "--stop", "--root", str(demo_dir)],
-                       env=env, timeout=60)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "ddas.demo", "--stop", "--root", str(demo_dir)],
+            env=env,
+            timeout=60,
+        )
     for script in ("start", "postBuild"):
         assert subprocess.run(["bash", "-n", str(REPO / "binder" / script)]).returncode == 0

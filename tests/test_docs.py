@@ -30,9 +30,12 @@ def test_mkdocs_build_strict_publishes_the_openapi_contract(tmp_path: Path) -> N
     started = time.monotonic()
     run = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path / "site")],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-    )  # fmt: skip
+    )
     print(f"mkdocs build --strict: {time.monotonic() - started:.1f} s")
     assert run.returncode == 0, run.stderr[-3000:]
     assert "WARNING" not in run.stderr, run.stderr[-3000:]
@@ -64,8 +67,12 @@ def test_documented_defaults_of_environment_variables_are_the_codes(
 
     for name in ("DDAS_POLICY", "DDAS_LINK_MODE", "DDAS_LEASE_TTL", "DDAS_LEASE_WAIT"):
         monkeypatch.delenv(name, raising=False)
-    actual = {"DDAS_POLICY": config.default_policy(), "DDAS_LINK_MODE": config.link_mode(),
-              "DDAS_LEASE_TTL": config.lease_ttl(), "DDAS_LEASE_WAIT": config.lease_wait()}  # fmt: skip
+    actual = {
+        "DDAS_POLICY": config.default_policy(),
+        "DDAS_LINK_MODE": config.link_mode(),
+        "DDAS_LEASE_TTL": config.lease_ttl(),
+        "DDAS_LEASE_WAIT": config.lease_wait(),
+    }
     table = (REPO / "docs" / "user-guide.md").read_text()
     for name, value in actual.items():
         row = re.search(rf"^\| `{name}` \|[^|]*\| `([^`]+)`", table, re.MULTILINE)
@@ -84,8 +91,9 @@ def test_every_documented_server_setting_is_a_traitlet_with_that_default() -> No
     assert sorted(named - set(traits)) == []
     # rows of the settings tables: | `c.DDASExtension.name` | default | meaning |
     compared = 0
-    for name, default in re.findall(r"^\| `c\.DDASExtension\.([a-z_]+)` \| `?([^|`]+)`? \|",
-                                    text, re.MULTILINE):  # fmt: skip
+    for name, default in re.findall(
+        r"^\| `c\.DDASExtension\.([a-z_]+)` \| `?([^|`]+)`? \|", text, re.MULTILINE
+    ):
         try:
             value = ast.literal_eval(default.strip())
         except (ValueError, SyntaxError):
@@ -126,6 +134,8 @@ def test_readme_keeps_the_two_quickstart_commands_first() -> None:
     quickstart = readme.split("## Quickstart", 1)[1]
     first_block = quickstart.split("```")[1]
     assert [line.split()[:2] for line in first_block.splitlines()[1:3]] == [
-        ["make", "lab"], ["make", "test"]]  # fmt: skip
+        ["make", "lab"],
+        ["make", "test"],
+    ]
     for page in re.findall(r"\]\((docs/[^)#]+)", readme):
         assert (REPO / page).exists(), page

@@ -39,9 +39,11 @@ def test_second_user_reuses_alices_copy_without_downloading(
 
 
 def test_the_hit_alert_names_who_where_and_the_verified_hash(
-    ddas_env: dict[str, str], http_server: CountingServer, monkeypatch: pytest.MonkeyPatch,
+    ddas_env: dict[str, str],
+    http_server: CountingServer,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     url = http_server.add("genome/hg38.fa", DATA)
     path = ddas.fetch(url)
     monkeypatch.setenv("DDAS_USER", "bob")
@@ -69,9 +71,11 @@ def test_changed_etag_is_a_new_version_and_the_old_one_is_kept(
 
 
 def test_a_mirror_is_learned_and_its_next_fetch_is_a_hit(
-    ddas_env: dict[str, str], http_server: CountingServer, store_root: Path,
+    ddas_env: dict[str, str],
+    http_server: CountingServer,
+    store_root: Path,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     primary = http_server.add("primary/data.bin", DATA)
     mirror = http_server.add("mirror/copy-of-data.bin", DATA)
     first = ddas.fetch(primary)
@@ -224,9 +228,11 @@ def test_lookup_and_lookup_status_do_not_download(
 
 
 def test_duplicates_and_stats_are_dataframes(
-    ddas_env: dict[str, str], http_server: CountingServer, monkeypatch: pytest.MonkeyPatch,
+    ddas_env: dict[str, str],
+    http_server: CountingServer,
+    monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     url = http_server.add("d/obs.nc", DATA)
     stored = ddas.fetch(url)
     monkeypatch.setenv("DDAS_USER", "bob")
@@ -234,8 +240,14 @@ def test_duplicates_and_stats_are_dataframes(
     copy = tmp_path / "bob-copy.nc"
     copy.write_bytes(DATA)
     st = copy.stat()
-    Registry().register_file(str(copy), size=len(DATA), blake3=file_blake3(stored),
-                             device=st.st_dev, inode=st.st_ino, owner="bob")  # fmt: skip
+    Registry().register_file(
+        str(copy),
+        size=len(DATA),
+        blake3=file_blake3(stored),
+        device=st.st_dev,
+        inode=st.st_ino,
+        owner="bob",
+    )
     dupes = ddas.duplicates()
     assert list(dupes["wasted_bytes"]) == [len(DATA)]
     assert sorted(dupes["paths"][0]) == sorted([str(stored), str(copy)])
@@ -253,8 +265,11 @@ def small_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ddas_env: dict[
 
     root = tmp_path / "small"
     root.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(root)],
-                             capture_output=True, text=True)  # fmt: skip
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(root)],
+        capture_output=True,
+        text=True,
+    )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.strip()}")
     monkeypatch.setenv("DDAS_STORE", str(root / "store"))

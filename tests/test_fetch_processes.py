@@ -23,8 +23,10 @@ def _spawn(url: str, user: str, env: dict[str, str], **extra: str) -> subprocess
     return subprocess.Popen(
         [sys.executable, "-c", FETCH, url],
         env={**os.environ, **env, "DDAS_USER": user, **extra},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.mark.slow

@@ -40,8 +40,11 @@ def test_fsspec_open_text_mode_and_protocol_is_registered(
 
 
 def _s3_options(s3) -> dict:
-    return {"client_kwargs": {"endpoint_url": s3.endpoint_url}, "key": "testing",
-            "secret": "testing"}  # fmt: skip
+    return {
+        "client_kwargs": {"endpoint_url": s3.endpoint_url},
+        "key": "testing",
+        "secret": "testing",
+    }
 
 
 def test_s3_dataset_is_fetched_once_then_reused(

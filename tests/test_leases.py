@@ -101,8 +101,9 @@ def race_for_lease(url: str, barrier: Barrier, results: Queue) -> None:
 def test_sixteen_processes_racing_for_one_lease_produce_one_winner(registry) -> None:
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(16), ctx.Queue()
-    procs = [ctx.Process(target=race_for_lease, args=(registry.url, barrier, results))
-             for _ in range(16)]  # fmt: skip
+    procs = [
+        ctx.Process(target=race_for_lease, args=(registry.url, barrier, results)) for _ in range(16)
+    ]
     for p in procs:
         p.start()
     outcomes = [results.get(timeout=240) for _ in procs]

@@ -86,8 +86,13 @@ def test_the_migrated_schema_is_exactly_what_the_models_declare(registry_url: st
 
 def test_reopening_a_migrated_registry_keeps_its_data(registry_url: str) -> None:
     registry = Registry(registry_url)
-    registry.record_download(url="https://example.org/a.nc", validators=Validators(size=1),
-                             blake3="a" * 64, size=1, location="/a.nc")  # fmt: skip
+    registry.record_download(
+        url="https://example.org/a.nc",
+        validators=Validators(size=1),
+        blake3="a" * 64,
+        size=1,
+        location="/a.nc",
+    )
     forget_engine(registry_url)
 
     again = Registry(registry_url)
@@ -98,8 +103,13 @@ def test_reopening_a_migrated_registry_keeps_its_data(registry_url: str) -> None
 
 def test_a_registry_upgraded_by_a_newer_ddas_is_refused_and_left_alone(registry_url: str) -> None:
     registry = Registry(registry_url)
-    registry.record_download(url="https://example.org/a.nc", validators=Validators(size=1),
-                             blake3="a" * 64, size=1, location="/a.nc")  # fmt: skip
+    registry.record_download(
+        url="https://example.org/a.nc",
+        validators=Validators(size=1),
+        blake3="a" * 64,
+        size=1,
+        location="/a.nc",
+    )
     forget_engine(registry_url)
     stamp(registry_url, FUTURE)
     before = snapshot(registry_url)
@@ -138,7 +148,9 @@ def test_an_up_to_date_registry_opens_without_importing_alembic(registry_url: st
     """Every kernel and ``ddas`` command opens the registry: Alembic (~0.25 s of imports) loads
     only when there is something to migrate."""
     Registry(registry_url)  # migrates
-    code = ("import sys; from ddas.registry import Registry; "
-            f"Registry({registry_url!r}).stats(); print('alembic' in sys.modules)")  # fmt: skip
+    code = (
+        "import sys; from ddas.registry import Registry; "
+        f"Registry({registry_url!r}).stats(); print('alembic' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", out.stderr

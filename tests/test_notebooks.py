@@ -28,8 +28,9 @@ def run_notebook(name: str, cwd: Path) -> nbformat.NotebookNode:
     """Execute ``notebooks/<name>`` in a fresh python3 kernel; prints how long it took."""
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     started = time.monotonic()
-    client = NotebookClient(nb, timeout=120, kernel_name="python3",
-                            resources={"metadata": {"path": str(cwd)}})  # fmt: skip
+    client = NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
+    )
     client.execute()
     print(f"{name}: {time.monotonic() - started:.1f} s")
     return nb
@@ -64,8 +65,9 @@ def bytes_downloaded(c: nbformat.NotebookNode) -> int:
 def kernel_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A kernel that imports this checkout, keeps its temp files in tmp_path, and has no demo
     around it: no DDAS_DEMO_DIR, and DDAS_REGISTRY pointing at a registry it must not touch."""
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
-        filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))  # fmt: skip
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    )
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setenv("DDAS_REGISTRY", str(tmp_path / "real-registry.db"))
     monkeypatch.setenv("DDAS_STORE", str(tmp_path / "real-store"))
@@ -156,6 +158,7 @@ def test_pooch_notebook_switches_pooch_to_ddas_in_one_argument(kernel_env: Path)
     assert "(a hard link): True" in stdout(with_ddas)
     assert alerts(cell(nb, "pooch-create")) == ["reuse", "reuse"]
     assert "time: 366, lat: 6, lon: 8" in "".join(
-        o.data["text/plain"] for o in cell(nb, "xarray").outputs)  # fmt: skip
+        o.data["text/plain"] for o in cell(nb, "xarray").outputs
+    )
     july = html(cell(nb, "xarray-mean"))
     assert "<th>65</th>" in july and "296.4" in july  # 40°N 10°W in July: 288 K + summer

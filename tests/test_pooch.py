@@ -21,18 +21,23 @@ SHA256 = hashlib.sha256(DATA).hexdigest()
 
 
 def test_second_pooch_cache_gets_alices_copy_without_downloading(
-    ddas_env: dict[str, str], http_server: CountingServer, tmp_path: Path,
+    ddas_env: dict[str, str],
+    http_server: CountingServer,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     url = http_server.add("grids/t2m.nc", DATA)
-    alice = pooch.retrieve(url, f"sha256:{SHA256}", path=tmp_path / "alice-cache",
-                           downloader=ddas.pooch.DDASDownloader())  # fmt: skip
+    alice = pooch.retrieve(
+        url,
+        f"sha256:{SHA256}",
+        path=tmp_path / "alice-cache",
+        downloader=ddas.pooch.DDASDownloader(),
+    )
     assert Path(alice).read_bytes() == DATA and http_server.body_bytes() == len(DATA)
 
     monkeypatch.setenv("DDAS_USER", "bob")
     http_server.reset()
-    bob = pooch.retrieve(url, SHA256, path=tmp_path / "bob-cache",
-                         downloader=ddas.pooch.downloader)  # fmt: skip
+    bob = pooch.retrieve(url, SHA256, path=tmp_path / "bob-cache", downloader=ddas.pooch.downloader)
 
     assert http_server.body_bytes() == 0 and http_server.count("GET") == 0
     stored = ddas.lookup(url)[0].location
@@ -50,15 +55,21 @@ def test_pooch_fetch_passes_its_registry_hash_to_ddas(
     ddas.fetch(http_server.add("mirror-a/t2m.nc", DATA), known_hash=f"sha256:{SHA256}")
     http_server.add("mirror-b/t2m.nc", DATA)
     http_server.reset()
-    project = pooch.create(path=tmp_path / "cache", base_url=http_server.url("mirror-b/"),
-                           registry={"t2m.nc": f"sha256:{SHA256}"})  # fmt: skip
+    project = pooch.create(
+        path=tmp_path / "cache",
+        base_url=http_server.url("mirror-b/"),
+        registry={"t2m.nc": f"sha256:{SHA256}"},
+    )
 
     path = project.fetch("t2m.nc", downloader=ddas.pooch.DDASDownloader())
 
     assert Path(path).read_bytes() == DATA and http_server.body_bytes() == 0
 
-    bad = pooch.create(path=tmp_path / "bad", base_url=http_server.url("mirror-b/"),
-                       registry={"t2m.nc": "sha256:" + "0" * 64})  # fmt: skip
+    bad = pooch.create(
+        path=tmp_path / "bad",
+        base_url=http_server.url("mirror-b/"),
+        registry={"t2m.nc": "sha256:" + "0" * 64},
+    )
     with pytest.raises(ddas.HashMismatchError):
         bad.fetch("t2m.nc", downloader=ddas.pooch.DDASDownloader(policy="warn"))
     assert not (tmp_path / "bad" / "t2m.nc").exists()
@@ -68,8 +79,9 @@ def test_hashes_ddas_does_not_compute_are_left_to_pooch(
     ddas_env: dict[str, str], http_server: CountingServer, tmp_path: Path
 ) -> None:
     url = http_server.add("x.csv", b"a,b\n1,2\n")
-    project = pooch.create(path=tmp_path, base_url=http_server.url(""),
-                           registry={"x.csv": "xxh128:" + "0" * 32})  # fmt: skip
+    project = pooch.create(
+        path=tmp_path, base_url=http_server.url(""), registry={"x.csv": "xxh128:" + "0" * 32}
+    )
     assert ddas.pooch.DDASDownloader()._hash_for(url, project) is None
     assert ddas.pooch.DDASDownloader()._hash_for(url, None) is None
     assert ddas.pooch.DDASDownloader(known_hash="md5:" + "a" * 32)._hash_for(url, None) == (

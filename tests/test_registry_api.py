@@ -41,16 +41,24 @@ def rows(registry: Registry) -> dict[str, int]:
 
 
 def download(
-    registry: Registry, url: str = "https://data.example.org/era5/2020.nc", *,
-    label: str = "era5-2020", size: int = GB, location: str | None = None,
-    validators: Validators = V1, **kwargs: object,
-) -> CopyInfo:  # fmt: skip
+    registry: Registry,
+    url: str = "https://data.example.org/era5/2020.nc",
+    *,
+    label: str = "era5-2020",
+    size: int = GB,
+    location: str | None = None,
+    validators: Validators = V1,
+    **kwargs: object,
+) -> CopyInfo:
     return registry.record_download(
-        url=url, validators=validators, blake3=b3(label), size=size,
+        url=url,
+        validators=validators,
+        blake3=b3(label),
+        size=size,
         location=location or f"/shared/store/{label}.nc",
         digests={"md5": md5(label), "sha256": hashlib.sha256(label.encode()).hexdigest()},
         **kwargs,  # type: ignore[arg-type]
-    )  # fmt: skip
+    )
 
 
 # -- recording a download ------------------------------------------------------------------------
@@ -60,8 +68,13 @@ def test_a_download_is_recorded_as_content_digests_source_copy_and_event(registr
     copy = download(registry)
 
     assert rows(registry) == {
-        "contents": 1, "digests": 2, "sources": 1, "copies": 1, "events": 1, "leases": 0,
-    }  # fmt: skip
+        "contents": 1,
+        "digests": 2,
+        "sources": 1,
+        "copies": 1,
+        "events": 1,
+        "leases": 0,
+    }
     assert (copy.owner, copy.state, copy.in_store, copy.size) == ("alice", "present", True, GB)
     assert copy.blake3 == b3("era5-2020") and copy.location == "/shared/store/era5-2020.nc"
     assert copy.host == config.hostname()
@@ -175,8 +188,13 @@ def catalogue(registry) -> Registry:
     download(registry, label="era5", size=300)
     download(registry, label="era5", size=300, location="/home/bob/era5.nc", owner="bob")
     download(registry, "https://data.example.org/cmip6/tas_day.nc", label="cmip6", size=100)
-    download(registry, "https://files.example.com/Genome_100%.fa.gz", label="genome", size=200,
-             owner="bob")  # fmt: skip
+    download(
+        registry,
+        "https://files.example.com/Genome_100%.fa.gz",
+        label="genome",
+        size=200,
+        owner="bob",
+    )
     return registry
 
 
@@ -230,8 +248,10 @@ def test_search_sorts(catalogue, sort: str, names: list[str]) -> None:
 def test_search_pages_through_results(catalogue) -> None:
     pages = [catalogue.search(sort="size", offset=o, limit=2) for o in (0, 2, 4)]
     assert [[i.name for i in p.items] for p in pages] == [
-        ["tas_day.nc", "Genome_100%.fa.gz"], ["2020.nc"], []
-    ]  # fmt: skip
+        ["tas_day.nc", "Genome_100%.fa.gz"],
+        ["2020.nc"],
+        [],
+    ]
     assert {(p.total, p.limit) for p in pages} == {(3, 2)}
     assert [p.offset for p in pages] == [0, 2, 4]
 
@@ -258,8 +278,15 @@ def test_search_rejects_bad_sorts_and_limits(catalogue, kwargs: dict) -> None:
 
 def test_a_scanned_file_with_a_known_content_becomes_a_duplicate(registry) -> None:
     stored = download(registry, label="era5", size=500)
-    found = registry.register_file("/home/bob/old/era5_copy.nc", size=500, blake3=b3("era5"),
-                                   owner="bob", device=7, inode=42, mtime_ns=123)  # fmt: skip
+    found = registry.register_file(
+        "/home/bob/old/era5_copy.nc",
+        size=500,
+        blake3=b3("era5"),
+        owner="bob",
+        device=7,
+        inode=42,
+        mtime_ns=123,
+    )
     assert (found.content_id, found.state, found.in_store) == (stored.content_id, "present", False)
     [group] = registry.duplicates().items
     assert group.wasted_bytes == 500
@@ -268,8 +295,9 @@ def test_a_scanned_file_with_a_known_content_becomes_a_duplicate(registry) -> No
 
 
 def test_finding_a_file_on_disk_is_not_a_use_but_a_reuse_is(registry) -> None:
-    found = registry.register_file("/data/obs/stations.csv", size=10, blake3=b3("obs"),
-                                   owner="carol")  # fmt: skip
+    found = registry.register_file(
+        "/data/obs/stations.csv", size=10, blake3=b3("obs"), owner="carol"
+    )
     assert registry.dataset(found.content_id).last_used is None
     stored = download(registry, label="era5", size=500)
     used = registry.dataset(stored.content_id).last_used
@@ -370,10 +398,20 @@ def test_stats_count_bytes_and_downloads_saved_by_user_and_file_type(registry) -
     assert stats["bytes_saved"] == 650
     assert [r["user"] for r in stats["by_user"]] == ["carol", "bob", "alice"], "most saved first"
     by_user = {r["user"]: r for r in stats["by_user"]}
-    assert by_user["carol"] == {"user": "carol", "reuses": 2, "bytes_saved": 350,
-                                "downloads": 0, "bytes_downloaded": 0}  # fmt: skip
-    assert by_user["bob"] == {"user": "bob", "reuses": 1, "bytes_saved": 300,
-                              "downloads": 1, "bytes_downloaded": 50}  # fmt: skip
+    assert by_user["carol"] == {
+        "user": "carol",
+        "reuses": 2,
+        "bytes_saved": 350,
+        "downloads": 0,
+        "bytes_downloaded": 0,
+    }
+    assert by_user["bob"] == {
+        "user": "bob",
+        "reuses": 1,
+        "bytes_saved": 300,
+        "downloads": 1,
+        "bytes_downloaded": 50,
+    }
     assert by_user["alice"]["downloads"] == 1 and "dave" not in by_user
     assert stats["by_type"] == [
         {"ext": ".nc", "contents": 1, "bytes": 300, "reuses": 2, "bytes_saved": 600},
@@ -418,10 +456,15 @@ def test_a_dataset_shows_every_copy_source_digest_and_recent_event(registry) -> 
     copy = download(registry)
     registry.add_source(copy.content_id, "https://mirror.example.net/2020.nc", V1)
     detail = registry.dataset(copy.content_id)
-    assert detail.digests == {"blake3": b3("era5-2020"), "md5": md5("era5-2020"),
-                              "sha256": hashlib.sha256(b"era5-2020").hexdigest()}  # fmt: skip
-    assert detail.urls == ["https://data.example.org/era5/2020.nc",
-                           "https://mirror.example.net/2020.nc"]  # fmt: skip
+    assert detail.digests == {
+        "blake3": b3("era5-2020"),
+        "md5": md5("era5-2020"),
+        "sha256": hashlib.sha256(b"era5-2020").hexdigest(),
+    }
+    assert detail.urls == [
+        "https://data.example.org/era5/2020.nc",
+        "https://mirror.example.net/2020.nc",
+    ]
     assert [c.id for c in detail.copy_list] == [copy.id]
     assert [e.kind for e in detail.events] == ["download"]
     assert detail.to_dict()["last_used"].endswith("Z")

@@ -45,21 +45,55 @@ def plan(proc: int) -> list[Planned]:
     for i in range(PER_PROCESS):
         group, k = divmod(i, 10)
         if group == 0:  # everyone registers the very same download
-            out.append(Planned(f"https://data.example.org/shared/{k}.nc", f'"s{k}"', _b3(f"s{k}"),
-                               f"/store/shared/{k}.nc", f"s{k}"))  # fmt: skip
+            out.append(
+                Planned(
+                    f"https://data.example.org/shared/{k}.nc",
+                    f'"s{k}"',
+                    _b3(f"s{k}"),
+                    f"/store/shared/{k}.nc",
+                    f"s{k}",
+                )
+            )
         elif group == 1:  # a mirror of that content, into one's own folder
-            out.append(Planned(f"https://mirror{proc}.example.org/shared/{k}.nc", f'"s{k}"',
-                               _b3(f"s{k}"), f"/home/user{proc}/mirror/{k}.nc", f"s{k}"))  # fmt: skip
+            out.append(
+                Planned(
+                    f"https://mirror{proc}.example.org/shared/{k}.nc",
+                    f'"s{k}"',
+                    _b3(f"s{k}"),
+                    f"/home/user{proc}/mirror/{k}.nc",
+                    f"s{k}",
+                )
+            )
         elif group == 2:  # one URL, downloaded by everyone into their home
-            out.append(Planned(f"https://data.example.org/common/{k}.nc", f'"c{k}"', _b3(f"c{k}"),
-                               f"/home/user{proc}/common/{k}.nc", f"c{k}"))  # fmt: skip
+            out.append(
+                Planned(
+                    f"https://data.example.org/common/{k}.nc",
+                    f'"c{k}"',
+                    _b3(f"c{k}"),
+                    f"/home/user{proc}/common/{k}.nc",
+                    f"c{k}",
+                )
+            )
         elif group == 3:  # one shared path, reached through many URLs
-            out.append(Planned(f"https://site{proc}.example.org/loc/{k}.nc", f'"l{k}"',
-                               _b3(f"l{k}"), f"/shared/datasets/{k}.nc", f"l{k}"))  # fmt: skip
+            out.append(
+                Planned(
+                    f"https://site{proc}.example.org/loc/{k}.nc",
+                    f'"l{k}"',
+                    _b3(f"l{k}"),
+                    f"/shared/datasets/{k}.nc",
+                    f"l{k}",
+                )
+            )
         else:  # nobody else's business
-            out.append(Planned(f"https://data.example.org/u{proc}/{k}.nc", f'"u{proc}-{k}"',
-                               _b3(f"u{proc}-{k}"), f"/home/user{proc}/u/{k}.nc",
-                               f"u{proc}-{k}"))  # fmt: skip
+            out.append(
+                Planned(
+                    f"https://data.example.org/u{proc}/{k}.nc",
+                    f'"u{proc}-{k}"',
+                    _b3(f"u{proc}-{k}"),
+                    f"/home/user{proc}/u/{k}.nc",
+                    f"u{proc}-{k}",
+                )
+            )
     random.Random(proc).shuffle(out)
     return out
 
@@ -84,9 +118,14 @@ def register_batch(url: str, proc: int, barrier: Barrier, errors: Queue) -> None
         registry = Registry(url)  # all 16 migrate the empty database at once
         for item in plan(proc):
             registry.record_download(
-                url=item.url, validators=Validators(etag=item.etag, size=1000), blake3=item.blake3,
-                size=1000, location=item.location, host=HOST, digests=digests_of(item, proc),
-            )  # fmt: skip
+                url=item.url,
+                validators=Validators(etag=item.etag, size=1000),
+                blake3=item.blake3,
+                size=1000,
+                location=item.location,
+                host=HOST,
+                digests=digests_of(item, proc),
+            )
     except BaseException:
         errors.put(f"process {proc}:\n{traceback.format_exc()}")
         raise
@@ -139,24 +178,50 @@ def test_sixteen_processes_registering_at_once_lose_nothing_and_duplicate_nothin
         def q(sql: str) -> list[tuple]:
             return [tuple(r) for r in conn.execute(sa.text(sql))]
 
-        counts = {t: q(f"SELECT COUNT(*) FROM {t}")[0][0]
-                  for t in ("contents", "digests", "sources", "copies", "events", "leases")}  # fmt: skip
+        counts = {
+            t: q(f"SELECT COUNT(*) FROM {t}")[0][0]
+            for t in ("contents", "digests", "sources", "copies", "events", "leases")
+        }
         assert counts == {
-            "contents": 190, "digests": 380, "sources": 500, "copies": 500,
-            "events": PROCESSES * PER_PROCESS, "leases": 0,
-        }  # fmt: skip
+            "contents": 190,
+            "digests": 380,
+            "sources": 500,
+            "copies": 500,
+            "events": PROCESSES * PER_PROCESS,
+            "leases": 0,
+        }
         assert {r[0] for r in q("SELECT blake3 FROM contents")} == contents
-        assert set(q("SELECT s.url, s.version_key, c.blake3 FROM sources s "
-                     "JOIN contents c ON c.id = s.content_id")) == sources  # fmt: skip
-        assert set(q("SELECT p.host, p.location, c.blake3 FROM copies p "
-                     "JOIN contents c ON c.id = p.content_id")) == copies  # fmt: skip
-        assert {(a, v): b for a, v, b in q(
-            "SELECT d.algorithm, d.value, c.blake3 FROM digests d "
-            "JOIN contents c ON c.id = d.content_id")} == digests  # fmt: skip
+        assert (
+            set(
+                q(
+                    "SELECT s.url, s.version_key, c.blake3 FROM sources s "
+                    "JOIN contents c ON c.id = s.content_id"
+                )
+            )
+            == sources
+        )
+        assert (
+            set(
+                q(
+                    "SELECT p.host, p.location, c.blake3 FROM copies p "
+                    "JOIN contents c ON c.id = p.content_id"
+                )
+            )
+            == copies
+        )
+        assert {
+            (a, v): b
+            for a, v, b in q(
+                "SELECT d.algorithm, d.value, c.blake3 FROM digests d "
+                "JOIN contents c ON c.id = d.content_id"
+            )
+        } == digests
         per_user = dict(q('SELECT "user", COUNT(*) FROM events GROUP BY "user"'))
         assert per_user == {f"user{p}": PER_PROCESS for p in range(PROCESSES)}
-        dangling = q("SELECT e.id FROM events e LEFT JOIN copies p ON p.id = e.copy_id "
-                     "WHERE p.id IS NULL OR p.content_id <> e.content_id")  # fmt: skip
+        dangling = q(
+            "SELECT e.id FROM events e LEFT JOIN copies p ON p.id = e.copy_id "
+            "WHERE p.id IS NULL OR p.content_id <> e.content_id"
+        )
         assert dangling == [], "every event points at the copy (and content) it registered"
         owners = dict(q("SELECT location, owner FROM copies WHERE location LIKE '/store/%'"))
         assert set(owners.values()) <= {f"user{p}" for p in range(PROCESSES)}

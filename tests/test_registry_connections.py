@@ -48,8 +48,9 @@ def test_lookups_and_writes_reconnect_after_the_server_dropped_idle_connections(
 ) -> None:
     registry, app = pg_registry
     url = "https://data.example.org/era5.nc"
-    copy = registry.record_download(url=url, validators=Validators(size=1), blake3="c" * 64,
-                                    size=1, location="/store/era5.nc")  # fmt: skip
+    copy = registry.record_download(
+        url=url, validators=Validators(size=1), blake3="c" * 64, size=1, location="/store/era5.nc"
+    )
     assert registry.copies_for_url(url) == [copy]
     monkeypatch.setattr(engine, "PING_AFTER_IDLE_S", 0.0)  # every pooled connection counts as idle
 

@@ -29,9 +29,16 @@ def library(registry: Registry) -> dict[str, dict]:
         name = f"{word}_{i:04d}{odd}.nc"
         name = "température_été.nc" if i == 11 else name
         url = f"https://data{i % 5}.Example.org/{WORDS[(i + 3) % len(WORDS)]}/{2000 + i}/{name}"
-        registry.record_download(url=url, validators=Validators(size=i + 1), blake3=b3(i),
-                                 size=i + 1, location=f"/store/{i}", name=name, owner="alice",
-                                 digests={"md5": b3(i)[:32]} if i == 5 else None)  # fmt: skip
+        registry.record_download(
+            url=url,
+            validators=Validators(size=i + 1),
+            blake3=b3(i),
+            size=i + 1,
+            location=f"/store/{i}",
+            name=name,
+            owner="alice",
+            digests={"md5": b3(i)[:32]} if i == 5 else None,
+        )
         # The registry keeps the normalized URL (non-ASCII and quotes percent-encoded), so a
         # search for "%" rightly finds those URLs too.
         stored = normalize_url(url).url
@@ -43,17 +50,45 @@ def scan(library: dict[str, dict], q: str) -> set[str]:
     """The answer of a full scan: what search promised before any index existed."""
     t = q.strip().lower()
     return {
-        name for name, d in library.items()
+        name
+        for name, d in library.items()
         if t in name.lower() or t in d["url"] or d["blake3"].startswith(t) or t == d["md5"]
-    }  # fmt: skip
+    }
 
 
 QUERIES = [
-    "era5", "ERA5_00", "_0001", "0042", "data3.example.org", "example", ".nc", "a", "e5", "nc",
-    "2011/", "/cmip6_tas/20", "gpm-imerg_0002", "100%", "%", "_", '"2"', 'v"2', "température",
-    "été", "merra2_0014.nc", "https://data1.example.org/goes16/2001/gpm-imerg_0001.nc", "zzz",
-    "exampl3", b3(3)[:10], b3(4)[:1], "f", "ff", "ffff", b3(5)[:32], "  jra55  ",
-]  # fmt: skip
+    "era5",
+    "ERA5_00",
+    "_0001",
+    "0042",
+    "data3.example.org",
+    "example",
+    ".nc",
+    "a",
+    "e5",
+    "nc",
+    "2011/",
+    "/cmip6_tas/20",
+    "gpm-imerg_0002",
+    "100%",
+    "%",
+    "_",
+    '"2"',
+    'v"2',
+    "température",
+    "été",
+    "merra2_0014.nc",
+    "https://data1.example.org/goes16/2001/gpm-imerg_0001.nc",
+    "zzz",
+    "exampl3",
+    b3(3)[:10],
+    b3(4)[:1],
+    "f",
+    "ff",
+    "ffff",
+    b3(5)[:32],
+    "  jra55  ",
+]
 
 
 @pytest.mark.parametrize("q", QUERIES)
@@ -74,9 +109,14 @@ def test_broad_matches_page_and_count_like_narrow_ones(registry, library, monkey
 
 
 def test_new_downloads_are_searchable_at_once(registry, library) -> None:
-    registry.record_download(url="https://late.example.net/zz/unique_late_arrival.grib2",
-                             validators=Validators(etag='"x"'), blake3="9" * 64, size=5,
-                             location="/store/late", owner="bob")  # fmt: skip
+    registry.record_download(
+        url="https://late.example.net/zz/unique_late_arrival.grib2",
+        validators=Validators(etag='"x"'),
+        blake3="9" * 64,
+        size=5,
+        location="/store/late",
+        owner="bob",
+    )
     assert [i.name for i in registry.search("late_arr").items] == ["unique_late_arrival.grib2"]
     assert [i.name for i in registry.search("late.example.net/zz").items] == [
         "unique_late_arrival.grib2"
@@ -90,8 +130,15 @@ def test_the_migration_built_the_trigram_structures(registry: Registry) -> None:
             names = set(inspector.get_table_names())
             assert {"contents_fts", "sources_fts"} <= names
             # every table beyond the model's is one of 0002's search structures
-            extra = names - {"alembic_version", "contents", "digests", "sources", "copies",
-                             "events", "leases"}  # fmt: skip
+            extra = names - {
+                "alembic_version",
+                "contents",
+                "digests",
+                "sources",
+                "copies",
+                "events",
+                "leases",
+            }
             assert extra and all(is_search_object(n) for n in extra)
         else:
             names = {ix["name"] for t in ("contents", "sources") for ix in inspector.get_indexes(t)}
@@ -101,9 +148,14 @@ def test_the_migration_built_the_trigram_structures(registry: Registry) -> None:
 
 @pytest.mark.parametrize(
     ("prefix", "expected"),
-    [("ab", ("ab", "ac")), ("a9", ("a9", "aa")), ("af", ("af", "b")), ("0ff", ("0ff", "1")),
-     ("fff", ("fff", None))],
-)  # fmt: skip
+    [
+        ("ab", ("ab", "ac")),
+        ("a9", ("a9", "aa")),
+        ("af", ("af", "b")),
+        ("0ff", ("0ff", "1")),
+        ("fff", ("fff", None)),
+    ],
+)
 def test_a_blake3_prefix_is_a_range_on_the_unique_index(prefix, expected) -> None:
     assert hex_prefix_range(prefix) == expected
 
@@ -158,7 +210,12 @@ def test_long_texts_asked_by_their_rarest_trigrams_answer_what_a_scan_would(
             units = search._pg_units("data2.example.org/x")
             assert units["a2."][1] is not None and not units["a2."][1].search("data20.example")
             assert search._pg_rare_grams(conn, "sources", "url", "era5") is None  # short: as is
-    for q in [*QUERIES, "data3.example.org/cmip6_tas/20", "example.org/goes16/2001/gpm-imerg",
-              "/data2.example.org/", "ample.org/modis/20"]:  # fmt: skip
+    for q in [
+        *QUERIES,
+        "data3.example.org/cmip6_tas/20",
+        "example.org/goes16/2001/gpm-imerg",
+        "/data2.example.org/",
+        "ample.org/modis/20",
+    ]:
         page = registry.search(q, limit=500)
         assert {item.name for item in page.items} == scan(library, q), q

@@ -41,9 +41,13 @@ def every_value(registry: Registry) -> list[str]:
 def use_every_write_path(registry: Registry) -> None:
     validators = Validators(etag='"e1"', last_modified="Mon", size=10, checksum="md5:00ff")
     copy = registry.record_download(
-        url=PRESIGNED, validators=validators, blake3="ab" * 32, size=10,
-        location="/store/ab/era5.nc", digests={"md5": "00ff" * 8},
-    )  # fmt: skip
+        url=PRESIGNED,
+        validators=validators,
+        blake3="ab" * 32,
+        size=10,
+        location="/store/ab/era5.nc",
+        digests={"md5": "00ff" * 8},
+    )
     registry.touch_source(PRESIGNED.replace("versionId=3", "versionId=4"), validators)
     registry.add_source(copy.content_id, MIRROR, validators)
     nurl = normalize_url(PRESIGNED)

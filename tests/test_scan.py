@@ -62,8 +62,9 @@ def jdupes_groups(root: Path) -> set[frozenset[tuple[int, int]]]:
     """jdupes' duplicate sets, as sets of inodes (it lists one path per hard-linked inode)."""
     if shutil.which("jdupes") is None:
         pytest.fail("jdupes is not installed: run `make chromium` or apt-get install jdupes")
-    out = subprocess.run(["jdupes", "-r", "-q", str(root)], capture_output=True, text=True,
-                         check=True).stdout  # fmt: skip
+    out = subprocess.run(
+        ["jdupes", "-r", "-q", str(root)], capture_output=True, text=True, check=True
+    ).stdout
     groups = set()
     for block in out.strip().split("\n\n"):
         paths = [p for p in block.splitlines() if p]
@@ -73,8 +74,10 @@ def jdupes_groups(root: Path) -> set[frozenset[tuple[int, int]]]:
 
 
 def report_groups(report: ScanReport) -> set[frozenset[tuple[int, int]]]:
-    return {frozenset((os.stat(p).st_dev, os.stat(p).st_ino) for p in g["paths"])
-            for g in report.groups()}  # fmt: skip
+    return {
+        frozenset((os.stat(p).st_dev, os.stat(p).st_ino) for p in g["paths"])
+        for g in report.groups()
+    }
 
 
 @pytest.fixture
@@ -100,14 +103,18 @@ def test_registry_knows_every_file_and_the_same_duplicates(registry, tree: Path)
     report = scan([tree], min_size=1, registry=registry)
 
     copies = {c.location: c for c in registry.known_copies_under(_host(), str(tree))}
-    files = {str(p) for p in tree.rglob("*") if p.is_file() and not p.is_symlink()
-             and p.stat().st_size > 0}  # fmt: skip
+    files = {
+        str(p)
+        for p in tree.rglob("*")
+        if p.is_file() and not p.is_symlink() and p.stat().st_size > 0
+    }
     assert set(copies) == files == set(report.files["path"])
     assert copies[str(tree / "raw/unique.bin")].state == "unhashed"  # lone size: never read
     assert copies[str(tree / "raw/era5.nc")].blake3 == _b3sum(tree / "raw/era5.nc")
     # near misses were read (sampled or hashed) but are not anyone's duplicate
     assert copies[str(tree / "carol/copies/era5-middle.nc")].blake3 == _b3sum(
-        tree / "carol/copies/era5-middle.nc")  # fmt: skip
+        tree / "carol/copies/era5-middle.nc"
+    )
     from_registry = {frozenset(g.paths) for g in registry.duplicates().items}
     assert from_registry == {frozenset(g["paths"]) for g in report.groups()}
 
@@ -157,15 +164,22 @@ def test_changed_file_is_rehashed_and_new_copy_found(registry, tree: Path) -> No
 
 
 def test_min_size_and_exclude(registry, tree: Path) -> None:
-    report = scan([tree], min_size=64 * KiB, exclude=["*.tar.gz", f"{tree}/alice/*"],
-                  registry=registry)  # fmt: skip
+    report = scan(
+        [tree], min_size=64 * KiB, exclude=["*.tar.gz", f"{tree}/alice/*"], registry=registry
+    )
 
     paths = set(report.files["path"])
     assert not any(p.endswith(".csv") or p.endswith(".tar.gz") for p in paths)
     assert not any(p.startswith(f"{tree}/alice/") for p in paths)
-    assert {frozenset(g["paths"]) for g in report.groups()} == {frozenset({
-        str(tree / "raw/era5.nc"), str(tree / "raw/era5-hardlink.nc"),
-        str(tree / "bob/downloads/era5 (1).nc")})}  # fmt: skip
+    assert {frozenset(g["paths"]) for g in report.groups()} == {
+        frozenset(
+            {
+                str(tree / "raw/era5.nc"),
+                str(tree / "raw/era5-hardlink.nc"),
+                str(tree / "bob/downloads/era5 (1).nc"),
+            }
+        )
+    }
     # excluded files that still exist are not "missing" on a later, narrower scan
     scan([tree], min_size=1, registry=registry)
     narrower = scan([tree], min_size=1, exclude=["alice"], registry=registry)
@@ -253,8 +267,13 @@ def test_report_tables(registry, tree: Path) -> None:
 def test_progress_reaches_callback_and_bar(registry, tree: Path, capsys) -> None:
     seen = []
 
-    report = scan([tree], min_size=1, registry=registry, progress=True,
-                  on_progress=lambda p: seen.append((p.phase, p.files, p.bytes, p.hashed_bytes)))  # fmt: skip
+    report = scan(
+        [tree],
+        min_size=1,
+        registry=registry,
+        progress=True,
+        on_progress=lambda p: seen.append((p.phase, p.files, p.bytes, p.hashed_bytes)),
+    )
 
     phases = [phase for phase, *_ in seen]
     assert phases[0] == "walk" and phases[-1] == "done" and "read" in phases
@@ -284,6 +303,7 @@ def _b3sum(path: Path) -> str:
     """The BLAKE3 reference implementation's answer (Debian's b3sum)."""
     if shutil.which("b3sum") is None:
         pytest.fail("b3sum is not installed: run `make chromium` or apt-get install b3sum")
-    out = subprocess.run(["b3sum", "--no-names", str(path)], capture_output=True, text=True,
-                         check=True)  # fmt: skip
+    out = subprocess.run(
+        ["b3sum", "--no-names", str(path)], capture_output=True, text=True, check=True
+    )
     return out.stdout.strip()

@@ -28,10 +28,18 @@ def test_scan_notebook_runs_under_papermill(
     out = tmp_path / "out.ipynb"
 
     papermill.execute_notebook(
-        str(NOTEBOOK), str(out), kernel_name="python3", cwd=str(tmp_path), progress_bar=False,
-        parameters={"roots": f'["{tree}"]', "min_size": "1", "excludes": "[]",
-                    "report_path": str(tmp_path / "report" / "scan.html")},
-    )  # fmt: skip
+        str(NOTEBOOK),
+        str(out),
+        kernel_name="python3",
+        cwd=str(tmp_path),
+        progress_bar=False,
+        parameters={
+            "roots": f'["{tree}"]',
+            "min_size": "1",
+            "excludes": "[]",
+            "report_path": str(tmp_path / "report" / "scan.html"),
+        },
+    )
 
     page = (tmp_path / "report" / "scan.html").read_text()
     assert "Duplicate datasets under" in page and "part0.tar.gz" in page

@@ -56,13 +56,19 @@ async def test_datasets_paginate_sort_and_filter_by_owner(ddas_api, registry):
 @pytest.mark.parametrize(
     ("params", "fragment"),
     [
-        ({"limit": "0"}, "limit"), ({"limit": "501"}, "limit"), ({"limit": ""}, "limit"),
-        ({"offset": "-1"}, "offset"), ({"offset": "ten"}, "offset"), ({"limit": "1e3"}, "limit"),
-        ({"offset": "9" * 30}, "offset"), ({"sort": "size; DROP TABLE contents"}, "sort"),
-        ({"sort": "created"}, "sort"), ({"q": "x" * 1001}, "q is longer than 1000"),
+        ({"limit": "0"}, "limit"),
+        ({"limit": "501"}, "limit"),
+        ({"limit": ""}, "limit"),
+        ({"offset": "-1"}, "offset"),
+        ({"offset": "ten"}, "offset"),
+        ({"limit": "1e3"}, "limit"),
+        ({"offset": "9" * 30}, "offset"),
+        ({"sort": "size; DROP TABLE contents"}, "sort"),
+        ({"sort": "created"}, "sort"),
+        ({"q": "x" * 1001}, "q is longer than 1000"),
         ({"owner": "o" * 256}, "owner"),
     ],
-)  # fmt: skip
+)
 async def test_bad_dataset_queries_are_400_with_a_message(ddas_api, registry, params, fragment):
     code, reply = await ddas_api("datasets", params=params)
     assert code == 400 and fragment in reply["message"]
@@ -79,10 +85,22 @@ async def test_one_dataset_shows_copies_sources_digests_and_events(ddas_api, reg
     code, detail = await ddas_api(f"datasets/{ids['era5'].content_id}")
     assert code == 200 and detail["name"] == "era5_2020.nc" and detail["size"] == 4000
     assert {c["location"] for c in detail["copy_list"]} == {
-        "/store/a1/era5_2020.nc", "/home/bob/era5_2020.nc"}  # fmt: skip
+        "/store/a1/era5_2020.nc",
+        "/home/bob/era5_2020.nc",
+    }
     copy = detail["copy_list"][0]
-    assert set(copy) >= {"id", "content_id", "host", "location", "owner", "state", "created",
-                         "verified_at", "size", "in_store"}  # fmt: skip
+    assert set(copy) >= {
+        "id",
+        "content_id",
+        "host",
+        "location",
+        "owner",
+        "state",
+        "created",
+        "verified_at",
+        "size",
+        "in_store",
+    }
     assert [s["url"] for s in detail["sources"]] == [ERA5_URL] and detail["sources"][0]["etag"]
     assert detail["digests"] == {"blake3": B3["era5"], "md5": "0" * 32}
     assert {e["kind"] for e in detail["events"]} == {"download", "reuse"}
@@ -90,9 +108,17 @@ async def test_one_dataset_shows_copies_sources_digests_and_events(ddas_api, reg
 
 
 @pytest.mark.parametrize(
-    ("raw", "code"), [("999999", 404), ("0", 400), ("abc", 400), ("-3", 400), ("9" * 25, 400),
-                      ("1.5", 400), ("%2e%2e", 400)],
-)  # fmt: skip
+    ("raw", "code"),
+    [
+        ("999999", 404),
+        ("0", 400),
+        ("abc", 400),
+        ("-3", 400),
+        ("9" * 25, 400),
+        ("1.5", 400),
+        ("%2e%2e", 400),
+    ],
+)
 async def test_unknown_or_malformed_dataset_ids(ddas_api, registry, raw, code):
     got, reply = await ddas_api(f"datasets/{raw}")
     assert got == code and reply["message"]
@@ -104,8 +130,9 @@ async def test_lookup_of_a_registered_url_is_a_hit_without_a_download(ddas_api, 
     assert code == 200 and hit["status"] == "hit" and hit["url"] == ERA5_URL
     assert hit["probed"] is False and hit["lease"] is None
     assert {c["owner"] for c in hit["copies"]} == {"alice", "bob"}  # bob's copy: same content
-    code, miss = await ddas_api("lookup", params={"url": "https://nowhere.example/x.nc",
-                                                  "probe": "false"})  # fmt: skip
+    code, miss = await ddas_api(
+        "lookup", params={"url": "https://nowhere.example/x.nc", "probe": "false"}
+    )
     assert code == 200 and miss["status"] == "miss" and miss["copies"] == []
 
 
@@ -115,8 +142,14 @@ async def test_lookup_probes_the_remote_and_sees_a_new_version(
     from ddas.transfer import probe
 
     url = http_server.add("obs/v.csv", b"version 1" * 100)
-    registry.record_download(url=url, validators=probe(url).validators, blake3="d4" * 32,
-                             size=900, location="/store/d4/v.csv", owner="bob")  # fmt: skip
+    registry.record_download(
+        url=url,
+        validators=probe(url).validators,
+        blake3="d4" * 32,
+        size=900,
+        location="/store/d4/v.csv",
+        owner="bob",
+    )
     http_server.reset()
     code, hit = await ddas_api("lookup", params={"url": url})
     assert (code, hit["status"], hit["probed"]) == (200, "hit", True)
@@ -129,8 +162,14 @@ async def test_lookup_probes_the_remote_and_sees_a_new_version(
 
 async def test_lookup_with_an_unreachable_remote_answers_from_the_registry(ddas_api, registry):
     dead = "http://127.0.0.1:9/gone.nc"  # discard port: connection refused
-    registry.record_download(url=dead, validators=Validators(size=5), blake3="e5" * 32, size=5,
-                             location="/store/e5/gone.nc", owner="carol")  # fmt: skip
+    registry.record_download(
+        url=dead,
+        validators=Validators(size=5),
+        blake3="e5" * 32,
+        size=5,
+        location="/store/e5/gone.nc",
+        owner="carol",
+    )
     code, reply = await ddas_api("lookup", params={"url": dead})
     assert code == 200 and reply["status"] == "hit" and reply["probed"] is False
     assert "cannot reach" in reply["probe_error"]
@@ -153,15 +192,19 @@ async def test_the_server_probes_only_the_schemes_it_is_configured_for(ddas_api,
 @pytest.mark.parametrize(
     ("params", "fragment"),
     [
-        ({}, "url is required"), ({"url": ""}, "url is required"),
-        ({"url": "http://"}, "malformed URL"), ({"url": "http://h:notaport/x"}, "malformed URL"),
-        ({"url": "relative/path.nc"}, "absolute path"), ({"url": "ftp:/x"}, "absolute path"),
+        ({}, "url is required"),
+        ({"url": ""}, "url is required"),
+        ({"url": "http://"}, "malformed URL"),
+        ({"url": "http://h:notaport/x"}, "malformed URL"),
+        ({"url": "relative/path.nc"}, "absolute path"),
+        ({"url": "ftp:/x"}, "absolute path"),
         ({"url": "https://h/" + "a" * 9000}, "longer than"),
         ({"url": "https://h/x", "probe": "maybe"}, "probe"),
     ],
-)  # fmt: skip
-async def test_malformed_lookups_are_400_and_never_echo_the_url(ddas_api, registry, params,
-                                                                 fragment):  # fmt: skip
+)
+async def test_malformed_lookups_are_400_and_never_echo_the_url(
+    ddas_api, registry, params, fragment
+):
     code, reply = await ddas_api("lookup", params=params)
     assert code == 400 and fragment in reply["message"]
     assert "notaport" not in reply["message"] or "port" in fragment
@@ -169,8 +212,9 @@ async def test_malformed_lookups_are_400_and_never_echo_the_url(ddas_api, regist
 
 async def test_duplicates_are_sorted_by_waste_with_their_copies(ddas_api, registry):
     seed(registry)
-    registry.register_file("/scratch/tas_day.tar.gz", size=1000, blake3=B3["cmip"], owner="carol",
-                           host="h1")  # fmt: skip
+    registry.register_file(
+        "/scratch/tas_day.tar.gz", size=1000, blake3=B3["cmip"], owner="carol", host="h1"
+    )
     code, dup = await ddas_api("duplicates")
     assert code == 200 and dup["total"] == 2 and dup["wasted_bytes"] == 4000 + 1000
     assert [d["name"] for d in dup["items"]] == ["era5_2020.nc", "tas_day.tar.gz"]
@@ -214,21 +258,34 @@ async def test_events_of_some_kinds_and_the_newest_id_of_anyone(ddas_api, regist
     code, everything = await ddas_api("events")
     kinds = [e["kind"] for e in everything["items"]]
     code, downloads = await ddas_api("events", params={"kind": "download, forget"})
-    assert code == 200 and [e["kind"] for e in downloads["items"]] == [
-        k for k in kinds if k == "download"] and "reuse" in kinds  # fmt: skip
+    assert (
+        code == 200
+        and [e["kind"] for e in downloads["items"]] == [k for k in kinds if k == "download"]
+        and "reuse" in kinds
+    )
     # The sidebar's "anything new from anyone?": one row at most, and where everything ends.
     code, probe = await ddas_api("events", params={"kind": "download", "limit": "1"})
     assert [e["id"] for e in probe["items"]] == [probe["last_id"]] == [downloads["items"][0]["id"]]
     assert probe["newest_id"] == everything["items"][-1]["id"] > probe["last_id"]
-    code, later = await ddas_api("events", params={"since": str(probe["newest_id"]),
-                                                   "kind": "download"})  # fmt: skip
+    code, later = await ddas_api(
+        "events", params={"since": str(probe["newest_id"]), "kind": "download"}
+    )
     assert later["items"] == [] and later["newest_id"] == probe["newest_id"]
 
 
-@pytest.mark.parametrize("params", [{"since": "-1"}, {"since": "x"}, {"limit": "0"},
-                                    {"limit": "1001"}, {"user": "u" * 300},
-                                    {"kind": "download,nope"}, {"kind": ""},
-                                    {"kind": "download,,scan"}])  # fmt: skip
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"since": "-1"},
+        {"since": "x"},
+        {"limit": "0"},
+        {"limit": "1001"},
+        {"user": "u" * 300},
+        {"kind": "download,nope"},
+        {"kind": ""},
+        {"kind": "download,,scan"},
+    ],
+)
 async def test_bad_event_queries_are_400(ddas_api, registry, params):
     code, reply = await ddas_api("events", params=params)
     assert code == 400 and reply["message"]

@@ -17,10 +17,18 @@ from traitlets.config import Config
 from tests.fixtures.ddas_server import seed
 
 EVERY_ROUTE = [
-    ("GET", "datasets"), ("GET", "datasets/1"), ("GET", "lookup?url=https://h/x"),
-    ("GET", "duplicates"), ("GET", "stats"), ("GET", "events"), ("POST", "scans"),
-    ("GET", "scans/abc"), ("DELETE", "copies/1"), ("GET", "whoami"), ("GET", "no/such/route"),
-]  # fmt: skip
+    ("GET", "datasets"),
+    ("GET", "datasets/1"),
+    ("GET", "lookup?url=https://h/x"),
+    ("GET", "duplicates"),
+    ("GET", "stats"),
+    ("GET", "events"),
+    ("POST", "scans"),
+    ("GET", "scans/abc"),
+    ("DELETE", "copies/1"),
+    ("GET", "whoami"),
+    ("GET", "no/such/route"),
+]
 
 
 @pytest.fixture
@@ -44,10 +52,15 @@ async def test_no_route_answers_without_a_valid_token(jp_fetch, registry, method
     headers = {"Authorization": "" if who is None else "token not-a-token"}
     route, _, query = path.partition("?")
     response = await jp_fetch(
-        "ddas", "api", route, method=method, headers=headers, raise_error=False,
+        "ddas",
+        "api",
+        route,
+        method=method,
+        headers=headers,
+        raise_error=False,
         params=dict([query.split("=", 1)]) if query else None,
         body="{}" if method == "POST" else None,
-    )  # fmt: skip
+    )
     assert response.code == 403  # jupyter-server's answer for APIs without credentials
 
 
@@ -85,20 +98,23 @@ async def test_forgetting_a_malformed_copy_id_is_400(ddas_api, registry, raw):
 @pytest.mark.parametrize(
     ("data", "code", "fragment"),
     [
-        ("not json", 400, "JSON"), ("[1, 2]", 400, "object"), ({"roots": []}, 400, "non-empty"),
-        ({"roots": "/"}, 400, "list"), ({"roots": ["relative/dir"]}, 400, "absolute"),
-        ({"roots": ["/etc"]}, 403, "not inside"), ({"roots": [None]}, 400, "path"),
+        ("not json", 400, "JSON"),
+        ("[1, 2]", 400, "object"),
+        ({"roots": []}, 400, "non-empty"),
+        ({"roots": "/"}, 400, "list"),
+        ({"roots": ["relative/dir"]}, 400, "absolute"),
+        ({"roots": ["/etc"]}, 403, "not inside"),
+        ({"roots": [None]}, 400, "path"),
         ({"roots": None}, 400, "list"),
     ],
-)  # fmt: skip
+)
 async def test_bad_scan_requests(ddas_api, registry, data, code, fragment):
     got, reply = await ddas_api("scans", method="POST", data=data)
     assert got == code and fragment in reply["message"]
 
 
 async def test_scan_roots_cannot_climb_out_of_the_configured_ones(ddas_api, registry, scan_root):
-    code, reply = await ddas_api("scans", method="POST",
-                                 data={"roots": [f"{scan_root}/../.."]})  # fmt: skip
+    code, reply = await ddas_api("scans", method="POST", data={"roots": [f"{scan_root}/../.."]})
     assert code == 400 and "'..'" in reply["message"]
 
 
@@ -166,12 +182,16 @@ async def test_unknown_endpoints_and_methods_answer_json(ddas_api, registry):
 
 async def test_metrics_show_on_jupyter_servers_own_endpoint(jp_fetch, ddas_api, registry):
     seed(registry)
-    await ddas_api("lookup", params={"url": "https://data.example.org/era5/era5_2020.nc",
-                                     "probe": "0"})  # fmt: skip
+    await ddas_api(
+        "lookup", params={"url": "https://data.example.org/era5/era5_2020.nc", "probe": "0"}
+    )
     await ddas_api("stats")
     text = (await jp_fetch("metrics")).body.decode()
-    samples = {line.split(" ")[0]: float(line.split(" ")[1])
-               for line in text.splitlines() if line.startswith("ddas_")}  # fmt: skip
+    samples = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in text.splitlines()
+        if line.startswith("ddas_")
+    }
     assert samples['ddas_lookups_total{status="hit"}'] >= 1
     assert samples["ddas_lookup_hit_bytes_total"] >= 4000
     assert samples["ddas_bytes_saved"] == 4000
@@ -217,6 +237,7 @@ class TestAPersonalServer:
         assert response.body == b'{"user": "alice", "admin": true}'
 
     async def test_scanning_needs_configured_roots(self, jp_fetch, registry):
-        response = await jp_fetch("ddas", "api", "scans", method="POST", body="{}",
-                                  raise_error=False)  # fmt: skip
+        response = await jp_fetch(
+            "ddas", "api", "scans", method="POST", body="{}", raise_error=False
+        )
         assert response.code == 409 and b"scan_roots" in response.body

@@ -31,13 +31,16 @@ def test_the_openapi_file_documents_every_route_and_method() -> None:
     spec = yaml.safe_load(SPEC.read_text())
     documented = {
         (re.sub(r"\{[^}]+\}", "([^/]+)", path), method.upper())
-        for path, ops in spec["paths"].items() for method in ops
-    }  # fmt: skip
+        for path, ops in spec["paths"].items()
+        for method in ops
+    }
     served = {
         (pattern.removeprefix("/ddas/api"), method)
-        for pattern, handler in ROUTES if handler is not NotFoundHandler
-        for method in handler.allowed_methods() if method != "OPTIONS"
-    }  # fmt: skip
+        for pattern, handler in ROUTES
+        if handler is not NotFoundHandler
+        for method in handler.allowed_methods()
+        if method != "OPTIONS"
+    }
     assert served == documented
 
 
@@ -99,22 +102,36 @@ def live_server(
         "c.DDASExtension.scan_min_size = 1\n"
         "# generated URLs must not make the server contact hosts\n"
         "c.DDASExtension.lookup_probe = False\n"
-    )  # fmt: skip
+    )
     port = _free_port()
     env = {
-        **os.environ, "HOME": str(tmp_path), "JUPYTER_CONFIG_DIR": str(tmp_path / "jcfg"),
-        "JUPYTER_RUNTIME_DIR": str(tmp_path / "jrt"), "JUPYTER_PLATFORM_DIRS": "1",
-        "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "jupyter_server_ext"),
-                                       os.environ.get("PYTHONPATH", "")]),
-    }  # fmt: skip
+        **os.environ,
+        "HOME": str(tmp_path),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "jcfg"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "jrt"),
+        "JUPYTER_PLATFORM_DIRS": "1",
+        "PYTHONPATH": os.pathsep.join(
+            [str(REPO), str(REPO / "jupyter_server_ext"), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
     log = tmp_path / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyter_server", "--allow-root", "--no-browser",
-             f"--port={port}", "--ip=127.0.0.1", f"--config={config}",
-             f"--ServerApp.root_dir={tmp_path}"],
-            stdout=out, stderr=subprocess.STDOUT, env=env,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "jupyter_server",
+                "--allow-root",
+                "--no-browser",
+                f"--port={port}",
+                "--ip=127.0.0.1",
+                f"--config={config}",
+                f"--ServerApp.root_dir={tmp_path}",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
     server = LiveServer(f"http://127.0.0.1:{port}", log, proc)
     try:
         deadline = time.monotonic() + 60
@@ -157,17 +174,39 @@ def test_schemathesis_finds_no_server_error_and_no_contract_violation(
         exclude = ["--exclude-operation-id", "startScan"]
     started = time.monotonic()
     run = subprocess.run(
-        [st, "run", str(SPEC), "--url", f"{live_server.url}/ddas/api",
-         "--header", f"Authorization: token {TOKEN}", "--checks", "all",
-         # jupyter-server answers 403 (not 401) without credentials; "valid" URLs and roots
-         # are more than a schema can say (a host, a configured root), so a 400 is right there
-         "--exclude-checks", "missing_required_header,positive_data_acceptance",
-         # one worker: hypothesis describes filter lambdas with ast.parse, and CPython 3.11.7
-         # can fail that in two threads at once ("AST constructor recursion depth mismatch")
-         "--max-examples", "25", "--seed", "20261122", "--workers", "1",
-         "--report", "junit", "--report-dir", str(tmp_path / "report"), *exclude],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
-    )  # fmt: skip
+        [
+            st,
+            "run",
+            str(SPEC),
+            "--url",
+            f"{live_server.url}/ddas/api",
+            "--header",
+            f"Authorization: token {TOKEN}",
+            "--checks",
+            "all",
+            # jupyter-server answers 403 (not 401) without credentials; "valid" URLs and roots
+            # are more than a schema can say (a host, a configured root), so a 400 is right there
+            "--exclude-checks",
+            "missing_required_header,positive_data_acceptance",
+            # one worker: hypothesis describes filter lambdas with ast.parse, and CPython 3.11.7
+            # can fail that in two threads at once ("AST constructor recursion depth mismatch")
+            "--max-examples",
+            "25",
+            "--seed",
+            "20261122",
+            "--workers",
+            "1",
+            "--report",
+            "junit",
+            "--report-dir",
+            str(tmp_path / "report"),
+            *exclude,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     seconds = time.monotonic() - started
     print(run.stdout[-3000:], f"\nschemathesis took {seconds:.1f} s")
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]

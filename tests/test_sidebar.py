@@ -54,15 +54,18 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     url = f"sqlite:///{base / 'registry.db'}"
     registry = Registry(url)
     seed(registry)
-    registry.register_file(f"/data/xss/{XSS}", size=777, blake3="d4" * 32, owner="mallory",
-                           host="h1")  # fmt: skip
+    registry.register_file(
+        f"/data/xss/{XSS}", size=777, blake3="d4" * 32, owner="mallory", host="h1"
+    )
     for owner in ("carol", "dave"):
-        registry.register_file(f"/scratch/{owner}/{BIG}", size=50_000, blake3="e5" * 32,
-                               owner=owner, host="h1")  # fmt: skip
+        registry.register_file(
+            f"/scratch/{owner}/{BIG}", size=50_000, blake3="e5" * 32, owner=owner, host="h1"
+        )
     root = base / "root"
     root.mkdir()
-    lab = start_lab(root, {"DDAS_REGISTRY": url, "DDAS_STORE": str(base / "store"),
-                           "DDAS_USER": USER})  # fmt: skip
+    lab = start_lab(
+        root, {"DDAS_REGISTRY": url, "DDAS_STORE": str(base / "store"), "DDAS_USER": USER}
+    )
     yield lab
     stop_lab(lab)
 
@@ -118,14 +121,17 @@ def test_sidebar_lists_the_seeded_datasets(open_page: Callable) -> None:
     show_sidebar(page)
     expect(page.locator(".jp-ddas-heading")).to_have_text("Datasets")
     expect(page.get_by_test_id("ddas-search-input")).to_be_focused()
-    expect(page.locator("#ddas-view-search .jp-ddas-count")).to_have_text("5 datasets",
-                                                                          timeout=TIMEOUT)  # fmt: skip
+    expect(page.locator("#ddas-view-search .jp-ddas-count")).to_have_text(
+        "5 datasets", timeout=TIMEOUT
+    )
     rows = {}
     for row in page.locator(ROW).all():
         name = row.locator(".jp-ddas-row-name").text_content()
-        rows[name] = (row.locator(".jp-ddas-row-size").text_content(),
-                      row.locator(".jp-ddas-row-copies").text_content(),
-                      row.locator(".jp-ddas-row-owners").text_content())  # fmt: skip
+        rows[name] = (
+            row.locator(".jp-ddas-row-size").text_content(),
+            row.locator(".jp-ddas-row-copies").text_content(),
+            row.locator(".jp-ddas-row-owners").text_content(),
+        )
     assert rows == {
         "era5_2020.nc": ("4.0 kB", "2 copies", "alice, bob"),
         "tas_day.tar.gz": ("1.0 kB", "1 copy", "bob"),
@@ -173,10 +179,12 @@ def test_details_show_every_copy_and_no_signing_secret(open_page: Callable) -> N
             copy.locator(".jp-ddas-copy-owner").text_content(),
             copy.locator(".jp-ddas-badge").text_content(),
             copy.get_by_test_id("ddas-action-forget").count(),
-        )  # fmt: skip
+        )
     # bob (this Lab's user, not an admin) may forget his own copy only
-    assert seen == {"/store/a1/era5_2020.nc": ("alice", "present", 0),
-                    "/home/bob/era5_2020.nc": ("bob", "present", 1)}  # fmt: skip
+    assert seen == {
+        "/store/a1/era5_2020.nc": ("alice", "present", 0),
+        "/home/bob/era5_2020.nc": ("bob", "present", 1),
+    }
     facts = page.locator(".jp-ddas-facts")
     expect(facts).to_contain_text("4.0 kB")
     expect(facts).to_contain_text(B3["era5"])
@@ -231,8 +239,13 @@ def test_duplicates_view_largest_waste_first(open_page: Callable) -> None:
     expect(summary).to_have_text("54.0 kB wasted in 2 duplicated datasets", timeout=TIMEOUT)
     groups = page.get_by_test_id("ddas-duplicate-group")
     expect(groups).to_have_count(2)
-    shown = [(g.locator(".jp-ddas-row-name").text_content(),
-              g.locator(".jp-ddas-group-waste").text_content()) for g in groups.all()]  # fmt: skip
+    shown = [
+        (
+            g.locator(".jp-ddas-row-name").text_content(),
+            g.locator(".jp-ddas-group-waste").text_content(),
+        )
+        for g in groups.all()
+    ]
     assert shown == [(BIG, "50.0 kB wasted"), ("era5_2020.nc", "4.0 kB wasted")]
     era5 = groups.nth(1)
     expect(era5.locator(".jp-ddas-row-meta")).to_have_text("2 copies of 4.0 kB")

@@ -48,8 +48,11 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     from ddas.registry import Registry
 
     base = tmp_path_factory.mktemp("notify")
-    env = {"DDAS_REGISTRY": f"sqlite:///{base / 'registry.db'}",
-           "DDAS_STORE": str(base / "store"), "DDAS_USER": USER}  # fmt: skip
+    env = {
+        "DDAS_REGISTRY": f"sqlite:///{base / 'registry.db'}",
+        "DDAS_STORE": str(base / "store"),
+        "DDAS_USER": USER,
+    }
     Registry(env["DDAS_REGISTRY"])  # created and migrated before the server and kernels use it
     root = base / "root"
     root.mkdir()
@@ -81,8 +84,10 @@ def asks_about_others(response: Response) -> bool:
 def open_notebook(browser: object, lab: Lab, name: str, url: str) -> tuple[Page, list[str]]:
     """A page on ``name``.ipynb (one cell: bob's ``ddas.fetch(url)``), once the toast poller has
     taken its starting point: it only toasts events newer than that, by design."""
-    write_notebook(lab.root / f"{name}.ipynb",
-                   f"import ddas\np = ddas.fetch({url!r}, progress=False)\nprint('FETCHED', p)")  # fmt: skip
+    write_notebook(
+        lab.root / f"{name}.ipynb",
+        f"import ddas\np = ddas.fetch({url!r}, progress=False)\nprint('FETCHED', p)",
+    )
     page = open_lab(browser, lab, f"lab/workspaces/{name}/tree/{name}.ipynb")
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
@@ -121,8 +126,11 @@ def test_reuse_toast_opens_the_dataset(
 
         toast = settled(page.locator(TOAST, has_text="obs_2021.nc already exists"))
         message = toast.locator(".jp-toast-message").inner_text()
-        match = re.fullmatch(r"obs_2021\.nc already exists: (.+) \(alice, just now\) "
-                             r"— reused, 200 kB saved", message)  # fmt: skip
+        match = re.fullmatch(
+            r"obs_2021\.nc already exists: (.+) \(alice, just now\) "
+            r"— reused, 200 kB saved",
+            message,
+        )
         assert match, message
         assert len(message) <= 140  # Lab cuts longer toasts; the path is shortened instead
         head, _, tail = match[1].partition("…")
@@ -132,8 +140,9 @@ def test_reuse_toast_opens_the_dataset(
         toast.locator("button.jp-toast-button", has_text="Show dataset").click()
         expect(page.locator("#ddas-sidebar")).to_be_visible(timeout=TIMEOUT)
         details = page.get_by_test_id("ddas-details")
-        expect(details.locator(".jp-ddas-details-title")).to_have_text("obs_2021.nc",
-                                                                        timeout=TIMEOUT)  # fmt: skip
+        expect(details.locator(".jp-ddas-details-title")).to_have_text(
+            "obs_2021.nc", timeout=TIMEOUT
+        )
         copy = details.get_by_test_id("ddas-copy-row")
         expect(copy).to_have_count(1)
         expect(copy.locator(".jp-ddas-path")).to_have_text(str(alice_path))
@@ -228,7 +237,8 @@ def test_others_changes_are_offered_as_a_refresh_while_the_panel_is_open(
         expect(news).to_be_visible(timeout=TIMEOUT)  # within one poll (5 s)
         expect(page.locator('[aria-live="polite"] [data-testid="ddas-news"]')).to_have_count(1)
         expect(page.get_by_test_id("ddas-refresh")).to_have_attribute(
-            "aria-label", "Refresh (new activity)")  # fmt: skip
+            "aria-label", "Refresh (new activity)"
+        )
         expect(rows.filter(has_text="ice_2023.nc")).to_have_count(0)  # not reloaded by itself
         screenshot(page, "sidebar-others-news")
         asked = len(others)

@@ -39,16 +39,26 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     base = tmp_path_factory.mktemp("scale")
     registry = Registry(f"sqlite:///{base / 'registry.db'}")
     now = time.time()
-    rows = [{"id": i, "blake3": f"{i:064x}", "size": 1000 + i, "created_at": now - i,
-             "name": f"survey_{i:05d}.nc" if i % 2 == 0 else f"other_{i:05d}.csv",
-             "ext": ".nc" if i % 2 == 0 else ".csv", "last_used_at": now - i}
-            for i in range(1, N + 1)]  # fmt: skip
+    rows = [
+        {
+            "id": i,
+            "blake3": f"{i:064x}",
+            "size": 1000 + i,
+            "created_at": now - i,
+            "name": f"survey_{i:05d}.nc" if i % 2 == 0 else f"other_{i:05d}.csv",
+            "ext": ".nc" if i % 2 == 0 else ".csv",
+            "last_used_at": now - i,
+        }
+        for i in range(1, N + 1)
+    ]
     with registry.engine.begin() as conn:
         conn.execute(sa.insert(Content.__table__), rows)
     root = base / "root"
     root.mkdir()
-    lab = start_lab(root, {"DDAS_REGISTRY": registry.url, "DDAS_STORE": str(base / "store"),
-                           "DDAS_USER": "alice"})  # fmt: skip
+    lab = start_lab(
+        root,
+        {"DDAS_REGISTRY": registry.url, "DDAS_STORE": str(base / "store"), "DDAS_USER": "alice"},
+    )
     yield lab
     stop_lab(lab)
 

@@ -51,10 +51,19 @@ def copy_of(path: Path, *, host: str = "", **overrides: object) -> CopyInfo:
     """The registry's view of a file right now (what record_download would have stored)."""
     st = path.stat()
     values: dict[str, object] = {
-        "id": 1, "content_id": 1, "host": host, "location": str(path), "owner": "alice",
-        "state": "present", "size": st.st_size, "in_store": False, "created": time.time(),
-        "verified_at": time.time(), "mtime_ns": st.st_mtime_ns, "blake3": file_blake3(path),
-    }  # fmt: skip
+        "id": 1,
+        "content_id": 1,
+        "host": host,
+        "location": str(path),
+        "owner": "alice",
+        "state": "present",
+        "size": st.st_size,
+        "in_store": False,
+        "created": time.time(),
+        "verified_at": time.time(),
+        "mtime_ns": st.st_mtime_ns,
+        "blake3": file_blake3(path),
+    }
     values.update(overrides)
     return CopyInfo(**values)  # type: ignore[arg-type]
 
@@ -290,10 +299,15 @@ def test_a_corrupt_copy_is_marked_and_no_longer_handed_out(registry, store: Stor
     final = store.commit(write_temp(store, url), blake3_of(DATA), "era5.nc")
     st = final.stat()
     registry.record_download(
-        url=url, validators=Validators(etag='"v1"', size=len(DATA)), blake3=blake3_of(DATA),
-        size=len(DATA), location=str(final), mtime_ns=st.st_mtime_ns, device=st.st_dev,
+        url=url,
+        validators=Validators(etag='"v1"', size=len(DATA)),
+        blake3=blake3_of(DATA),
+        size=len(DATA),
+        location=str(final),
+        mtime_ns=st.st_mtime_ns,
+        device=st.st_dev,
         inode=st.st_ino,
-    )  # fmt: skip
+    )
     [copy] = registry.copies_for_url(url)
     assert store.verify(copy).ok
 

@@ -45,16 +45,31 @@ class _Card:
         from IPython.display import display
 
         alert = Alert("ask", nurl.name, nurl.url, question, [copy], copy.size)
-        self.use = widgets.Button(description="Use existing copy", button_style="success",
-                                  icon="check", layout=widgets.Layout(width="auto"))  # fmt: skip
-        self.again = widgets.Button(description="Download anyway", button_style="warning",
-                                    icon="download", layout=widgets.Layout(width="auto"))  # fmt: skip
+        self.use = widgets.Button(
+            description="Use existing copy",
+            button_style="success",
+            icon="check",
+            layout=widgets.Layout(width="auto"),
+        )
+        self.again = widgets.Button(
+            description="Download anyway",
+            button_style="warning",
+            icon="download",
+            layout=widgets.Layout(width="auto"),
+        )
         self.use.add_class("ddas-ask-reuse")
         self.again.add_class("ddas-ask-download")
         self.status = widgets.HTML("")
         self.status.add_class("ddas-ask-status")
-        display(widgets.VBox([widgets.HTML(alert._repr_html_()),
-                              widgets.HBox([self.use, self.again]), self.status]))  # fmt: skip
+        display(
+            widgets.VBox(
+                [
+                    widgets.HTML(alert._repr_html_()),
+                    widgets.HBox([self.use, self.again]),
+                    self.status,
+                ]
+            )
+        )
 
     def settle(self, text: str) -> None:
         import html
@@ -84,8 +99,11 @@ def ask_user(nurl: NormalizedURL, copy: CopyInfo, *, timeout: float = ASK_TIMEOU
 def offer_download(nurl: NormalizedURL, copy: CopyInfo, download: Callable[[], Path]) -> None:
     """Non-blocking ask: the caller reuses ``copy`` now; *Download anyway* runs ``download``
     later in a background thread and reports the new path in the card."""
-    card = _Card(nurl, copy, f"{copy.owner} already has it; you are using that copy now. "
-                 "Download your own anyway?")  # fmt: skip
+    card = _Card(
+        nurl,
+        copy,
+        f"{copy.owner} already has it; you are using that copy now. Download your own anyway?",
+    )
 
     def run() -> None:
         try:

@@ -26,10 +26,21 @@ from ddas.registry.models import Content, Copy, Digest, Source
 
 # Exactly CopyInfo's fields, in order.
 _COPY_COLUMNS = (
-    Copy.id, Copy.content_id, Copy.host, Copy.location, Copy.owner, Copy.state, Copy.size,
-    Copy.in_store, Copy.created_at, Copy.verified_at, Copy.mtime_ns, Copy.device, Copy.inode,
+    Copy.id,
+    Copy.content_id,
+    Copy.host,
+    Copy.location,
+    Copy.owner,
+    Copy.state,
+    Copy.size,
+    Copy.in_store,
+    Copy.created_at,
+    Copy.verified_at,
+    Copy.mtime_ns,
+    Copy.device,
+    Copy.inode,
     Content.blake3,
-)  # fmt: skip
+)
 
 # Each statement in two forms: one state (``state = :state``, the usual "present") and several
 # (``state IN (...)``, whose expanding parameter SQLAlchemy must re-render on every execution).
@@ -73,9 +84,16 @@ _CONTENT_BY_BLAKE3 = select(Content.id).where(_BLAKE3)
 _CONTENT_BY_ALIAS = select(Digest.content_id).where(*_ALIAS)
 # Exactly SourceInfo's fields, in order.
 _SOURCE_COLUMNS = (
-    Source.id, Source.url, Source.etag, Source.last_modified, Source.size, Source.content_id,
-    Source.first_seen, Source.last_seen, Source.checksum,
-)  # fmt: skip
+    Source.id,
+    Source.url,
+    Source.etag,
+    Source.last_modified,
+    Source.size,
+    Source.content_id,
+    Source.first_seen,
+    Source.last_seen,
+    Source.checksum,
+)
 _SOURCES_BY_URL = (
     select(*_SOURCE_COLUMNS).where(Source.url == bindparam("url")).order_by(Source.last_seen.desc())
 )

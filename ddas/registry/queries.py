@@ -118,8 +118,11 @@ class RegistryQueries(RegistryLookups):
                     matched = _search.union_of(parts)
                 cond.append(Content.id.in_(sorted(ids) if ids is not None else matched))
             if owner:
-                cond.append(select(Copy.id).where(Copy.content_id == Content.id,
-                                                  Copy.owner == owner).exists())  # fmt: skip
+                cond.append(
+                    select(Copy.id)
+                    .where(Copy.content_id == Content.id, Copy.owner == owner)
+                    .exists()
+                )
             if matched is not None and not owner:  # the union's ids are distinct content ids
                 total = s.scalar(select(func.count()).select_from(matched.subquery())) or 0
             else:
@@ -131,9 +134,15 @@ class RegistryQueries(RegistryLookups):
         return Page(total=total, offset=offset, limit=limit, items=items)
 
     def _window_page(
-        self, s: Session, text: str, owner: str | None, order: list, present: Any,
-        offset: int, limit: int,
-    ) -> Page | None:  # fmt: skip
+        self,
+        s: Session,
+        text: str,
+        owner: str | None,
+        order: list,
+        present: Any,
+        offset: int,
+        limit: int,
+    ) -> Page | None:
         """The page of a *broad* text, from the first rows in sort order alone; None if the text
         is too selective for that (then the index-driven match set is small and cheap).
 
@@ -147,15 +156,18 @@ class RegistryQueries(RegistryLookups):
         first = select(Content.id).order_by(*order).limit(window).scalar_subquery()
         preds = [Content.id.in_(first), _search.row_predicate(text)]
         if owner:
-            preds.append(select(Copy.id).where(Copy.content_id == Content.id,
-                                               Copy.owner == owner).exists())  # fmt: skip
+            preds.append(
+                select(Copy.id).where(Copy.content_id == Content.id, Copy.owner == owner).exists()
+            )
         hits = s.scalars(select(Content.id).where(*preds).order_by(*order)).all()
         covered = rows <= window
         if not covered and len(hits) < offset + limit:
             return None
         ids = hits[offset : offset + limit]
-        by_id = {c.id: (c, n) for c, n in s.execute(
-            select(Content, present).where(Content.id.in_(ids))).all()}  # fmt: skip
+        by_id = {
+            c.id: (c, n)
+            for c, n in s.execute(select(Content, present).where(Content.id.in_(ids))).all()
+        }
         items = self._summaries(s, [by_id[i] for i in ids if i in by_id])
         if covered:
             return Page(total=len(hits), offset=offset, limit=limit, items=items)

@@ -53,10 +53,30 @@ class KnownCopy(NamedTuple):
     blake3: str | None
 
 
-_COPY_COLUMNS = ["content_id", "host", "location", "owner", "state", "in_store", "size", "mtime_ns",
-                 "device", "inode", "created_at", "verified_at"]  # fmt: skip
-_COPY_UPDATES = ["content_id", "owner", "state", "size", "mtime_ns", "device", "inode",
-                 "verified_at"]  # fmt: skip
+_COPY_COLUMNS = [
+    "content_id",
+    "host",
+    "location",
+    "owner",
+    "state",
+    "in_store",
+    "size",
+    "mtime_ns",
+    "device",
+    "inode",
+    "created_at",
+    "verified_at",
+]
+_COPY_UPDATES = [
+    "content_id",
+    "owner",
+    "state",
+    "size",
+    "mtime_ns",
+    "device",
+    "inode",
+    "verified_at",
+]
 _CONTENT_COLUMNS = ["blake3", "size", "name", "ext", "created_at", "last_used_at"]
 _SQL_CACHE: dict[tuple[type, str], str] = {}
 
@@ -67,9 +87,13 @@ def _upsert_sql(
     """``INSERT ... ON CONFLICT`` for ``executemany`` (SQLite) or over ``unnest`` (PostgreSQL)."""
     if dialect.name == "sqlite":
         stmt = sqlite.insert(table).values({c: bindparam(c) for c in columns})
-        stmt = (stmt.on_conflict_do_update(index_elements=keys,
-                                           set_={c: stmt.excluded[c] for c in updates})
-                if updates else stmt.on_conflict_do_nothing(index_elements=keys))  # fmt: skip
+        stmt = (
+            stmt.on_conflict_do_update(
+                index_elements=keys, set_={c: stmt.excluded[c] for c in updates}
+            )
+            if updates
+            else stmt.on_conflict_do_nothing(index_elements=keys)
+        )
         compiled = stmt.compile(dialect=dialect)
         if list(compiled.positiontup or []) != columns:  # pragma: no cover - a SQLAlchemy change
             raise RuntimeError("unexpected parameter order in the bulk upsert")
@@ -80,8 +104,10 @@ def _upsert_sql(
     arrays = ", ".join(f"%b::{table.c[c].type.compile(dialect=dialect)}[]" for c in columns)
     action = ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in updates)
     conflict = f"DO UPDATE SET {action}" if updates else "DO NOTHING"
-    return (f"INSERT INTO {q(table.name)} ({names}) SELECT * FROM unnest({arrays}) "
-            f"ON CONFLICT ({', '.join(q(k) for k in keys)}) {conflict}")  # fmt: skip
+    return (
+        f"INSERT INTO {q(table.name)} ({names}) SELECT * FROM unnest({arrays}) "
+        f"ON CONFLICT ({', '.join(q(k) for k in keys)}) {conflict}"
+    )
 
 
 def _chunks(items: Sequence, n: int) -> Iterable[Sequence]:
@@ -107,11 +133,19 @@ class RegistryScans(RegistryCore):
     def known_copies_under(self, host: str, prefix: str) -> list[KnownCopy]:
         """Copies on ``host`` whose location is ``prefix`` or below it, any state."""
         stmt = (
-            select(Copy.id, Copy.location, Copy.state, Copy.size, Copy.mtime_ns, Copy.device,
-                   Copy.inode, Content.blake3)
+            select(
+                Copy.id,
+                Copy.location,
+                Copy.state,
+                Copy.size,
+                Copy.mtime_ns,
+                Copy.device,
+                Copy.inode,
+                Content.blake3,
+            )
             .outerjoin(Content, Content.id == Copy.content_id)
             .where(Copy.host == host, *self._under(prefix))
-        )  # fmt: skip
+        )
         with self.engine.connect() as conn:  # Core, not the ORM: 10^5 rows stay cheap
             return [KnownCopy(*row) for row in conn.execute(stmt).all()]
 
@@ -130,13 +164,26 @@ class RegistryScans(RegistryCore):
             with self._write() as s:
                 conn = s.connection()
                 ids = self._content_ids(conn, batch, now)
-                rows = [(
-                    ids.get(f.blake3) if f.blake3 else None, f.host, f.location, f.owner,
-                    "present" if f.blake3 else "unhashed", False, f.size, f.mtime_ns, f.device,
-                    f.inode, now, now if f.blake3 else None,
-                ) for f in batch]  # fmt: skip
-                self._bulk_upsert(conn, Copy, _COPY_COLUMNS, rows, ["host", "location"],
-                                  _COPY_UPDATES)  # fmt: skip
+                rows = [
+                    (
+                        ids.get(f.blake3) if f.blake3 else None,
+                        f.host,
+                        f.location,
+                        f.owner,
+                        "present" if f.blake3 else "unhashed",
+                        False,
+                        f.size,
+                        f.mtime_ns,
+                        f.device,
+                        f.inode,
+                        now,
+                        now if f.blake3 else None,
+                    )
+                    for f in batch
+                ]
+                self._bulk_upsert(
+                    conn, Copy, _COPY_COLUMNS, rows, ["host", "location"], _COPY_UPDATES
+                )
             written += len(batch)
         return written
 
@@ -159,17 +206,23 @@ class RegistryScans(RegistryCore):
         return ids
 
     def _bulk_upsert(
-        self, conn: Connection, model: type, columns: list[str], rows: list[tuple],
-        keys: list[str], updates: list[str],
-    ) -> None:  # fmt: skip
+        self,
+        conn: Connection,
+        model: type,
+        columns: list[str],
+        rows: list[tuple],
+        keys: list[str],
+        updates: list[str],
+    ) -> None:
         """Multi-row upsert straight through the driver: SQLAlchemy renders the SQL once (names
         and types come from the models), the rows go to the driver as plain tuples. Per-row ORM or
         parameter processing would cost more than the database does for 10^4 rows."""
         key = (model, self.engine.dialect.name)
         sql = _SQL_CACHE.get(key)
         if sql is None:
-            sql = _SQL_CACHE[key] = _upsert_sql(self.engine.dialect, model.__table__, columns,
-                                                keys, updates)  # fmt: skip
+            sql = _SQL_CACHE[key] = _upsert_sql(
+                self.engine.dialect, model.__table__, columns, keys, updates
+            )
         if self.engine.dialect.name == "sqlite":
             conn.exec_driver_sql(sql, rows)  # executemany: a C loop in sqlite3
         else:  # one statement per batch: the columns travel as binary arrays through unnest()
@@ -184,18 +237,23 @@ class RegistryScans(RegistryCore):
             with self._write() as s:
                 conn = s.connection()
                 if self.engine.dialect.name == "sqlite":
-                    conn.exec_driver_sql("UPDATE copies SET state = 'missing' WHERE id = ?",
-                                         [(i,) for i in batch])  # fmt: skip
+                    conn.exec_driver_sql(
+                        "UPDATE copies SET state = 'missing' WHERE id = ?", [(i,) for i in batch]
+                    )
                 else:
-                    conn.exec_driver_sql("UPDATE copies SET state = 'missing' WHERE id = ANY(%s)",
-                                         (list(batch),))  # fmt: skip
+                    conn.exec_driver_sql(
+                        "UPDATE copies SET state = 'missing' WHERE id = ANY(%s)", (list(batch),)
+                    )
             done += len(batch)
         return done
 
     def unhashed_copies(
-        self, *, size: int | None = None, hosts: Sequence[str] | None = None,
+        self,
+        *,
+        size: int | None = None,
+        hosts: Sequence[str] | None = None,
         limit: int | None = None,
-    ) -> list[CopyInfo]:  # fmt: skip
+    ) -> list[CopyInfo]:
         """Copies a scan registered without hashing (unique sizes), optionally of one size."""
         stmt = select(Copy).where(Copy.state == "unhashed").order_by(Copy.size.desc(), Copy.id)
         if size is not None:

@@ -108,8 +108,9 @@ def _fts_query(conn: Connection, fts: str, rows: str, text: str) -> str | None:
         for i in range(len(grams))
     ]
     quoted = ['"' + g.replace('"', '""') + '"' for g in grams]
-    result = conn.execute(sql_text(" UNION ALL ".join(arms)),
-                          {f"g{i}": q for i, q in enumerate(quoted)}).all()  # fmt: skip
+    result = conn.execute(
+        sql_text(" UNION ALL ".join(arms)), {f"g{i}": q for i, q in enumerate(quoted)}
+    ).all()
     top = max(1, next(last for i, _n, last in result if i == -1) or 1)
     estimate = {}
     for i, n, last in result:
@@ -139,9 +140,12 @@ def _pg_sample(conn: Connection, tbl: str, col: str) -> list[str]:
     sample: list[str] = []
     if estimate is not None and estimate >= max(PG_RARE_MIN_ROWS, 1):
         share = min(100.0, 200.0 * PG_SAMPLE_ROWS / estimate)  # SYSTEM samples whole pages
-        sample = list(conn.exec_driver_sql(
-            f"SELECT lower({col}) FROM {tbl} TABLESAMPLE SYSTEM ({share:.6f}) "
-            f"LIMIT {PG_SAMPLE_ROWS}").scalars())  # fmt: skip
+        sample = list(
+            conn.exec_driver_sql(
+                f"SELECT lower({col}) FROM {tbl} TABLESAMPLE SYSTEM ({share:.6f}) "
+                f"LIMIT {PG_SAMPLE_ROWS}"
+            ).scalars()
+        )
     _PG_SAMPLES[key] = (now, sample)
     return sample
 
@@ -196,8 +200,9 @@ def _pg_rare_grams(conn: Connection, tbl: str, col: str, text: str) -> list[str]
     return chosen[:RAREST]
 
 
-def _pg_narrowed(conn: Connection, tbl: str, column_: ColumnElement[str], text: str,
-                 key: ColumnElement[int]) -> Select | None:  # fmt: skip
+def _pg_narrowed(
+    conn: Connection, tbl: str, column_: ColumnElement[str], text: str, key: ColumnElement[int]
+) -> Select | None:
     """``key`` of the rows of ``tbl`` whose lower-cased ``column_`` contains ``text``, found
     through its rarest trigrams (None: the text is short or the table small)."""
     grams = _pg_rare_grams(conn, tbl, column_.key, text)
@@ -240,8 +245,9 @@ def row_predicate(text: str) -> ColumnElement[bool]:
     match set reads every match (see ``RegistryQueries._window_page``).
     """
     pattern = _like(text)
-    in_url = select(Source.id).where(Source.content_id == Content.id,
-                                     func.lower(Source.url).like(pattern, escape="\\"))  # fmt: skip
+    in_url = select(Source.id).where(
+        Source.content_id == Content.id, func.lower(Source.url).like(pattern, escape="\\")
+    )
     alias = select(Digest.id).where(Digest.content_id == Content.id, Digest.value == text)
     arms = [func.lower(Content.name).like(pattern, escape="\\"), in_url.exists(), alias.exists()]
     if prefix := _blake3_prefix(text):
@@ -269,9 +275,10 @@ def branches(conn: Connection, text: str) -> list[Select]:
         if conn.dialect.name == "postgresql":
             names = _pg_narrowed(conn, "contents", Content.name, text, Content.id)
             urls = _pg_narrowed(conn, "sources", Source.url, text, Source.content_id)
-        out += [select(Content.id).where(in_name) if names is None else names,
-                (urls if urls is not None else select(Source.content_id).where(in_url))
-                .distinct()]  # fmt: skip
+        out += [
+            select(Content.id).where(in_name) if names is None else names,
+            (urls if urls is not None else select(Source.content_id).where(in_url)).distinct(),
+        ]
     if prefix := _blake3_prefix(text):
         out.append(select(Content.id).where(*prefix))
     return out

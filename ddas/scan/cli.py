@@ -41,9 +41,12 @@ def _size_option(_ctx: click.Context, _param: click.Parameter, value: str) -> in
 
 
 registry_option = click.option(
-    "--registry", "registry_url", default=None, metavar="URL",
+    "--registry",
+    "registry_url",
+    default=None,
+    metavar="URL",
     help="Registry database (default: $DDAS_REGISTRY).",
-)  # fmt: skip
+)
 
 
 @click.command("scan")
@@ -71,17 +74,29 @@ registry_option = click.option(
     help="Progress bar on stderr (default: when stderr is a terminal).",
 )
 def scan(
-    roots: tuple[str, ...], min_size: int, exclude: tuple[str, ...], follow_symlinks: bool,
-    workers: int | None, registry_url: str | None, as_json: bool, progress: bool | None,
-) -> None:  # fmt: skip
+    roots: tuple[str, ...],
+    min_size: int,
+    exclude: tuple[str, ...],
+    follow_symlinks: bool,
+    workers: int | None,
+    registry_url: str | None,
+    as_json: bool,
+    progress: bool | None,
+) -> None:
     """Scan ROOTS (folders or fsspec URLs), register the datasets found, report duplicates."""
     from ddas.scan.engine import scan as run_scan
 
     show = sys.stderr.isatty() if progress is None else progress
     try:
-        report = run_scan(list(roots), min_size=min_size, exclude=exclude,
-                          follow_symlinks=follow_symlinks, workers=workers,
-                          registry=registry_url, progress=show)  # fmt: skip
+        report = run_scan(
+            list(roots),
+            min_size=min_size,
+            exclude=exclude,
+            follow_symlinks=follow_symlinks,
+            workers=workers,
+            registry=registry_url,
+            progress=show,
+        )
     except (FileNotFoundError, ValueError) as exc:
         raise click.UsageError(str(exc)) from exc
     summary = report.summary()
@@ -89,15 +104,21 @@ def scan(
         click.echo(json.dumps(summary))
         return
     counts = report.counts()
-    click.echo(f"{summary['files']} files, {human_size(summary['bytes'])} "
-               f"({counts['new']} new, {counts['changed']} changed, {counts['unchanged']} unchanged"
-               f"), {counts['missing']} now missing, read {human_size(summary['hashed_bytes'])} "
-               f"in {counts['seconds']:.2f} s")  # fmt: skip
-    click.echo(f"{summary['duplicate_groups']} duplicate groups, "
-               f"{human_size(summary['wasted_bytes'])} wasted")  # fmt: skip
+    click.echo(
+        f"{summary['files']} files, {human_size(summary['bytes'])} "
+        f"({counts['new']} new, {counts['changed']} changed, {counts['unchanged']} unchanged"
+        f"), {counts['missing']} now missing, read {human_size(summary['hashed_bytes'])} "
+        f"in {counts['seconds']:.2f} s"
+    )
+    click.echo(
+        f"{summary['duplicate_groups']} duplicate groups, "
+        f"{human_size(summary['wasted_bytes'])} wasted"
+    )
     for group in report.groups(limit=10):
-        click.echo(f"  {human_size(group['wasted_bytes'])} wasted: {group['copies']} copies of "
-                   f"{human_size(group['size'])} ({group['blake3'][:12]})")  # fmt: skip
+        click.echo(
+            f"  {human_size(group['wasted_bytes'])} wasted: {group['copies']} copies of "
+            f"{human_size(group['size'])} ({group['blake3'][:12]})"
+        )
         for path in group["paths"]:
             click.echo(f"    {path}")
     if report.error_list:
@@ -120,8 +141,10 @@ def dupes(registry_url: str | None, limit: int | None, as_json: bool) -> None:
         click.echo(json.dumps(groups))
         return
     total = sum(g.wasted_bytes for g in page.items)
-    click.echo(f"{page.total} duplicate groups, {human_size(total)} wasted"
-               + (f" (showing {len(groups)})" if len(groups) < page.total else ""))  # fmt: skip
+    click.echo(
+        f"{page.total} duplicate groups, {human_size(total)} wasted"
+        + (f" (showing {len(groups)})" if len(groups) < page.total else "")
+    )
     for g in page.items:
         click.echo(
             f"{human_size(g.wasted_bytes)} wasted: {g.name} ({human_size(g.size)}, {g.blake3[:12]})"
@@ -130,8 +153,9 @@ def dupes(registry_url: str | None, limit: int | None, as_json: bool) -> None:
             click.echo(f"    {c.host + ':' if c.host else ''}{c.location}  ({c.owner})")
 
 
-main = click.Group("ddas-scan", commands=[scan, dupes],
-                   help="Scan shared storage for datasets and duplicates.")  # fmt: skip
+main = click.Group(
+    "ddas-scan", commands=[scan, dupes], help="Scan shared storage for datasets and duplicates."
+)
 
 if __name__ == "__main__":  # pragma: no cover - exercised through a subprocess in the tests
     main()

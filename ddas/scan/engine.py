@@ -90,10 +90,18 @@ class _Registrar:
 
         host, pending = self._host, self.pending
         for entry, b3 in items:
-            pending.append(ScannedCopy(
-                entry.location, "" if entry.fs is not None else host, entry.size, b3,
-                entry.mtime_ns, entry.device, entry.inode, owner_name(entry.uid),
-            ))  # fmt: skip
+            pending.append(
+                ScannedCopy(
+                    entry.location,
+                    "" if entry.fs is not None else host,
+                    entry.size,
+                    b3,
+                    entry.mtime_ns,
+                    entry.device,
+                    entry.inode,
+                    owner_name(entry.uid),
+                )
+            )
             if len(pending) >= self.batch:
                 self._send()
                 pending = self.pending
@@ -118,11 +126,16 @@ class _Registrar:
 
 
 def scan(
-    roots: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *, min_size: int = 1 << 20,
-    exclude: Sequence[str] = (), follow_symlinks: bool = False, workers: int | None = None,
-    registry: Registry | str | None = None, progress: bool = False,
+    roots: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    *,
+    min_size: int = 1 << 20,
+    exclude: Sequence[str] = (),
+    follow_symlinks: bool = False,
+    workers: int | None = None,
+    registry: Registry | str | None = None,
+    progress: bool = False,
     on_progress: Callable[[ScanProgress], Any] | None = None,
-) -> ScanReport:  # fmt: skip
+) -> ScanReport:
     """Scan ``roots`` (local directories or fsspec URLs such as ``s3://bucket/prefix``).
 
     Every regular file of at least ``min_size`` bytes is registered (host + path, owner, size,
@@ -135,8 +148,9 @@ def scan(
     in the report's ``errors``, never fatal. Ctrl-C keeps what was registered so far and re-raises.
     """
     with _gc_paused():
-        return _scan(roots, min_size, exclude, follow_symlinks, workers, registry, progress,
-                     on_progress)  # fmt: skip
+        return _scan(
+            roots, min_size, exclude, follow_symlinks, workers, registry, progress, on_progress
+        )
 
 
 @contextmanager
@@ -153,11 +167,15 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _scan(
-    roots: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], min_size: int,
-    exclude: Sequence[str], follow_symlinks: bool, workers: int | None,
-    registry: Registry | str | None, progress: bool,
+    roots: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    min_size: int,
+    exclude: Sequence[str],
+    follow_symlinks: bool,
+    workers: int | None,
+    registry: Registry | str | None,
+    progress: bool,
     on_progress: Callable[[ScanProgress], Any] | None,
-) -> ScanReport:  # fmt: skip
+) -> ScanReport:
     from ddas.registry import Registry
 
     started = time.perf_counter()
@@ -172,8 +190,9 @@ def _scan(
     pool: ThreadPoolExecutor | None = None
     hashed = [0]
     try:
-        entries, listed, skipped_links = _list_all(root_list, min_size, excluder,
-                                                   follow_symlinks, errors, reporter)  # fmt: skip
+        entries, listed, skipped_links = _list_all(
+            root_list, min_size, excluder, follow_symlinks, errors, reporter
+        )
         reporter.update(phase="plan", files=len(entries), bytes=sum(e.size for e in entries))
         plan = Plan(entries, _known(registry, root_list))
         reporter.update(candidates=plan.candidates)
@@ -186,10 +205,16 @@ def _scan(
         reporter.update(phase="register", errors=len(errors))
         registrar.flush()
         report = ScanReport.build(
-            roots=root_list, plan=plan, errors=errors, hashed_bytes=hashed[0],
-            registered=registrar.written, missing=missing, skipped_symlinks=skipped_links,
-            seconds=time.perf_counter() - started, owner_of=owner_name,
-        )  # fmt: skip
+            roots=root_list,
+            plan=plan,
+            errors=errors,
+            hashed_bytes=hashed[0],
+            registered=registrar.written,
+            missing=missing,
+            skipped_symlinks=skipped_links,
+            seconds=time.perf_counter() - started,
+            owner_of=owner_name,
+        )
         summary = report.summary()  # the final figures: hard links once, failed files left out
         reporter.update(files=summary["files"], bytes=summary["bytes"])
     except KeyboardInterrupt:
@@ -208,9 +233,13 @@ def _scan(
 
 
 def _list_all(
-    roots: list[str], min_size: int, excluder: Excluder, follow_symlinks: bool,
-    errors: list[ScanError], reporter: Reporter,
-) -> tuple[list[FileEntry], dict[str, set[str] | None], int]:  # fmt: skip
+    roots: list[str],
+    min_size: int,
+    excluder: Excluder,
+    follow_symlinks: bool,
+    errors: list[ScanError],
+    reporter: Reporter,
+) -> tuple[list[FileEntry], dict[str, set[str] | None], int]:
     """Walk or list every root; ``listed`` maps remote roots to every location they listed."""
     entries: list[FileEntry] = []
     listed: dict[str, set[str] | None] = {}
@@ -222,10 +251,15 @@ def _list_all(
         else:
             base = len(entries)
             found, n = walk_local(
-                root, min_size=min_size, exclude=excluder, follow_symlinks=follow_symlinks,
+                root,
+                min_size=min_size,
+                exclude=excluder,
+                follow_symlinks=follow_symlinks,
                 errors=errors,
-                on_dir=(lambda k, b=base: reporter.update(files=b + k)) if reporter.active else None,
-            )  # fmt: skip
+                on_dir=(lambda k, b=base: reporter.update(files=b + k))
+                if reporter.active
+                else None,
+            )
             listed[root] = None
             skipped += n
         entries.extend(found)
@@ -295,5 +329,9 @@ def _record_event(registry: Registry, roots: list[str], report: ScanReport) -> N
 
     shown = [redact(r) if is_remote(r) else r for r in roots]
     summary = report.summary()
-    registry.record_event("scan", nbytes=summary["bytes"], seconds=report.seconds,
-                          detail={"roots": shown, **summary, **report.counts()})  # fmt: skip
+    registry.record_event(
+        "scan",
+        nbytes=summary["bytes"],
+        seconds=report.seconds,
+        detail={"roots": shown, **summary, **report.counts()},
+    )

@@ -40,9 +40,12 @@ def _png(figure: Any) -> str:
 
 
 def save_report(
-    report: ScanReport, path: str | os.PathLike[str], *, top: int = 50,
+    report: ScanReport,
+    path: str | os.PathLike[str],
+    *,
+    top: int = 50,
     figures: Iterable[Any] = (),
-) -> list[Path]:  # fmt: skip
+) -> list[Path]:
     """Write the HTML page and the CSV files; returns the paths written."""
     import pandas as pd
 
@@ -61,17 +64,27 @@ def save_report(
         _table(groups.drop(columns=["blake3"]), ["size", "wasted_bytes"]),
     ]
     for by, title in (("top", "top-level folder"), ("owner", "owner"), ("ext", "file type")):
-        parts += [f"<h2>Wasted bytes by {title}</h2>",
-                  _table(report.wasted_by(by).head(top), ["wasted_bytes"])]  # fmt: skip
+        parts += [
+            f"<h2>Wasted bytes by {title}</h2>",
+            _table(report.wasted_by(by).head(top), ["wasted_bytes"]),
+        ]
     for figure in figures:
         parts.append(f'<p><img alt="chart" src="data:image/png;base64,{_png(figure)}"></p>')
-    parts += [f"<h2>Could not be scanned ({len(report.error_list)})</h2>",
-              _table(report.errors.head(500))]  # fmt: skip
-    page.write_text(f"<!doctype html><meta charset='utf-8'><title>ddas scan</title>"
-                    f"<style>{_STYLE}</style>\n" + "\n".join(parts), encoding="utf-8")  # fmt: skip
+    parts += [
+        f"<h2>Could not be scanned ({len(report.error_list)})</h2>",
+        _table(report.errors.head(500)),
+    ]
+    page.write_text(
+        f"<!doctype html><meta charset='utf-8'><title>ddas scan</title>"
+        f"<style>{_STYLE}</style>\n" + "\n".join(parts),
+        encoding="utf-8",
+    )
     written = [page]
-    for name, frame in (("files", report.files), ("duplicates", report.duplicates),
-                        ("errors", report.errors)):  # fmt: skip
+    for name, frame in (
+        ("files", report.files),
+        ("duplicates", report.duplicates),
+        ("errors", report.errors),
+    ):
         out = Path(f"{stem}.{name}.csv")
         frame.to_csv(out, index=False)
         written.append(out)

@@ -36,8 +36,9 @@ def _entry(copy: CopyInfo) -> FileEntry | None:
             return None
         from ddas.scan.remote import _mtime_ns
 
-        return FileEntry(copy.location, int(info["size"]), _mtime_ns(info), None, None, None,
-                         None, fs)  # fmt: skip
+        return FileEntry(
+            copy.location, int(info["size"]), _mtime_ns(info), None, None, None, None, fs
+        )
     try:
         st = os.stat(copy.location)
     except FileNotFoundError:
@@ -46,9 +47,12 @@ def _entry(copy: CopyInfo) -> FileEntry | None:
 
 
 def hash_unhashed(
-    registry: Registry | str | None = None, size: int | None = None, *, limit: int | None = None,
+    registry: Registry | str | None = None,
+    size: int | None = None,
+    *,
+    limit: int | None = None,
     workers: int | None = None,
-) -> list[CopyInfo]:  # fmt: skip
+) -> list[CopyInfo]:
     """Hash this host's (and fsspec URLs') ``unhashed`` copies, optionally only those of ``size``.
 
     Returns the copies now hashed (state ``present``, with their ``blake3``). Copies that vanished
@@ -79,9 +83,18 @@ def hash_unhashed(
             if digest is None:
                 gone.append(copy.id)
             elif entry is not None and digest:
-                scanned.append(ScannedCopy(copy.location, copy.host, entry.size, digest,
-                                           entry.mtime_ns, entry.device, entry.inode,
-                                           copy.owner))  # fmt: skip
+                scanned.append(
+                    ScannedCopy(
+                        copy.location,
+                        copy.host,
+                        entry.size,
+                        digest,
+                        entry.mtime_ns,
+                        entry.device,
+                        entry.inode,
+                        copy.owner,
+                    )
+                )
     if gone:
         registry.mark_missing(gone)
     if scanned:

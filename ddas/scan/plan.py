@@ -48,8 +48,13 @@ class Plan:
             k = known_get(location)
             if k is None:
                 status = NEW
-            elif (k.size == size and k.mtime_ns == mtime_ns and k.inode == inode
-                  and k.device == device and k.state in ("present", "unhashed")):  # fmt: skip
+            elif (
+                k.size == size
+                and k.mtime_ns == mtime_ns
+                and k.inode == inode
+                and k.device == device
+                and k.state in ("present", "unhashed")
+            ):
                 status = UNCHANGED
             else:
                 status = CHANGED

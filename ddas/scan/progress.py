@@ -40,9 +40,12 @@ class Reporter:
     """Throttled fan-out of :class:`ScanProgress` to a callback and an optional tqdm bar."""
 
     def __init__(
-        self, *, show: bool = False, callback: Callable[[ScanProgress], Any] | None = None,
+        self,
+        *,
+        show: bool = False,
+        callback: Callable[[ScanProgress], Any] | None = None,
         interval: float = 0.2,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.state = ScanProgress()
         self._callback = callback
         self._interval = interval
@@ -52,8 +55,14 @@ class Reporter:
         if show:
             from tqdm.auto import tqdm
 
-            self._bar = tqdm(desc="ddas scan: walk", unit="B", unit_scale=True, unit_divisor=1024,
-                             leave=True, dynamic_ncols=True)  # fmt: skip
+            self._bar = tqdm(
+                desc="ddas scan: walk",
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                leave=True,
+                dynamic_ncols=True,
+            )
 
     @property
     def active(self) -> bool:

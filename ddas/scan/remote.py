@@ -61,6 +61,16 @@ def list_remote(
         if size < min_size or (exclude.active and exclude(location)):
             continue
         etag = info.get("ETag") or info.get("etag")
-        entries.append(FileEntry(location, size, _mtime_ns(info), None, None, None,
-                                 str(etag).strip('"') if etag else None, fs))  # fmt: skip
+        entries.append(
+            FileEntry(
+                location,
+                size,
+                _mtime_ns(info),
+                None,
+                None,
+                None,
+                str(etag).strip('"') if etag else None,
+                fs,
+            )
+        )
     return entries, listed

@@ -77,10 +77,21 @@ class ScanReport:
             root = roots[0]
             if len(roots) > 1:
                 root = next((r for r in ordered if entry.location.startswith(r)), root)
-            records.append(FileRecord(
-                entry.location, root, entry.size, entry.mtime_ns, entry.device, entry.inode,
-                owner_of(entry.uid), entry.etag, status, plan.blake3.get(ident), ident,
-            ))  # fmt: skip
+            records.append(
+                FileRecord(
+                    entry.location,
+                    root,
+                    entry.size,
+                    entry.mtime_ns,
+                    entry.device,
+                    entry.inode,
+                    owner_of(entry.uid),
+                    entry.etag,
+                    status,
+                    plan.blake3.get(ident),
+                    ident,
+                )
+            )
         return records
 
     @cached_property
@@ -96,9 +107,10 @@ class ScanReport:
         return {
             "files": sum(len(paths[i]) for i in self._idents),
             "bytes": sum(rep[i].size for i in self._idents),
-            "hashed_bytes": self.hashed_bytes, "duplicate_groups": len(self._groups),
+            "hashed_bytes": self.hashed_bytes,
+            "duplicate_groups": len(self._groups),
             "wasted_bytes": sum(g["wasted_bytes"] for g in self._groups),
-        }  # fmt: skip
+        }
 
     def counts(self) -> dict[str, Any]:
         """Everything else worth a log line: statuses, registrations, errors, time."""
@@ -110,12 +122,17 @@ class ScanReport:
             for i in plan.paths.get(ident, ()):
                 status[plan.status[i]] -= 1
         return {
-            "new": status["new"], "changed": status["changed"], "unchanged": status["unchanged"],
+            "new": status["new"],
+            "changed": status["changed"],
+            "unchanged": status["unchanged"],
             "hashed_files": sum(len(plan.paths[i]) for i in self._idents if i in plan.blake3),
             "linked": sum(len(plan.paths[i]) for i in self._idents if len(plan.paths[i]) > 1),
-            "registered": self.registered, "missing": self.missing, "errors": len(self.error_list),
-            "skipped_symlinks": self.skipped_symlinks, "seconds": round(self.seconds, 3),
-        }  # fmt: skip
+            "registered": self.registered,
+            "missing": self.missing,
+            "errors": len(self.error_list),
+            "skipped_symlinks": self.skipped_symlinks,
+            "seconds": round(self.seconds, 3),
+        }
 
     def groups(self, limit: int | None = None) -> list[dict[str, Any]]:
         """Duplicate groups, most wasteful first: blake3, size, copies, wasted_bytes, paths."""
@@ -123,8 +140,10 @@ class ScanReport:
 
     def __repr__(self) -> str:
         s = self.summary()
-        return (f"<ScanReport {s['files']} files, {s['duplicate_groups']} duplicate groups, "
-                f"{s['wasted_bytes']} wasted bytes, {len(self.error_list)} errors>")  # fmt: skip
+        return (
+            f"<ScanReport {s['files']} files, {s['duplicate_groups']} duplicate groups, "
+            f"{s['wasted_bytes']} wasted bytes, {len(self.error_list)} errors>"
+        )
 
     # -- DataFrames ----------------------------------------------------------------------------------
 
@@ -145,16 +164,29 @@ class ScanReport:
             rel = os.path.relpath(r.path, r.root) if "://" not in r.path else r.path[len(r.root) :]
             rel = rel.lstrip("/")
             name = r.path.rsplit("/", 1)[-1]
-            rows.append({
-                "path": r.path, "root": r.root, "folder": r.path.rsplit("/", 1)[0],
-                "top": rel.split("/", 1)[0] if "/" in rel else ".", "name": name,
-                "ext": file_type(name) or "(none)", "size": r.size, "owner": r.owner,
-                "mtime": pd.Timestamp(r.mtime_ns, unit="ns", tz="UTC") if r.mtime_ns else pd.NaT,
-                "device": r.device, "inode": r.inode, "etag": r.etag, "status": r.status,
-                "blake3": r.blake3, "linked": per_ident[r.ident] > 1,
-                "group": group_of.get(r.blake3, -1) if r.blake3 else -1,
-                "redundant": r.path in redundant,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "path": r.path,
+                    "root": r.root,
+                    "folder": r.path.rsplit("/", 1)[0],
+                    "top": rel.split("/", 1)[0] if "/" in rel else ".",
+                    "name": name,
+                    "ext": file_type(name) or "(none)",
+                    "size": r.size,
+                    "owner": r.owner,
+                    "mtime": pd.Timestamp(r.mtime_ns, unit="ns", tz="UTC")
+                    if r.mtime_ns
+                    else pd.NaT,
+                    "device": r.device,
+                    "inode": r.inode,
+                    "etag": r.etag,
+                    "status": r.status,
+                    "blake3": r.blake3,
+                    "linked": per_ident[r.ident] > 1,
+                    "group": group_of.get(r.blake3, -1) if r.blake3 else -1,
+                    "redundant": r.path in redundant,
+                }
+            )
         columns = [
             "path",
             "root",
@@ -181,9 +213,18 @@ class ScanReport:
         """One row per duplicate group (a content on two or more inodes), most waste first."""
         import pandas as pd
 
-        rows = [{"group": i, "blake3": g["blake3"], "size": g["size"], "copies": g["copies"],
-                 "wasted_bytes": g["wasted_bytes"], "name": g["paths"][0].rsplit("/", 1)[-1],
-                 "paths": g["paths"]} for i, g in enumerate(self._groups)]  # fmt: skip
+        rows = [
+            {
+                "group": i,
+                "blake3": g["blake3"],
+                "size": g["size"],
+                "copies": g["copies"],
+                "wasted_bytes": g["wasted_bytes"],
+                "name": g["paths"][0].rsplit("/", 1)[-1],
+                "paths": g["paths"],
+            }
+            for i, g in enumerate(self._groups)
+        ]
         columns = ["group", "blake3", "size", "copies", "wasted_bytes", "name", "paths"]
         return pd.DataFrame(rows, columns=columns)
 
@@ -192,8 +233,9 @@ class ScanReport:
         """What could not be scanned and why (unreadable, broken-symlink, special-file...)."""
         import pandas as pd
 
-        return pd.DataFrame([e._asdict() for e in self.error_list],
-                            columns=["path", "kind", "message"])  # fmt: skip
+        return pd.DataFrame(
+            [e._asdict() for e in self.error_list], columns=["path", "kind", "message"]
+        )
 
     def wasted_by(self, by: str = "folder") -> pd.DataFrame:
         """Wasted bytes per ``folder``, ``top`` (first level under the root), ``owner`` or ``ext``."""
@@ -201,8 +243,9 @@ class ScanReport:
         if by not in files.columns:
             raise ValueError(f"by must be one of folder, top, owner, ext; not {by!r}")
         extra = files[files["redundant"]]
-        table = extra.groupby(by, as_index=False).agg(wasted_bytes=("size", "sum"),
-                                                      files=("path", "count"))  # fmt: skip
+        table = extra.groupby(by, as_index=False).agg(
+            wasted_bytes=("size", "sum"), files=("path", "count")
+        )
         return table.sort_values(["wasted_bytes", by], ascending=[False, True], ignore_index=True)
 
     def _repr_html_(self) -> str:
@@ -227,11 +270,15 @@ def _groups(plan: Plan, idents: list[tuple]) -> list[dict[str, Any]]:
             continue
         members.sort(key=lambda i: (rep[i].mtime_ns or 0, rep[i].location))
         size = rep[members[0]].size
-        groups.append({
-            "blake3": b3, "size": size, "copies": len(members),
-            "wasted_bytes": size * (len(members) - 1),
-            "paths": sorted(entries[k].location for i in members for k in paths[i]),
-            "redundant": [rep[i].location for i in members[1:]],
-        })  # fmt: skip
+        groups.append(
+            {
+                "blake3": b3,
+                "size": size,
+                "copies": len(members),
+                "wasted_bytes": size * (len(members) - 1),
+                "paths": sorted(entries[k].location for i in members for k in paths[i]),
+                "redundant": [rep[i].location for i in members[1:]],
+            }
+        )
     groups.sort(key=lambda g: (-g["wasted_bytes"], g["paths"][0]))
     return groups

@@ -61,9 +61,14 @@ class Excluder:
 
 
 def walk_local(
-    root: str, *, min_size: int, exclude: Excluder, follow_symlinks: bool,
-    errors: list[ScanError], on_dir: Callable[[int], None] | None = None,
-) -> tuple[list[FileEntry], int]:  # fmt: skip
+    root: str,
+    *,
+    min_size: int,
+    exclude: Excluder,
+    follow_symlinks: bool,
+    errors: list[ScanError],
+    on_dir: Callable[[int], None] | None = None,
+) -> tuple[list[FileEntry], int]:
     """Regular files of at least ``min_size`` bytes under ``root``; also how many were skipped as
     symbolic links (not followed). ``on_dir(n_files_so_far)`` is called after each directory."""
     out: list[FileEntry] = []
@@ -118,8 +123,11 @@ def walk_local(
                             )
                             continue
                     else:
-                        errors.append(ScanError(entry.path, "special-file",
-                                                "FIFO, socket or device: not scanned"))  # fmt: skip
+                        errors.append(
+                            ScanError(
+                                entry.path, "special-file", "FIFO, socket or device: not scanned"
+                            )
+                        )
                         continue
                 except OSError as exc:  # vanished between readdir and lstat, or EACCES
                     errors.append(ScanError(entry.path, "unreadable", exc.strerror or str(exc)))
@@ -127,11 +135,19 @@ def walk_local(
                 if st.st_size < min_size or (exclude.active and exclude(entry.path, entry.name)):
                     continue
                 if not entry.path.isascii() and not _encodable(entry.path):
-                    errors.append(ScanError(shown_path(entry.path), "undecodable-name",
-                                            "file name is not valid UTF-8; rename it to register it"))  # fmt: skip
+                    errors.append(
+                        ScanError(
+                            shown_path(entry.path),
+                            "undecodable-name",
+                            "file name is not valid UTF-8; rename it to register it",
+                        )
+                    )
                     continue
-                append(FileEntry(entry.path, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino,
-                                 st.st_uid))  # fmt: skip
+                append(
+                    FileEntry(
+                        entry.path, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino, st.st_uid
+                    )
+                )
         if on_dir is not None:
             on_dir(len(out))
     return out, skipped_links

@@ -105,8 +105,10 @@ class DDASExtension(ExtensionApp):
         )
         self._scan_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ddas-scan")
         self.scans = ScanJobs(self._scan_executor)
-        self.log.info("DDAS: serving the registry under /ddas/api/ (admins: %s)",
-                      ", ".join(sorted(self.admin_users)) or "none")  # fmt: skip
+        self.log.info(
+            "DDAS: serving the registry under /ddas/api/ (admins: %s)",
+            ", ".join(sorted(self.admin_users)) or "none",
+        )
 
     def initialize_handlers(self) -> None:
         from ddas_server.handlers import ROUTES
@@ -156,10 +158,15 @@ class DDASExtension(ExtensionApp):
 
         def run(roots: list[str], on_progress: Callable[[Any], None]) -> dict[str, Any]:
             report = scan(
-                roots, min_size=self.scan_min_size, exclude=tuple(self.scan_exclude),
-                follow_symlinks=False, workers=self.scan_workers, registry=registry,
-                progress=False, on_progress=on_progress,
-            )  # fmt: skip
+                roots,
+                min_size=self.scan_min_size,
+                exclude=tuple(self.scan_exclude),
+                follow_symlinks=False,
+                workers=self.scan_workers,
+                registry=registry,
+                progress=False,
+                on_progress=on_progress,
+            )
             return dict(report.summary())
 
         return run

@@ -113,8 +113,11 @@ class DDASHandler(ExtensionHandlerMixin, APIHandler):
     @classmethod
     def allowed_methods(cls) -> list[str]:
         unimplemented = web.RequestHandler._unimplemented_method
-        return [m for m in cls.SUPPORTED_METHODS
-                if getattr(cls, m.lower(), unimplemented) is not unimplemented]  # fmt: skip
+        return [
+            m
+            for m in cls.SUPPORTED_METHODS
+            if getattr(cls, m.lower(), unimplemented) is not unimplemented
+        ]
 
     def on_finish(self) -> None:
         metrics.observe_request(
@@ -135,8 +138,11 @@ class DatasetsHandler(DDASHandler):
         owner = self.acting_user if owner == "me" else owner
         sort = v.dataset_sort(arg("sort", None))
         offset, limit = v.page(arg("offset", None), arg("limit", None))
-        page = await self.registry(lambda r: r.search(
-            q, owner=owner or None, sort=sort, offset=offset, limit=limit).to_dict())  # fmt: skip
+        page = await self.registry(
+            lambda r: r.search(
+                q, owner=owner or None, sort=sort, offset=offset, limit=limit
+            ).to_dict()
+        )
         self.reply(page)
 
 
@@ -169,8 +175,11 @@ def _lookup(registry: Registry, url: str, probe: bool) -> dict[str, Any]:
             OSError
         ) as exc:  # RemoteError, and what fsspec backends raise for unreachable remotes
             error = str(exc) if isinstance(exc, RemoteError) else f"{type(exc).__name__}"
-            return {**lookup_status(url, registry=registry, probe=False), "probed": False,
-                    "probe_error": error}  # fmt: skip
+            return {
+                **lookup_status(url, registry=registry, probe=False),
+                "probed": False,
+                "probe_error": error,
+            }
     return {**lookup_status(url, registry=registry, probe=False), "probed": False}
 
 
@@ -196,15 +205,27 @@ def _duplicates(registry: Registry, offset: int, limit: int) -> dict[str, Any]:
     for group in groups[offset : offset + limit]:
         detail = registry.dataset(group.id, events=0)
         copies = [c.to_dict() for c in group.copy_list]
-        items.append({
-            "id": group.id, "blake3": group.blake3, "size": group.size, "name": group.name,
-            "copies": len(copies), "owners": sorted({c["owner"] for c in copies}),
-            "last_used": iso(detail.last_used) if detail else None,
-            "urls": detail.urls[:10] if detail else [], "wasted_bytes": group.wasted_bytes,
-            "copy_list": copies,
-        })  # fmt: skip
-    return {"total": len(groups), "offset": offset, "limit": limit,
-            "wasted_bytes": sum(g.wasted_bytes for g in groups), "items": items}  # fmt: skip
+        items.append(
+            {
+                "id": group.id,
+                "blake3": group.blake3,
+                "size": group.size,
+                "name": group.name,
+                "copies": len(copies),
+                "owners": sorted({c["owner"] for c in copies}),
+                "last_used": iso(detail.last_used) if detail else None,
+                "urls": detail.urls[:10] if detail else [],
+                "wasted_bytes": group.wasted_bytes,
+                "copy_list": copies,
+            }
+        )
+    return {
+        "total": len(groups),
+        "offset": offset,
+        "limit": limit,
+        "wasted_bytes": sum(g.wasted_bytes for g in groups),
+        "items": items,
+    }
 
 
 class DuplicatesHandler(DDASHandler):
@@ -214,8 +235,9 @@ class DuplicatesHandler(DDASHandler):
     @authorized
     @client_errors
     async def get(self) -> None:
-        offset, limit = v.page(self.get_query_argument("offset", None),
-                               self.get_query_argument("limit", None))  # fmt: skip
+        offset, limit = v.page(
+            self.get_query_argument("offset", None), self.get_query_argument("limit", None)
+        )
         self.reply(await self.registry(lambda r: _duplicates(r, offset, limit)))
 
 
@@ -253,8 +275,9 @@ class EventsHandler(DDASHandler):
         items, newest = await self.registry(page)
         # last_id: where this page ends (pass it back as since to read on); newest_id: the newest
         # event of anyone, so a client can skip history in one request.
-        self.reply({"items": items, "last_id": items[-1]["id"] if items else since,
-                    "newest_id": newest})  # fmt: skip
+        self.reply(
+            {"items": items, "last_id": items[-1]["id"] if items else since, "newest_id": newest}
+        )
 
 
 class ScansHandler(DDASHandler):
@@ -286,8 +309,9 @@ class ScanHandler(DDASHandler):
         self.require_admin("watch scans")
         job = self.ddas.scans.get(job_id) if len(job_id) <= 64 else None
         if job is None:
-            raise BadRequest("no such scan (scans are kept in memory until the server restarts)",
-                             status=404)  # fmt: skip
+            raise BadRequest(
+                "no such scan (scans are kept in memory until the server restarts)", status=404
+            )
         self.reply(job.to_dict())
 
 
@@ -296,8 +320,10 @@ def _forget(registry: Registry, copy_id: int, user: str, admin: bool) -> None:
     if info is None:
         raise BadRequest(f"no copy with id {copy_id}", status=404)
     if not admin and info.owner != user:
-        raise BadRequest(f"copy {copy_id} belongs to {info.owner}: only they or an admin "
-                         "may forget it", status=403)  # fmt: skip
+        raise BadRequest(
+            f"copy {copy_id} belongs to {info.owner}: only they or an admin may forget it",
+            status=403,
+        )
     try:
         registry.forget_copy(copy_id, user=user)
     except KeyError:  # forgotten by someone else in between

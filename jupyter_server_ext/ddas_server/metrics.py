@@ -23,24 +23,30 @@ def _metric(kind: type, name: str, documentation: str, **kwargs: Any) -> Any:
 
 
 REQUESTS = _metric(
-    Counter, "ddas_http_requests", "DDAS REST requests by route, method and HTTP status.",
+    Counter,
+    "ddas_http_requests",
+    "DDAS REST requests by route, method and HTTP status.",
     labelnames=("route", "method", "code"),
-)  # fmt: skip
+)
 LATENCY = _metric(
-    Histogram, "ddas_http_request_duration_seconds",
+    Histogram,
+    "ddas_http_request_duration_seconds",
     "Time to answer a DDAS REST request, by route and method.",
     labelnames=("route", "method"),
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
-)  # fmt: skip
+)
 LOOKUPS = _metric(
-    Counter, "ddas_lookups", "URL lookups answered, by status (hit, miss, in_progress, ...).",
+    Counter,
+    "ddas_lookups",
+    "URL lookups answered, by status (hit, miss, in_progress, ...).",
     labelnames=("status",),
-)  # fmt: skip
+)
 HITS = _metric(Counter, "ddas_lookup_hits", "Lookups that found a present copy.")
 HIT_BYTES = _metric(
-    Counter, "ddas_lookup_hit_bytes",
+    Counter,
+    "ddas_lookup_hit_bytes",
     "Bytes that lookups found already present (what those downloads would have fetched).",
-)  # fmt: skip
+)
 BYTES_SAVED = _metric(
     Gauge, "ddas_bytes_saved", "Registry-wide bytes saved by reuse, as of the last stats request."
 )

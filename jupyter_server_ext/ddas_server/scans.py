@@ -65,11 +65,16 @@ class ScanJob:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "state": self.state,
+            "id": self.id,
+            "state": self.state,
             "progress": {"files": self.files, "bytes": self.bytes},
-            "summary": self.summary, "message": self.message, "user": self.user,
-            "roots": self.roots, "started": iso(self.started), "finished": iso(self.finished),
-        }  # fmt: skip
+            "summary": self.summary,
+            "message": self.message,
+            "user": self.user,
+            "roots": self.roots,
+            "started": iso(self.started),
+            "finished": iso(self.finished),
+        }
 
 
 class ScanJobs:

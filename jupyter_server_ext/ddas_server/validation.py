@@ -44,8 +44,9 @@ def _show(value: str, limit: int = 40) -> str:
     return repr(value if len(value) <= limit else value[:limit] + "...")
 
 
-def integer(raw: str | None, name: str, *, default: int | None = None, low: int = 0,
-            high: int = MAX_ID) -> int:  # fmt: skip
+def integer(
+    raw: str | None, name: str, *, default: int | None = None, low: int = 0, high: int = MAX_ID
+) -> int:
     """An integer in ``[low, high]``; absent means ``default`` (400 when there is none).
 
     ``?limit=`` (present but empty) is a mistake like ``?limit=abc``, not a request for the default.
