@@ -21,6 +21,10 @@ from ddas.errors import (
     RemoteError,
     StoreFullError,
 )
+from ddas.secrets import install_log_filter
+
+# Before anything can log a URL: our loggers, and the libraries DDAS drives, drop secrets from it.
+install_log_filter()
 
 _LAZY = {
     "fetch": "ddas.api",

@@ -3,8 +3,9 @@
 The registry is keyed by the *normalized* URL, so every trivial spelling difference (``HTTP://Host:80/a/./b``
 vs ``http://host/a/b``) must collapse to one key, and nothing secret may survive into it: presigned S3
 URLs, SAS tokens and OAuth tokens are stripped here, before any value reaches the registry, a log line
-or an alert. What counts as secret is a documented list (:data:`SECRET_PARAMS`, :data:`SECRET_PREFIXES`)
-that an admin can extend with ``DDAS_SECRET_PARAMS`` (comma separated).
+or an alert. What counts as secret is decided by :mod:`ddas.secrets` (name patterns such as token, key,
+signature, the ``X-Amz-*`` family, and the admin's ``DDAS_SECRET_PARAMS``), the same rules the log
+filter uses.
 """
 
 from __future__ import annotations
@@ -14,50 +15,25 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, unquote, urlsplit, urlunsplit
 
 from ddas.errors import InvalidURLError
+from ddas.secrets import SECRET_NAMES, SECRET_PREFIXES, is_secret_param
 
-#: Query parameters whose *values* are credentials or signatures (compared case-insensitively).
-SECRET_PARAMS: frozenset[str] = frozenset(
-    {
-        "signature",
-        "sig",
-        "token",
-        "access_token",
-        "id_token",
-        "refresh_token",
-        "auth",
-        "authorization",
-        "api_key",
-        "apikey",
-        "password",
-        "passwd",
-        "secret",
-        "client_secret",
-        "expires",
-        "policy",
-        "key-pair-id",
-        "googleaccessid",
-        "se",
-        "st",
-        "sp",
-        "sv",
-        "sr",
-        "spr",
-        "skoid",
-        "sktid",
-        "skt",
-        "ske",
-        "sks",
-        "skv",
-        "code",
-        "session",
-        "sessionid",
-    }
-)
-#: Parameter prefixes of signing schemes (AWS SigV4, Google Cloud Storage V4).
-SECRET_PREFIXES: tuple[str, ...] = ("x-amz-", "x-goog-", "x-oss-")
+__all__ = [
+    "SECRET_PARAMS",
+    "SECRET_PREFIXES",
+    "NormalizedURL",
+    "Validators",
+    "is_secret_param",
+    "normalize_url",
+    "redact",
+    "validators_from_headers",
+    "validators_from_info",
+]
+
+#: Kept for callers of the first API; the rules themselves live in :mod:`ddas.secrets`.
+SECRET_PARAMS = SECRET_NAMES
 
 DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21, "ws": 80, "wss": 443}
 # RFC 3986 "unreserved" characters never need percent-encoding; others are kept encoded.
@@ -71,18 +47,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # Characters that cannot appear in a host name (RFC 3986 reg-name / WHATWG forbidden host code points).
 _BAD_HOST = re.compile(r"[\s<>\"{}|\\^`]")
-
-
-def secret_params() -> frozenset[str]:
-    """The built-in secret names plus the admin's ``DDAS_SECRET_PARAMS``."""
-    extra = os.environ.get("DDAS_SECRET_PARAMS", "")
-    return SECRET_PARAMS | {p.strip().lower() for p in extra.split(",") if p.strip()}
-
-
-def is_secret_param(name: str, names: frozenset[str] | None = None) -> bool:
-    """True if a query parameter of this name carries a credential or signature."""
-    lowered = unquote(name).strip().lower()
-    return lowered in (names or secret_params()) or lowered.startswith(SECRET_PREFIXES)
 
 
 def _normalize_percent(text: str, safe: str) -> str:
@@ -147,12 +111,7 @@ def normalize_url(url: str, *, extra_secret_params: frozenset[str] | None = None
     normalized, fragment dropped, secret query parameters removed and the rest sorted (parameter order
     never changes what a static file server returns).
     """
-    if not isinstance(url, str) or not url.strip():
-        raise InvalidURLError("a dataset URL must be a non-empty string")
-    url = url.strip()
-    if _CONTROL.search(url):
-        raise InvalidURLError("URL contains control characters")
-    names = secret_params() | (extra_secret_params or frozenset())
+    url = _checked_text(url)
     if "://" not in url:
         if re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*:", url) and not re.match(r"^[A-Za-z]:[\\/]", url):
             raise InvalidURLError(f"{url.split(':', 1)[0]}: URLs need '://'")
@@ -162,13 +121,38 @@ def normalize_url(url: str, *, extra_secret_params: frozenset[str] | None = None
         raise InvalidURLError(f"not a valid URL scheme: {scheme!r}")
     scheme = scheme.lower()
     if scheme in ("file", "local"):
-        try:
-            path = urlsplit("file://" + rest).path
-        except ValueError as exc:  # an unbalanced '[' in the authority
-            raise InvalidURLError(f"invalid file URL: {exc}") from None
-        return _local(unquote(path, errors="surrogateescape"))
+        return _local_url(rest)
     if _SURROGATE.search(rest):
         raise InvalidURLError("URL contains unpaired surrogates (not valid Unicode)")
+    parts, netloc = _authority(scheme, rest)
+    path = _normalize_percent(parts.path, _PATH_SAFE)
+    if scheme in DEFAULT_PORTS:
+        path = _remove_dot_segments(path or "/")
+    query, stripped = _public_query(parts.query, extra_secret_params)
+    return NormalizedURL(urlunsplit((scheme, netloc, path, query, "")), scheme, stripped)
+
+
+def _checked_text(url: Any) -> str:
+    """The URL without surrounding blanks; refuses what no server could be asked for."""
+    if not isinstance(url, str) or not url.strip():
+        raise InvalidURLError("a dataset URL must be a non-empty string")
+    url = url.strip()
+    if _CONTROL.search(url):
+        raise InvalidURLError("URL contains control characters")
+    return url
+
+
+def _local_url(rest: str) -> NormalizedURL:
+    """``file://`` and ``local://`` URLs name a local path, like a plain path does."""
+    try:
+        path = urlsplit("file://" + rest).path
+    except ValueError as exc:  # an unbalanced '[' in the authority
+        raise InvalidURLError(f"invalid file URL: {exc}") from None
+    return _local(unquote(path, errors="surrogateescape"))
+
+
+def _authority(scheme: str, rest: str) -> tuple[SplitResult, str]:
+    """The split URL and its canonical ``host[:port]``: userinfo and default ports dropped."""
     try:
         parts = urlsplit(f"{scheme}://{rest}")  # raises on an unbalanced '[' (IPv6 literal)
         host = (parts.hostname or "").lower().rstrip(".")
@@ -184,24 +168,26 @@ def normalize_url(url: str, *, extra_secret_params: frozenset[str] | None = None
         raise InvalidURLError("URL host contains characters not allowed in a host name")
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
-    netloc = host if port in (None, DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
-    path = _normalize_percent(parts.path, _PATH_SAFE)
-    if scheme in DEFAULT_PORTS:
-        path = _remove_dot_segments(path or "/")
+    return parts, host if port in (None, DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
+
+
+def _public_query(
+    query: str, extra_secret_params: frozenset[str] | None
+) -> tuple[str, tuple[str, ...]]:
+    """The query without its secret parameters, sorted; and the names (never values) removed."""
     kept: list[str] = []
     stripped: list[str] = []
-    for pair in parts.query.split("&") if parts.query else []:
+    for pair in query.split("&") if query else []:
         if not pair:
             continue
         key, eq, value = pair.partition("=")
-        if is_secret_param(key, names):
+        if is_secret_param(key, extra_secret_params):
             stripped.append(unquote(key))
         else:
             kept.append(
                 _normalize_percent(key, _QUERY_SAFE) + eq + _normalize_percent(value, _QUERY_SAFE)
             )
-    query = "&".join(sorted(kept))
-    return NormalizedURL(urlunsplit((scheme, netloc, path, query, "")), scheme, tuple(stripped))
+    return "&".join(sorted(kept)), tuple(stripped)
 
 
 def _local(path: str) -> NormalizedURL:

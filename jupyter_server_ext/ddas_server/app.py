@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Int, List, Set, Unicode, default
 
 from ddas import config
+from ddas.secrets import install_log_filter
 from ddas_server.scans import ScanJobs, ScanRunner
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -93,6 +95,7 @@ class DDASExtension(ExtensionApp):
     # -- life cycle -------------------------------------------------------------------------------
 
     def initialize_settings(self) -> None:
+        self._scrub_logs()
         self.registry_url = as_registry_url(self.registry_url)
         self.store = str(Path(self.store).expanduser().resolve())
         if self.export_env:
@@ -109,6 +112,16 @@ class DDASExtension(ExtensionApp):
             "DDAS: serving the registry under /ddas/api/ (admins: %s)",
             ", ".join(sorted(self.admin_users)) or "none",
         )
+
+    def _scrub_logs(self) -> None:
+        """Keep secrets out of the server log: tornado's access line holds the request URI, and a
+        lookup's ``?url=`` is a user's presigned or ``user:password`` URL. jupyter-server masks
+        only parameters named like its own token; this applies DDAS's rules to the records of
+        tornado's loggers and the server's, and to every handler already writing the log."""
+        server_log = self.serverapp.log if self.serverapp is not None else self.log
+        loggers = [self.log, server_log, "tornado.access", "tornado.application", "tornado.general"]
+        handlers = [*server_log.handlers, *logging.getLogger().handlers]
+        install_log_filter([*loggers, *handlers])
 
     def initialize_handlers(self) -> None:
         from ddas_server.handlers import ROUTES
