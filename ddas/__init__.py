@@ -32,6 +32,7 @@ _LAZY = {
     "lookup": "ddas.api",
     "duplicates": "ddas.api",
     "stats": "ddas.api",
+    "filesystem": "ddas.protocol",
     "scan": "ddas.scan",
     "Registry": "ddas.registry",
     "Store": "ddas.store",

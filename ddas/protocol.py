@@ -7,6 +7,11 @@ read the local copy". Registered through the ``fsspec.specs`` entry point, so no
 
 Options for the ``ddas`` layer itself (``policy``, ``known_hash``, ``progress``) can be passed as
 ``storage_options={"ddas": {"policy": "warn"}}``.
+
+Every file it opens is a local file (the registry's copy), so the filesystem says ``local_file``:
+``fsspec.open_local("ddas::…")`` returns that path, for readers that only take paths (netCDF4's
+C library). Readers that take a filesystem *object* instead of a URL (pyarrow) get one from
+:func:`filesystem`: a ``ddas`` filesystem whose paths are whole URLs, each naming its own target.
 """
 
 from __future__ import annotations
@@ -23,10 +28,15 @@ _RECENT: dict[tuple[str, str, str], tuple[str, float]] = {}
 
 
 class DDASFileSystem(ChainedFileSystem):
-    """Read-only filesystem that deduplicates downloads of the files it opens."""
+    """Read-only filesystem that deduplicates downloads of the files it opens.
+
+    Chained (``ddas::https://…``) it has one target filesystem; made by :func:`filesystem` it has
+    none, and each path, a full URL, picks its own (``https://…``, ``s3://…``).
+    """
 
     protocol = "ddas"
     root_marker = ""
+    local_file = True  # what _open hands out is the registry's local copy (fsspec.open_local)
 
     def __init__(
         self,
@@ -40,16 +50,14 @@ class DDASFileSystem(ChainedFileSystem):
     ) -> None:
         kwargs.pop("fo", None)
         super().__init__(**kwargs)
-        if fs is None and target_protocol is None:
-            raise ValueError("use ddas as a chained protocol, e.g. 'ddas::https://host/file.csv'")
-        if fs is None:
-            from fsspec import filesystem
+        if fs is None and target_protocol is not None:
+            from fsspec import filesystem as fsspec_filesystem
 
-            fs = filesystem(target_protocol, **(target_options or {}))
-        self.fs = fs
-        self.target_protocol = target_protocol or (
-            fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-        )
+            fs = fsspec_filesystem(target_protocol, **(target_options or {}))
+        self.fs = fs  # None: every path is a whole URL naming its own target
+        if target_protocol is None and fs is not None:
+            target_protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+        self.target_protocol = target_protocol
         self.target_options = dict(target_options or {})
         self.policy, self.known_hash, self.progress = policy, known_hash, progress
 
@@ -64,7 +72,23 @@ class DDASFileSystem(ChainedFileSystem):
     def target_url(self, path: str) -> str:
         """The full URL of ``path`` on the target filesystem (s3fs strips ``s3://``; put it back)."""
         path = self._strip_protocol(path)
-        return path if "://" in path else f"{self.target_protocol}://{path}"
+        if "://" in path:
+            return path
+        if self.target_protocol is None:
+            raise ValueError(
+                f"{path!r} is not a URL: paths of ddas.filesystem() are whole URLs, "
+                "e.g. 'https://host/file.parquet'"
+            )
+        return f"{self.target_protocol}://{path}"
+
+    def _target(self, path: str) -> tuple[Any, str]:
+        """The target filesystem of ``path`` and the path it knows the file by."""
+        url = self.target_url(path)
+        if self.fs is not None:
+            return self.fs, self.fs._strip_protocol(url)
+        from fsspec.core import url_to_fs
+
+        return url_to_fs(url, **self.target_options)
 
     def local_path(self, path: str) -> str:
         """Fetch ``path`` through the registry (reusing any existing copy); the local path.
@@ -99,12 +123,33 @@ class DDASFileSystem(ChainedFileSystem):
 
     # Metadata questions go to the target: they cost a HEAD/info, never a body transfer.
     def info(self, path: str, **kwargs: Any) -> dict[str, Any]:
-        return self.fs.info(self.fs._strip_protocol(self.target_url(path)), **kwargs)
+        fs, inner = self._target(path)
+        return fs.info(inner, **kwargs)
 
     def ls(self, path: str, detail: bool = True, **kwargs: Any) -> list[Any]:
-        return self.fs.ls(self.fs._strip_protocol(self.target_url(path)), detail=detail, **kwargs)
+        fs, inner = self._target(path)
+        return fs.ls(inner, detail=detail, **kwargs)
 
     def cat_file(
         self, path: str, start: int | None = None, end: int | None = None, **kw: Any
     ) -> bytes:
         return LocalFileSystem().cat_file(self.local_path(path), start=start, end=end)
+
+
+def filesystem(
+    target_options: dict[str, Any] | None = None,
+    *,
+    policy: str | None = None,
+    known_hash: str | None = None,
+    progress: Any = None,
+) -> DDASFileSystem:
+    """A ``ddas`` filesystem object for readers that take one, whose paths are whole URLs.
+
+    ``pq.read_table("https://host/grid.parquet", filesystem=ddas.filesystem())`` reads through the
+    registry as ``pd.read_parquet("ddas::https://…")`` does: pyarrow's own URL parser knows no
+    ``ddas::``, but it accepts any fsspec filesystem. ``target_options`` go to each URL's filesystem
+    (e.g. s3fs ``client_kwargs``); the other options are those of :func:`ddas.fetch`.
+    """
+    return DDASFileSystem(
+        target_options=target_options, policy=policy, known_hash=known_hash, progress=progress
+    )
