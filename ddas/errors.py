@@ -8,12 +8,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ddas.secrets import scrub_text
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ddas.records import CopyInfo
 
 
 class DDASError(Exception):
-    """Base class: catch this to handle every DDAS failure in one place."""
+    """Base class: catch this to handle every DDAS failure in one place.
+
+    Its text never shows a secret: a message may quote a URL or a library's exception text (which
+    often holds the request line), so every URL in it is scrubbed by :mod:`ddas.secrets` when it
+    is shown — in a traceback, the CLI's one-line error or a REST reply.
+    """
+
+    def __str__(self) -> str:
+        return scrub_text(super().__str__())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
 
 
 class InvalidURLError(DDASError, ValueError):

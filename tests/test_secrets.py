@@ -11,6 +11,7 @@ pick the dataset (``version``, ``file``, ``id``, ``format``, ...) must survive i
 from __future__ import annotations
 
 import logging
+import traceback
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from click.testing import CliRunner
 
 from ddas.api import fetch_result
 from ddas.cli import main
-from ddas.errors import RemoteError
+from ddas.errors import DDASError, RemoteError
 from ddas.identity import normalize_url
 from ddas.registry import Registry
 from ddas.secrets import MASK, is_secret_param, scrub_text
@@ -232,3 +233,19 @@ def test_log_text_keeps_its_shape_and_loses_its_secrets(
     for part in gone:
         assert part not in scrubbed, (part, scrubbed)
     assert scrub_text("nothing to see here: 3 files") == "nothing to see here: 3 files"
+
+
+def test_an_error_quoting_a_library_message_shows_no_secret() -> None:
+    """An SSL or connection error's text holds the request target; ours quote it when it helps."""
+    wrapped = "HTTPSConnectionPool(host='h.org', port=443): Max retries exceeded with url: "
+    error = RemoteError(f"cannot reach https://u:PaSs@h.org/x.nc: {wrapped}/x.nc?apiKey=KeY1")
+    shown = traceback.format_exception_only(error)
+    for text in (
+        str(error),
+        repr(error),
+        f"{error}",
+        *shown,
+        repr(DDASError(f"{wrapped}?sig=KeY1")),
+    ):
+        assert "KeY1" not in text and "PaSs" not in text, text
+    assert "https://h.org/x.nc" in str(error) and "/x.nc?apiKey=[secret]" in str(error)
