@@ -222,6 +222,11 @@ def test_no_credential_of_a_real_fetch_reaches_registry_cli_alert_or_logs(
             ["https://h.org/x.nc#access_token=[secret]", "ConnectionError"],
             ["pa/ss", "FrAgTok"],
         ),
+        (  # a database URL in a log line (SQLAlchemy's own repr hides only the password)
+            "registry postgresql+psycopg://ddas:DbPw@db.example.org/ddas?sslmode=require",
+            ["postgresql+psycopg://db.example.org/ddas?sslmode=require"],
+            ["DbPw", "ddas:"],
+        ),
     ],
 )
 def test_log_text_keeps_its_shape_and_loses_its_secrets(
