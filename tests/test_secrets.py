@@ -11,12 +11,14 @@ pick the dataset (``version``, ``file``, ``id``, ``format``, ...) must survive i
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+import ddas
 from ddas.api import fetch_result
 from ddas.cli import main
 from ddas.errors import DDASError, RemoteError
@@ -254,3 +256,17 @@ def test_an_error_quoting_a_library_message_shows_no_secret() -> None:
     ):
         assert "KeY1" not in text and "PaSs" not in text, text
     assert "https://h.org/x.nc" in str(error) and "/x.nc?apiKey=[secret]" in str(error)
+
+
+def test_ddas_logs_only_on_loggers_the_filter_is_on() -> None:
+    """A logger's filter does not see its children's records: a ``getLogger(__name__)`` in a
+    ddas module would log URLs unscrubbed. The library logs on ``"ddas"`` (filtered at import)."""
+    package = Path(ddas.__file__).parent
+    calls = {
+        f"{path.relative_to(package)}: {call}"
+        for path in package.rglob("*.py")
+        if path.name != "secrets.py"  # the filter's own installer
+        for call in re.findall(r"getLogger\(([^)]*)\)", path.read_text())
+    }
+    assert calls and all(call.endswith(': "ddas"') for call in calls), sorted(calls)
+    assert logging.getLogger("ddas").filters, "import ddas installs the filter"
