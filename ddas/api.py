@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from ddas.config import DownloadSettings
 from ddas.fetching import Fetcher, FetchResult
 from ddas.identity import normalize_url
 from ddas.links import place
@@ -35,6 +36,7 @@ def fetch_result(
     registry: Registry | None = None,
     store: Store | None = None,
     quiet: bool = False,
+    **settings: Any,
 ) -> FetchResult:
     """Like :func:`fetch` but returns the whole :class:`~ddas.fetching.FetchResult` (for the CLI)."""
     fetcher = Fetcher(
@@ -45,6 +47,7 @@ def fetch_result(
         progress=progress,
         storage_options=storage_options,
         quiet=quiet,
+        settings=DownloadSettings.from_env(**settings),
     )
     result = fetcher.fetch(url)
     if dest is not None:
@@ -69,6 +72,7 @@ def fetch(
     known_hash: str | None = None,
     progress: Any = None,
     storage_options: Mapping[str, Any] | None = None,
+    **settings: Any,
 ) -> Path:
     """Return a local path to the dataset at ``url``, downloading it only if nobody has it.
 
@@ -92,7 +96,16 @@ def fetch(
         ``True``/``False``, ``None`` for automatic (shown when a person is watching), or a
         tqdm-like object.
     storage_options:
-        Passed to fsspec for non-HTTP URLs (e.g. s3fs ``key``/``secret``/``client_kwargs``).
+        For HTTP(S): ``headers``, ``auth=(user, password)``, ``token`` (a bearer token),
+        ``verify`` (False, or a CA bundle path), ``cert``, ``timeout`` (seconds, or a
+        ``(connect, read)`` pair); ``~/.netrc`` is read when no ``auth`` is given. For other
+        protocols, passed to fsspec (e.g. s3fs ``key``/``secret``/``client_kwargs``).
+    settings:
+        Download settings, each also a ``DDAS_<NAME>`` environment variable (see
+        :class:`ddas.config.DownloadSettings`): ``offline``, ``on_error`` (``"stale"``/
+        ``"refuse"``), ``allow_html``, ``retries``, ``retry_seconds``, ``backoff``,
+        ``connect_timeout``, ``read_timeout``, ``min_rate``, ``stall_seconds``,
+        ``verify_checksum``, ``ca_bundle``.
     """
     return fetch_result(
         url,
@@ -101,6 +114,7 @@ def fetch(
         known_hash=known_hash,
         progress=progress,
         storage_options=storage_options,
+        **settings,
     ).path
 
 
