@@ -58,8 +58,10 @@ def make_retry(settings: DownloadSettings) -> BoundedRetry:
     """The retry policy of one fetch: bounded attempts, exponential backoff, ``Retry-After``."""
     retry = BoundedRetry(
         total=settings.retries,
-        connect=settings.retries,
-        read=settings.retries,
+        # A refused connection is a server that is down, and a read timeout already waited
+        # read_timeout: a copy in the store should not wait minutes for either (stale-if-error).
+        connect=min(settings.retries, 2),
+        read=min(settings.retries, 1),
         status=settings.retries,
         other=0,
         redirect=False,  # requests follows redirects itself
