@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from ddas import checksums, partials, transfer
 from ddas.errors import HashMismatchError, StoreFullError
 from ddas.hashes import StreamHasher
-from ddas.identity import NormalizedURL, Validators
+from ddas.identity import NormalizedURL, Validators, normalize_url
 from ddas.outcome import FetchResult, tell
 from ddas.probe import Probe
 from ddas.progress import ProgressBar
@@ -47,7 +47,7 @@ class Download:
         started = time.monotonic()
         received = self._transfer(target, hasher)
         digests = self._verify(received, target)
-        name = received.answer.filename or self.probe.filename or self.nurl.name
+        name = self._file_name(received)
         final = self.store.commit(target.path, digests["blake3"], name)
         partials.remove(target.path)  # the sidecar: the bytes are now the stored file
         copy = self._register(final, received, digests, name, time.monotonic() - started)
@@ -57,6 +57,12 @@ class Download:
         )
 
     # -- steps -----------------------------------------------------------------------------------
+
+    def _file_name(self, received: transfer.Received) -> str:
+        """What a browser would call it: Content-Disposition, else where redirects led."""
+        chain = received.answer.chain or self.probe.chain
+        final = normalize_url(chain[-1]).name if len(chain) > 1 else None
+        return received.answer.filename or self.probe.filename or final or self.nurl.name
 
     def _algorithms(self) -> list[str]:
         """Digests to compute besides BLAKE3: the promised one, and the server's checksum."""
@@ -120,7 +126,7 @@ class Download:
 
     def _after_failure(self, path: Path, exc: BaseException) -> None:
         """Keep a partial only when it knows its version (a sidecar): the next fetch resumes it."""
-        kept = path.exists() and partials.meta_path(path).exists()
+        kept = path.exists() and path.stat().st_size > 0 and partials.meta_path(path).exists()
         if not kept:
             partials.remove(path)
         if isinstance(exc, OSError) and exc.errno in _NO_SPACE:

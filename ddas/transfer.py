@@ -142,7 +142,8 @@ class HTTPDownload:
         return retry
 
     def _final_error(self, exc: BaseException, why: str) -> RemoteError:
-        kept = self.resumable and self.target.path.exists()
+        path = self.target.path
+        kept = self.resumable and path.exists() and path.stat().st_size > 0
         then = "the partial is kept and the next fetch resumes it" if kept else "nothing was kept"
         message = f"download of {redact(self.url)} failed ({type(exc).__name__}, {why}); {then}"
         if isinstance(exc, IncompleteDownloadError):
