@@ -44,7 +44,7 @@ def test_a_redirect_to_a_login_page_is_refused_and_nothing_is_stored(
 ) -> None:
     http_server.add("login", LOGIN, content_type="text/html; charset=utf-8")
     url = http_server.add("private/data.nc", b"", redirect_to="/login")
-    with pytest.raises(ddas.NotDatasetError, match="HTML page .*login.* allow_html=True") as err:
+    with pytest.raises(ddas.NotDatasetError, match=r"HTML page .*login.* allow_html=True") as err:
         ddas.fetch(url, progress=False)
     assert not err.value.listing
     _nothing_registered_or_stored(store_root)
@@ -61,7 +61,9 @@ def test_a_directory_listing_points_to_fetch_tree(
     _nothing_registered_or_stored(store_root)
 
 
-def test_nginx_autoindex_is_a_listing(ddas_env: dict[str, str], nginx: Nginx, store_root: Path) -> None:
+def test_nginx_autoindex_is_a_listing(
+    ddas_env: dict[str, str], nginx: Nginx, store_root: Path
+) -> None:
     nginx.put("multi/a.nc", DATA[:100])
     nginx.put("multi/b.nc", DATA[:200])
     nginx.put("multi/c.nc", DATA[:300])
@@ -134,7 +136,9 @@ def test_a_drip_fed_transfer_is_given_up_naming_the_rate_and_the_setting(
     ddas_env: dict[str, str], http_server: CountingServer, store_root: Path
 ) -> None:
     url = http_server.add("drip/data.bin", DATA[:5000], drip=0.02)
-    with pytest.raises(ddas.StalledDownloadError, match=r"below the minimum of 1000 bytes/s.*DDAS_MIN_RATE"):
+    with pytest.raises(
+        ddas.StalledDownloadError, match=r"below the minimum of 1000 bytes/s.*DDAS_MIN_RATE"
+    ):
         ddas.fetch(url, progress=False, min_rate=1000, stall_seconds=0.5)
     _nothing_registered_or_stored(store_root)
     http_server.resources["/drip/data.bin"].drip = None
