@@ -183,6 +183,8 @@ def request(
             stream=True,
             allow_redirects=True,
             timeout=options.timeout,
+            # Per request: requests lets REQUESTS_CA_BUNDLE override a *session's* verify.
+            verify=options.verify,
         )
     except requests.exceptions.SSLError as exc:
         raise certificate_error(url, exc) from None
