@@ -26,8 +26,8 @@ $(VENV)/.installed-test: $(BIN)/python pyproject.toml package.json
 
 # Debian tools the suite and benchmarks compare against or drive: chromium (browser tests),
 # jdupes and rmlint (duplicate-finder peers), b3sum (hashing peer), nginx-light (a real static
-# file server for the download tests), openssl (a test CA). An entry is package:binary where the two names differ;
-# nginx lives in /usr/sbin, which a non-login shell may not have on its PATH.
+# file server for the download tests), openssl (a test CA). An entry is package:binary where
+# the names differ; nginx lives in /usr/sbin, which a non-login shell may not have on its PATH.
 APT_TOOLS := chromium jdupes rmlint b3sum nginx-light:nginx openssl
 chromium:
 	@missing=""; for t in $(APT_TOOLS); do pkg=$${t%%:*}; bin=$${t##*:}; \
