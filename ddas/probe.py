@@ -61,12 +61,24 @@ def probe(
 
 def _probe_http(url: str, options: http_client.HTTPOptions, settings: DownloadSettings) -> Probe:
     resp = http_client.request("HEAD", url, options, settings)
-    resp.close()
+    _done_with(resp)
     if resp.status_code in _HEAD_REFUSED:
         resp = http_client.request("GET", url, options, settings, {"Range": "bytes=0-0"})
-        resp.close()  # headers only: an ignored Range must not pull the whole body
+        _done_with(resp)
     http_client.check_status(url, resp)
     return from_response(url, resp)
+
+
+def _done_with(resp: Any) -> None:
+    """Hand the connection back to the pool when the body is empty or one byte (the next request
+    reuses it); close it when a server ignored our Range and is sending the whole file."""
+    if resp.request.method == "HEAD" or resp.status_code in (206, 304) or resp.status_code >= 400:
+        try:
+            _ = resp.content  # at most a byte or an error page: cheap
+            return
+        except Exception:  # a broken body on a probe: the connection is not reusable anyway
+            pass
+    resp.close()
 
 
 def from_response(url: str, resp: Any) -> Probe:
