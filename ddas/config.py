@@ -150,7 +150,7 @@ class DownloadSettings:
         values: dict[str, Any] = {}
         for name, f in names.items():
             raw = overrides.get(name)
-            text = os.environ.get(f"DDAS_{name.upper()}", "").strip() if raw is None else None
+            text = os.environ.get(SETTING_VARIABLES[name], "").strip() if raw is None else None
             if raw is None and not text:
                 continue
             values[name] = _parse(name, f.type, raw if raw is not None else text)
@@ -161,6 +161,23 @@ class DownloadSettings:
                 f"not {settings.on_error!r}"
             )
         return settings
+
+
+#: The environment variable of each download setting (spelled out: admins grep for them).
+SETTING_VARIABLES = {
+    "offline": "DDAS_OFFLINE",
+    "on_error": "DDAS_ON_ERROR",
+    "allow_html": "DDAS_ALLOW_HTML",
+    "retries": "DDAS_RETRIES",
+    "retry_seconds": "DDAS_RETRY_SECONDS",
+    "backoff": "DDAS_BACKOFF",
+    "connect_timeout": "DDAS_CONNECT_TIMEOUT",
+    "read_timeout": "DDAS_READ_TIMEOUT",
+    "min_rate": "DDAS_MIN_RATE",
+    "stall_seconds": "DDAS_STALL_SECONDS",
+    "verify_checksum": "DDAS_VERIFY_CHECKSUM",
+    "ca_bundle": "DDAS_CA_BUNDLE",
+}
 
 
 def _parse(name: str, kind: Any, value: Any) -> Any:
@@ -184,5 +201,5 @@ def _parse(name: str, kind: Any, value: Any) -> Any:
         return str(value).strip().lower() if name == "on_error" else str(value)
     except (TypeError, ValueError):
         raise SettingsError(
-            f"{name}= / DDAS_{name.upper()} must be a {kind.split(' ')[0]}, not {value!r}"
+            f"{name}= / {SETTING_VARIABLES[name]} must be a {kind.split(' ')[0]}, not {value!r}"
         ) from None

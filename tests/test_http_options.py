@@ -126,3 +126,19 @@ def test_an_unknown_ca_is_named_with_the_two_ways_to_trust_it(
     second = https_server.add("secure/more.csv", CSV * 2)
     monkeypatch.setenv("DDAS_CA_BUNDLE", ca)
     assert ddas.fetch(second, progress=False).read_bytes() == CSV * 2
+
+
+def test_the_user_guide_documents_every_download_setting_with_its_default() -> None:
+    import re
+    from dataclasses import fields
+
+    from ddas.config import SETTING_VARIABLES, DownloadSettings
+
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "user-guide.md").read_text()
+    for f in fields(DownloadSettings):
+        variable = SETTING_VARIABLES[f.name]
+        row = re.search(
+            rf"^\| `{f.name}` \| `{variable}` \|[^|]*\| `?([^|`]+)`? \|", guide, re.MULTILINE
+        )
+        assert row, f"{f.name} / {variable} is not in the user guide's settings table"
+        assert row.group(1).strip() == ("—" if f.default is None else str(f.default)), f.name
