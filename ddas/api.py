@@ -7,6 +7,7 @@ so that notebooks, the CLI, the ``ddas::`` fsspec protocol and the server extens
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -131,16 +132,20 @@ def open(
     """Open the dataset at ``url`` for reading (``"rb"`` or ``"r"``); a context manager.
 
     The file comes from an existing copy when there is one, else from a fresh single download.
-    Extra keyword arguments (``encoding``, ``newline``...) go to :func:`open`.
+    Download settings (``offline``, ``on_error``, ...: see :func:`fetch`) are used for the fetch;
+    other keyword arguments (``encoding``, ``newline``...) go to :func:`open`.
     """
     if any(c in mode for c in "wax+"):
         raise ValueError("ddas.open is read-only: datasets in the shared store are immutable")
+    names = {f.name for f in dataclasses.fields(DownloadSettings)}
+    settings = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
     path = fetch(
         url,
         policy=policy,
         known_hash=known_hash,
         progress=progress,
         storage_options=storage_options,
+        **settings,
     )
     return builtins.open(path, mode, **kwargs)
 

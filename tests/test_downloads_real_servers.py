@@ -212,3 +212,21 @@ def test_content_disposition_names_the_stored_file(
     path = ddas.fetch(url + "?id=7", progress=False)
     assert path.name == name and path.read_bytes() == DATA
     assert Registry().copies_for_url(url + "?id=7")[0].location == str(path)
+
+
+# -- object stores ------------------------------------------------------------------------------
+
+
+def test_an_s3_single_part_etag_is_checked_as_the_objects_md5(ddas_env: dict[str, str], s3) -> None:
+    import hashlib
+
+    s3.pipe(f"{s3.bucket}/raw/run42.bin", DATA)
+    url = f"s3://{s3.bucket}/raw/run42.bin"
+    options = {"client_kwargs": {"endpoint_url": s3.endpoint_url}}
+    seen = probe(url, options)
+    assert seen.checksum is not None and seen.checksum.header == "S3 ETag"
+    path = ddas.fetch(url, progress=False, storage_options=options)
+    assert path.read_bytes() == DATA
+    md5 = hashlib.md5(DATA).hexdigest()
+    assert seen.checksum.hex == md5
+    assert Registry().copies_for_digest(f"md5:{md5}")[0].location == str(path)
