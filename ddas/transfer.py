@@ -116,7 +116,9 @@ class HTTPDownload:
 
     def run(self, on_chunk: ProgressFn | None) -> Received:
         """Attempts until one completes, resuming after each transient failure (bounded)."""
-        retry = http_client.make_retry(self.settings)
+        retry = http_client.make_retry(self.settings).new(
+            read=self.settings.retries, connect=self.settings.retries
+        )  # failures mid-body: each one resumes, so all the retries are worth it
         deadline = time.monotonic() + self.settings.retry_seconds
         while True:
             try:
@@ -170,6 +172,9 @@ class HTTPDownload:
             return Received(self.hasher, meta.validators, self.known)  # all there: just commit
         resp = http_client.request("GET", self.url, self.options, self.settings, self._ranges())
         with resp:
+            if resp.status_code == 416 and self.target.offset:  # the partial is not of this file
+                self._forget_partial()
+                return self.attempt(on_chunk)
             http_client.check_status(self.url, resp)
             answer = from_response(self.url, resp)
             if self.target.offset and not self._continues_partial(resp, answer):

@@ -230,3 +230,25 @@ def test_an_s3_single_part_etag_is_checked_as_the_objects_md5(ddas_env: dict[str
     md5 = hashlib.md5(DATA).hexdigest()
     assert seen.checksum.hex == md5
     assert Registry().copies_for_digest(f"md5:{md5}")[0].location == str(path)
+
+
+def test_several_breaks_in_one_body_are_each_resumed(
+    ddas_env: dict[str, str], http_server: CountingServer
+) -> None:
+    url = http_server.add("flaky/obs.nc", DATA, fail_after=150_000, drops=4)
+    assert ddas.fetch(url, progress=False, backoff=0).read_bytes() == DATA
+    ranges = [h.range for h in http_server.hits if h.method == "GET"]
+    assert ranges == [None, "bytes=150000-", "bytes=300000-", "bytes=450000-", "bytes=600000-"]
+    assert http_server.body_bytes() == len(DATA)
+
+
+def test_retries_are_bounded_and_the_partial_is_kept_for_the_next_fetch(
+    ddas_env: dict[str, str], http_server: CountingServer, store_root: Path
+) -> None:
+    url = http_server.add("flaky/always.nc", DATA, fail_after=100_000)
+    with pytest.raises(ddas.RemoteError, match="after 2 retries.*partial is kept"):
+        ddas.fetch(url, progress=False, retries=2, backoff=0)
+    assert http_server.count("GET") == 3
+    _nothing_registered_or_stored(store_root)
+    [part] = (store_root / ".tmp").glob("*.part")
+    assert part.stat().st_size == 300_000
