@@ -246,7 +246,7 @@ def test_retries_are_bounded_and_the_partial_is_kept_for_the_next_fetch(
     ddas_env: dict[str, str], http_server: CountingServer, store_root: Path
 ) -> None:
     url = http_server.add("flaky/always.nc", DATA, fail_after=100_000)
-    with pytest.raises(ddas.RemoteError, match="after 2 retries.*partial is kept"):
+    with pytest.raises(ddas.RemoteError, match=r"after 2 retries.*partial is kept"):
         ddas.fetch(url, progress=False, retries=2, backoff=0)
     assert http_server.count("GET") == 3
     _nothing_registered_or_stored(store_root)
