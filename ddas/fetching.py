@@ -1,12 +1,14 @@
 """The life of ``ddas.fetch(url)``: look up, verify, reuse — or download once under a lease.
 
-1. ``identity`` normalizes the URL (secrets stripped); ``transfer`` asks the remote for validators.
+1. ``identity`` normalizes the URL (secrets stripped); ``probe`` asks the remote for validators
+   (unless ``offline``). If the origin cannot be asked, the newest verified copy is handed out with
+   a notice (stale-if-error, RFC 5861), unless ``on_error="refuse"``.
 2. ``registry`` finds copies of that URL at that version (and of a content the caller's
    ``known_hash`` names). ``store`` verifies each cheaply; the first good one is a *hit*.
 3. On a miss, the registry's download lease makes sure one process in the whole institution downloads;
    everyone else waits (seeing the holder's progress) and then reuses.
-4. The holder streams into the store hashing on the fly, commits atomically, and registers content,
-   source, copy and event in one transaction, then releases the lease.
+4. The holder runs a :class:`~ddas.downloading.Download`: resume a partial of the same version,
+   transfer, check, commit atomically, register content and sources, then release the lease.
 """
 
 from __future__ import annotations

@@ -51,6 +51,16 @@ def test_a_redirect_to_a_login_page_is_refused_and_nothing_is_stored(
     assert list((store_root / ".tmp").glob("*")) == []
 
 
+def test_nginx_a_redirect_to_a_login_page_is_refused(
+    ddas_env: dict[str, str], nginx: Nginx, store_root: Path
+) -> None:
+    nginx.put("sso/login.html", LOGIN)
+    nginx.reload("location = /private/data.nc { return 302 /sso/login.html?next=/private; }")
+    with pytest.raises(ddas.NotDatasetError, match=r"after redirects to .*login\.html"):
+        ddas.fetch(nginx.url("private/data.nc"), progress=False)
+    _nothing_registered_or_stored(store_root)
+
+
 def test_a_directory_listing_points_to_fetch_tree(
     ddas_env: dict[str, str], http_server: CountingServer, store_root: Path
 ) -> None:
