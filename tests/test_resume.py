@@ -229,3 +229,19 @@ def test_nginx_resumes_a_killed_download_of_the_same_file_with_if_range(
     resumed = [e for e in nginx.log() if e.method == "GET" and e.status == 206]
     assert resumed and resumed[-1].range == f"bytes={had}-" and resumed[-1].if_range
     assert resumed[-1].body_bytes == len(OLD) - had
+
+
+def test_an_s3_style_etag_over_http_is_the_md5_that_is_checked(
+    ddas_env: dict[str, str], http_server: CountingServer, store_root: Path
+) -> None:
+    """Behind an S3 endpoint (x-amz-request-id), a single-part ETag is the object's MD5."""
+    s3ish = {"x-amz-request-id": "4442587FB7D0A2F9"}
+    good = http_server.add("bucket/ok.bin", OLD, headers=s3ish)  # our server's ETag is the MD5
+    assert _stored(ddas.fetch(good, progress=False)) == OLD
+    md5 = hashlib.md5(OLD).hexdigest()
+    assert Registry().copies_for_digest(f"md5:{md5}")
+    wrong = '"' + hashlib.md5(b"not this").hexdigest() + '"'
+    bad = http_server.add("bucket/bad.bin", SAME_SIZE, etag=wrong, headers=s3ish)
+    with pytest.raises(ddas.ChecksumMismatchError, match="S3 ETag"):
+        ddas.fetch(bad, progress=False)
+    assert not Registry().copies_for_url(bad)
