@@ -25,10 +25,13 @@ $(VENV)/.installed-test: $(BIN)/python pyproject.toml package.json
 	touch $@ $(VENV)/.installed-lab $(VENV)/.installed-docs
 
 # Debian tools the suite and benchmarks compare against or drive: chromium (browser tests),
-# jdupes and rmlint (duplicate-finder peers), b3sum (hashing peer).
-APT_TOOLS := chromium jdupes rmlint b3sum
+# jdupes and rmlint (duplicate-finder peers), b3sum (hashing peer), nginx-light (a real static
+# file server for the download tests), openssl (a test CA). An entry is package:binary where
+# the names differ; nginx lives in /usr/sbin, which a non-login shell may not have on its PATH.
+APT_TOOLS := chromium jdupes rmlint b3sum nginx-light:nginx openssl
 chromium:
-	@missing=""; for t in $(APT_TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	@missing=""; for t in $(APT_TOOLS); do pkg=$${t%%:*}; bin=$${t##*:}; \
+	  PATH="$$PATH:/usr/sbin:/sbin" command -v $$bin >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing from Debian:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

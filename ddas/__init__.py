@@ -12,13 +12,21 @@ from typing import Any
 
 from ddas._version import __version__
 from ddas.errors import (
+    CertificateError,
+    ChecksumMismatchError,
     DDASError,
     DuplicateDownloadError,
     HashMismatchError,
+    IncompleteDownloadError,
     InvalidURLError,
     LeaseTimeoutError,
+    NotDatasetError,
+    OfflineError,
+    OriginUnavailableError,
     RegistrySchemaError,
     RemoteError,
+    SettingsError,
+    StalledDownloadError,
     StoreFullError,
 )
 from ddas.secrets import install_log_filter
@@ -39,13 +47,21 @@ _LAZY = {
 }
 
 __all__ = [
+    "CertificateError",
+    "ChecksumMismatchError",
     "DDASError",
     "DuplicateDownloadError",
     "HashMismatchError",
+    "IncompleteDownloadError",
     "InvalidURLError",
     "LeaseTimeoutError",
+    "NotDatasetError",
+    "OfflineError",
+    "OriginUnavailableError",
     "RegistrySchemaError",
     "RemoteError",
+    "SettingsError",
+    "StalledDownloadError",
     "StoreFullError",
     "__version__",
     *_LAZY,

@@ -7,11 +7,13 @@ so that notebooks, the CLI, the ``ddas::`` fsspec protocol and the server extens
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from ddas.config import DownloadSettings
 from ddas.fetching import Fetcher, FetchResult
 from ddas.identity import normalize_url
 from ddas.links import place
@@ -35,6 +37,7 @@ def fetch_result(
     registry: Registry | None = None,
     store: Store | None = None,
     quiet: bool = False,
+    **settings: Any,
 ) -> FetchResult:
     """Like :func:`fetch` but returns the whole :class:`~ddas.fetching.FetchResult` (for the CLI)."""
     fetcher = Fetcher(
@@ -45,6 +48,7 @@ def fetch_result(
         progress=progress,
         storage_options=storage_options,
         quiet=quiet,
+        settings=DownloadSettings.from_env(**settings),
     )
     result = fetcher.fetch(url)
     if dest is not None:
@@ -69,6 +73,7 @@ def fetch(
     known_hash: str | None = None,
     progress: Any = None,
     storage_options: Mapping[str, Any] | None = None,
+    **settings: Any,
 ) -> Path:
     """Return a local path to the dataset at ``url``, downloading it only if nobody has it.
 
@@ -92,7 +97,16 @@ def fetch(
         ``True``/``False``, ``None`` for automatic (shown when a person is watching), or a
         tqdm-like object.
     storage_options:
-        Passed to fsspec for non-HTTP URLs (e.g. s3fs ``key``/``secret``/``client_kwargs``).
+        For HTTP(S): ``headers``, ``auth=(user, password)``, ``token`` (a bearer token),
+        ``verify`` (False, or a CA bundle path), ``cert``, ``timeout`` (seconds, or a
+        ``(connect, read)`` pair); ``~/.netrc`` is read when no ``auth`` is given. For other
+        protocols, passed to fsspec (e.g. s3fs ``key``/``secret``/``client_kwargs``).
+    settings:
+        Download settings, each also a ``DDAS_<NAME>`` environment variable (see
+        :class:`ddas.config.DownloadSettings`): ``offline``, ``on_error`` (``"stale"``/
+        ``"refuse"``), ``allow_html``, ``retries``, ``retry_seconds``, ``backoff``,
+        ``connect_timeout``, ``read_timeout``, ``min_rate``, ``stall_seconds``,
+        ``verify_checksum``, ``ca_bundle``.
     """
     return fetch_result(
         url,
@@ -101,6 +115,7 @@ def fetch(
         known_hash=known_hash,
         progress=progress,
         storage_options=storage_options,
+        **settings,
     ).path
 
 
@@ -117,16 +132,20 @@ def open(
     """Open the dataset at ``url`` for reading (``"rb"`` or ``"r"``); a context manager.
 
     The file comes from an existing copy when there is one, else from a fresh single download.
-    Extra keyword arguments (``encoding``, ``newline``...) go to :func:`open`.
+    Download settings (``offline``, ``on_error``, ...: see :func:`fetch`) are used for the fetch;
+    other keyword arguments (``encoding``, ``newline``...) go to :func:`open`.
     """
     if any(c in mode for c in "wax+"):
         raise ValueError("ddas.open is read-only: datasets in the shared store are immutable")
+    names = {f.name for f in dataclasses.fields(DownloadSettings)}
+    settings = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
     path = fetch(
         url,
         policy=policy,
         known_hash=known_hash,
         progress=progress,
         storage_options=storage_options,
+        **settings,
     )
     return builtins.open(path, mode, **kwargs)
 

@@ -11,9 +11,13 @@ from __future__ import annotations
 import getpass
 import os
 import socket
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import platformdirs
+
+from ddas.errors import SettingsError
 
 APP_NAME = "ddas"
 
@@ -91,3 +95,111 @@ def lease_ttl() -> float:
 def lease_wait() -> float:
     """Seconds to wait for another user's download before giving up."""
     return float_env("DDAS_LEASE_WAIT", 6 * 3600.0)
+
+
+def partial_days() -> float:
+    """Days an interrupted download's partial file is kept for a later resume (``DDAS_PARTIAL_DAYS``)."""
+    return float_env("DDAS_PARTIAL_DAYS", 7.0)
+
+
+ON_ERROR = ("stale", "refuse")
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+
+
+@dataclass(frozen=True)
+class DownloadSettings:
+    """How a fetch talks to the origin. Each field is a keyword of :func:`ddas.fetch` and a
+    ``DDAS_<FIELD>`` environment variable (the argument wins), so that an admin can set a cluster's
+    defaults for everyone (``c.Spawner.environment``) and a user can override one call.
+    """
+
+    #: Never ask the origin: hand out any registered copy, fail on a miss (compute nodes often
+    #: have no internet).
+    offline: bool = False
+    #: When the origin cannot be asked: ``"stale"`` hands out the registered copy with a notice
+    #: (RFC 5861 stale-if-error), ``"refuse"`` raises.
+    on_error: str = "stale"
+    #: Accept an HTML answer for a URL that does not name an HTML file (a login page is not data).
+    allow_html: bool = False
+    #: Retries of connection resets, timeouts, 429 and 5xx (each resumes from the partial).
+    retries: int = 5
+    #: Upper bound, in seconds, on all the waiting between retries of one fetch.
+    retry_seconds: float = 300.0
+    #: Exponential backoff factor between retries, in seconds (urllib3's ``backoff_factor``).
+    backoff: float = 0.5
+    #: Seconds to connect, and to wait for any byte, before a try counts as failed.
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    #: A transfer slower than ``min_rate`` bytes/s over ``stall_seconds`` is given up (resumable).
+    min_rate: float = 1024.0
+    stall_seconds: float = 60.0
+    #: Check the finished file against a checksum the server announces (Content-MD5, ...).
+    verify_checksum: bool = True
+    #: A PEM file of certificate authorities to trust (an institution's own CA).
+    ca_bundle: str | None = None
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> DownloadSettings:
+        """Defaults, then ``DDAS_*`` variables, then the caller's non-None keywords."""
+        names = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(overrides) - set(names))
+        if unknown:
+            raise SettingsError(
+                f"unknown download setting(s) {', '.join(unknown)}; known: {', '.join(names)}"
+            )
+        values: dict[str, Any] = {}
+        for name, f in names.items():
+            raw = overrides.get(name)
+            text = os.environ.get(SETTING_VARIABLES[name], "").strip() if raw is None else None
+            if raw is None and not text:
+                continue
+            values[name] = _parse(name, f.type, raw if raw is not None else text)
+        settings = cls(**values)
+        if settings.on_error not in ON_ERROR:
+            raise SettingsError(
+                f"on_error (DDAS_ON_ERROR) must be one of {', '.join(ON_ERROR)}, "
+                f"not {settings.on_error!r}"
+            )
+        return settings
+
+
+#: The environment variable of each download setting (spelled out: admins grep for them).
+SETTING_VARIABLES = {
+    "offline": "DDAS_OFFLINE",
+    "on_error": "DDAS_ON_ERROR",
+    "allow_html": "DDAS_ALLOW_HTML",
+    "retries": "DDAS_RETRIES",
+    "retry_seconds": "DDAS_RETRY_SECONDS",
+    "backoff": "DDAS_BACKOFF",
+    "connect_timeout": "DDAS_CONNECT_TIMEOUT",
+    "read_timeout": "DDAS_READ_TIMEOUT",
+    "min_rate": "DDAS_MIN_RATE",
+    "stall_seconds": "DDAS_STALL_SECONDS",
+    "verify_checksum": "DDAS_VERIFY_CHECKSUM",
+    "ca_bundle": "DDAS_CA_BUNDLE",
+}
+
+
+def _parse(name: str, kind: Any, value: Any) -> Any:
+    """One setting from an argument or an environment string, with an error naming both forms."""
+    kind = str(kind)
+    try:
+        if kind.startswith("bool"):
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text not in _TRUE + _FALSE:
+                raise ValueError(value)
+            return text in _TRUE
+        if kind.startswith("int"):
+            return int(value)
+        if kind.startswith("float"):
+            number = float(value)
+            if number < 0:
+                raise ValueError(value)
+            return number
+        return str(value).strip().lower() if name == "on_error" else str(value)
+    except (TypeError, ValueError):
+        raise SettingsError(
+            f"{name}= / {SETTING_VARIABLES[name]} must be a {kind.split(' ')[0]}, not {value!r}"
+        ) from None

@@ -92,3 +92,62 @@ class StoreFullError(DDASError, OSError):
             f"{url}; {then}. Free space there, or ask your admin to point DDAS_STORE elsewhere."
         )
         self.root, self.url, self.received, self.kept = root, url, received, kept
+
+
+class OriginUnavailableError(RemoteError):
+    """The origin could not be asked (unreachable, timed out, refused the request, HTTP 5xx/429).
+
+    :func:`ddas.fetch` catches this to hand out a registered copy (stale-if-error) unless the user
+    chose ``on_error="refuse"``; it surfaces only when no copy exists.
+    """
+
+
+class OfflineError(RemoteError):
+    """``offline=True`` (``DDAS_OFFLINE``) forbids asking the origin and no copy is registered."""
+
+
+class NotDatasetError(RemoteError):
+    """The server answered with something that is not the dataset (an HTML page, a listing).
+
+    ``listing`` is True when the page looks like a directory index (then ``ddas.fetch_tree``
+    is what the user wants). Nothing was stored or registered.
+    """
+
+    def __init__(self, message: str, *, listing: bool = False) -> None:
+        super().__init__(message)
+        self.listing = listing
+
+
+class IncompleteDownloadError(RemoteError):
+    """The body ended before the size the server announced; ``kept`` says if a resumable partial
+    was kept (the next fetch continues it). Nothing was registered."""
+
+    def __init__(self, message: str, *, received: int, expected: int | None, kept: bool) -> None:
+        super().__init__(message)
+        self.received, self.expected, self.kept = received, expected, kept
+
+
+class StalledDownloadError(RemoteError):
+    """The transfer stayed below the minimum rate (``min_rate`` / ``DDAS_MIN_RATE``) for the stall
+    window (``stall_seconds`` / ``DDAS_STALL_SECONDS``); the partial is kept for a later resume."""
+
+
+class ChecksumMismatchError(DDASError, ValueError):
+    """The finished file does not match the whole-object checksum the server announced
+    (Content-MD5, Repr-Digest, x-amz-checksum-*, an S3 single-part ETag). Nothing was kept."""
+
+    def __init__(self, url: str, header: str, expected: str, actual: str) -> None:
+        self.url, self.header, self.expected, self.actual = url, header, expected, actual
+        super().__init__(
+            f"{url}: the downloaded bytes do not match the server's {header} ({expected}, got "
+            f"{actual}); the download was discarded. Fetch again; if it persists the server's "
+            "checksum is wrong: pass verify_checksum=False (DDAS_VERIFY_CHECKSUM=0) to skip it."
+        )
+
+
+class CertificateError(RemoteError):
+    """TLS verification of the server failed; the message names the problem and how to trust a CA."""
+
+
+class SettingsError(DDASError, ValueError):
+    """A DDAS setting (argument or ``DDAS_*`` variable) has a value DDAS cannot use."""

@@ -1,67 +1,47 @@
 """The life of ``ddas.fetch(url)``: look up, verify, reuse — or download once under a lease.
 
-1. ``identity`` normalizes the URL (secrets stripped); ``transfer`` asks the remote for validators.
+1. ``identity`` normalizes the URL (secrets stripped); ``probe`` asks the remote for validators
+   (unless ``offline``). If the origin cannot be asked, the newest verified copy is handed out with
+   a notice (stale-if-error, RFC 5861), unless ``on_error="refuse"``.
 2. ``registry`` finds copies of that URL at that version (and of a content the caller's
    ``known_hash`` names). ``store`` verifies each cheaply; the first good one is a *hit*.
 3. On a miss, the registry's download lease makes sure one process in the whole institution downloads;
    everyone else waits (seeing the holder's progress) and then reuses.
-4. The holder streams into the store hashing on the fly, commits atomically, and registers content,
-   source, copy and event in one transaction, then releases the lease.
+4. The holder runs a :class:`~ddas.downloading.Download`: resume a partial of the same version,
+   transfer, check, commit atomically, register content and sources, then release the lease.
 """
 
 from __future__ import annotations
 
-import errno
+import datetime as dt
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from ddas import config, transfer
-from ddas.alerts import Alert, announce, frontend_attached
+from ddas.alerts import frontend_attached
+from ddas.config import DownloadSettings
+from ddas.downloading import Download
 from ddas.errors import (
     DuplicateDownloadError,
-    HashMismatchError,
     LeaseTimeoutError,
+    OfflineError,
+    OriginUnavailableError,
     RemoteError,
-    StoreFullError,
 )
-from ddas.hashes import KnownHash, StreamHasher, file_digests, parse_known_hash
+from ddas.hashes import KnownHash, file_digests, parse_known_hash
 from ddas.identity import NormalizedURL, Validators, normalize_url
-from ddas.progress import ProgressBar, WaitNotice
+from ddas.outcome import FetchResult, tell
+from ddas.progress import WaitNotice
 from ddas.records import CopyInfo
 from ddas.registry import Registry, lease_key, new_holder
 from ddas.store import Store
 
-_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)  # the store's disk or the user's quota is full
-
-HEARTBEAT_EVERY = 1.0
+__all__ = ["FetchResult", "Fetcher"]
 WAIT_POLL = 0.25
-
-
-@dataclass(frozen=True)
-class FetchResult:
-    """What a fetch did: where the data is, whether it was reused, and its identity."""
-
-    path: Path
-    reused: bool
-    blake3: str | None
-    size: int
-    source: str  # the normalized, secret-free URL
-    copy: CopyInfo | None = None
-    alert: Alert | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": str(self.path),
-            "reused": self.reused,
-            "blake3": self.blake3,
-            "size": self.size,
-            "source": self.source,
-        }
 
 
 class Fetcher:
@@ -77,6 +57,7 @@ class Fetcher:
         progress: Any = None,
         storage_options: Mapping[str, Any] | None = None,
         quiet: bool = False,
+        settings: DownloadSettings | None = None,
     ) -> None:
         self.registry = registry or Registry()
         self.store = store or Store()
@@ -87,54 +68,106 @@ class Fetcher:
         self.progress = progress
         self.storage_options = dict(storage_options or {})
         self.quiet = quiet
+        self.settings = settings or DownloadSettings.from_env()
 
     # -- the decision procedure ----------------------------------------------------------------
 
     def fetch(self, url: str) -> FetchResult:
+        """Ask the origin which version it has (unless offline), then reuse or download once."""
         nurl = normalize_url(url)
         if nurl.is_local:
             return self._local(nurl)
-        probe = transfer.probe(url, self.storage_options)
+        if self.settings.offline:
+            return self._without_origin(nurl, "offline (offline= / DDAS_OFFLINE)", None)
+        try:
+            probe = transfer.probe(url, self.storage_options, self.settings)
+        except OriginUnavailableError as exc:
+            if self.settings.on_error == "refuse":
+                raise
+            return self._without_origin(nurl, str(exc), exc)
+        return self._reuse_or_download(url, nurl, probe)
+
+    def _reuse_or_download(
+        self, url: str, nurl: NormalizedURL, probe: transfer.Probe
+    ) -> FetchResult:
+        """A verified copy of this version is a hit; else one process downloads under the lease
+        while the others wait (seeing its progress) and then reuse."""
         key, holder = lease_key(nurl.url), new_holder()
         deadline = time.monotonic() + config.lease_wait()
         waiting: WaitNotice | None = None
-        while True:
-            hit = self._find_hit(nurl, probe.validators)
-            if hit is not None and self.policy != "warn":
-                if waiting:
-                    waiting.close()
-                return self._on_hit(url, nurl, probe, hit)
-            lease = self.registry.acquire_lease(key, holder, total_bytes=probe.validators.size)
-            if lease is not None:
-                if waiting:
-                    waiting.close()
-                try:
-                    hit = self._find_hit(nurl, probe.validators)  # finished while we queued?
-                    if hit is not None and self.policy != "warn":
-                        return self._on_hit(url, nurl, probe, hit)
-                    if hit is not None:
-                        self._tell(
-                            "warn",
-                            nurl,
-                            [hit],
-                            probe.validators.size,
-                            "policy 'warn': downloading again although a copy exists",
-                        )
-                    return self._download(url, nurl, probe, key, holder)
-                finally:
-                    self.registry.release_lease(key, holder)
-            current = self.registry.current_lease(key)
-            if current is not None:
-                waiting = waiting or WaitNotice(nurl, current, self.progress, self.quiet)
-                waiting.update(current.progress_bytes)
-            if time.monotonic() > deadline:
-                raise LeaseTimeoutError(nurl.url, current.to_dict() if current else {})
-            time.sleep(WAIT_POLL)
+        try:
+            while True:
+                hit = self._find_hit(nurl, probe.validators)
+                if hit is not None and self.policy != "warn":
+                    return self._on_hit(url, nurl, probe, hit)
+                if self.registry.acquire_lease(key, holder, total_bytes=probe.validators.size):
+                    if waiting:
+                        waiting.close()
+                        waiting = None
+                    return self._under_lease(url, nurl, probe, key, holder)
+                current = self.registry.current_lease(key)
+                if current is not None:
+                    waiting = waiting or WaitNotice(nurl, current, self.progress, self.quiet)
+                    waiting.update(current.progress_bytes)
+                if time.monotonic() > deadline:
+                    raise LeaseTimeoutError(nurl.url, current.to_dict() if current else {})
+                time.sleep(WAIT_POLL)
+        finally:
+            if waiting:
+                waiting.close()
 
-    def _find_hit(self, nurl: NormalizedURL, validators: Validators) -> CopyInfo | None:
-        """The first present, verified, locally readable copy of this URL version (or of the
-        content the caller's known_hash names)."""
-        candidates = self.registry.copies_for_url(nurl, validators if validators.known else None)
+    def _under_lease(
+        self, url: str, nurl: NormalizedURL, probe: transfer.Probe, key: str, holder: str
+    ) -> FetchResult:
+        try:
+            hit = self._find_hit(nurl, probe.validators)  # finished while we queued?
+            if hit is not None and self.policy != "warn":
+                return self._on_hit(url, nurl, probe, hit)
+            if hit is not None:
+                tell(
+                    "warn",
+                    nurl,
+                    [hit],
+                    probe.validators.size,
+                    "policy 'warn': downloading again although a copy exists",
+                    quiet=self.quiet,
+                )
+            return Download(self, url, nurl, probe, key, holder).run()
+        finally:
+            self.registry.release_lease(key, holder)
+
+    def _without_origin(
+        self, nurl: NormalizedURL, reason: str, error: RemoteError | None
+    ) -> FetchResult:
+        """Stale-if-error (RFC 5861) and offline mode: the newest verified registered copy of
+        this URL, with a notice saying the origin was not checked; else the error."""
+        copy = self._find_hit(nurl, None)
+        if copy is None and error is not None:
+            raise error
+        if copy is None:
+            raise OfflineError(
+                f"{nurl.url} is not in the DDAS registry and DDAS is offline (offline=True / "
+                "DDAS_OFFLINE=1), so the origin was not asked. Fetch it once where there is "
+                "internet access (a login node), or unset DDAS_OFFLINE."
+            )
+        when = dt.datetime.fromtimestamp(copy.created, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        host = urlsplit(nurl.url).netloc
+        notice = (
+            f"could not check {host} for a newer version ({reason}); "
+            f"using {copy.owner}'s copy from {when}"
+            if error is not None
+            else f"{reason}: did not check {host} for a newer version; "
+            f"using {copy.owner}'s copy from {when}"
+        )
+        return self._on_hit("", nurl, None, copy, notice=notice)
+
+    def _find_hit(self, nurl: NormalizedURL, validators: Validators | None) -> CopyInfo | None:
+        """The first present, verified, locally readable copy of this URL version (any version,
+        newest first, when ``validators`` is None), or of the content known_hash names."""
+        exact = validators is not None and validators.known
+        candidates = self.registry.copies_for_url(nurl, validators if exact else None)
+        if validators is None:
+            candidates.sort(key=lambda c: c.created, reverse=True)
         if self.known is not None:
             candidates += self.registry.copies_for_digest(str(self.known))
         seen: set[int] = set()
@@ -142,21 +175,24 @@ class Fetcher:
             if copy.id in seen or "://" in copy.location:
                 continue
             seen.add(copy.id)
-            verdict = self.store.verify(copy)
-            if verdict.state in ("missing", "corrupt"):
-                self.registry.mark_copy(copy.id, verdict.state, detail={"by": "fetch"})
-                if verdict.state == "corrupt" and copy.in_store:
-                    self.store.quarantine(copy.location)
-                continue
-            if not verdict.ok:
-                continue  # unreadable for this user: someone else may still use it
-            if verdict.rehashed:
-                st = os.stat(copy.location)
-                self.registry.mark_verified(copy.id, size=st.st_size, mtime_ns=st.st_mtime_ns)
-            if self.known is not None and not self._matches_known(copy):
-                continue
-            return copy
+            if self._usable(copy):
+                return copy
         return None
+
+    def _usable(self, copy: CopyInfo) -> bool:
+        """Verify cheaply; a missing or corrupt copy is marked (and quarantined), never used."""
+        verdict = self.store.verify(copy)
+        if verdict.state in ("missing", "corrupt"):
+            self.registry.mark_copy(copy.id, verdict.state, detail={"by": "fetch"})
+            if verdict.state == "corrupt" and copy.in_store:
+                self.store.quarantine(copy.location)
+            return False
+        if not verdict.ok:
+            return False  # unreadable for this user: someone else may still use it
+        if verdict.rehashed:
+            st = os.stat(copy.location)
+            self.registry.mark_verified(copy.id, size=st.st_size, mtime_ns=st.st_mtime_ns)
+        return self.known is None or self._matches_known(copy)
 
     def _matches_known(self, copy: CopyInfo) -> bool:
         """Does this copy have the digest the caller promised? Computes and remembers an alias
@@ -173,12 +209,17 @@ class Fetcher:
     # -- outcomes --------------------------------------------------------------------------------
 
     def _on_hit(
-        self, url: str, nurl: NormalizedURL, probe: transfer.Probe, copy: CopyInfo
+        self,
+        url: str,
+        nurl: NormalizedURL,
+        probe: transfer.Probe | None,
+        copy: CopyInfo,
+        notice: str | None = None,
     ) -> FetchResult:
         if self.policy == "error":
             raise DuplicateDownloadError(nurl.url, [copy])
         shown = False
-        if self.policy == "ask" and frontend_attached():
+        if self.policy == "ask" and probe is not None and frontend_attached():
             from ddas.alerts import ask
 
             if not ask.can_block():
@@ -187,26 +228,23 @@ class Fetcher:
             elif ask.ask_user(nurl, copy) == "download":
                 return self._download_now(url, nurl, probe)
         assert copy.content_id is not None
-        source = self.registry.add_source(copy.content_id, nurl, probe.validators)
+        source_id = None
+        if probe is not None:
+            source_id = self.registry.add_source(copy.content_id, nurl, probe.validators).id
         previous = self.registry.last_download(copy.content_id)
-        seconds = previous.seconds if previous else 0.0
+        detail = {"url": nurl.url, "location": copy.location, "owner": copy.owner}
         self.registry.record_event(
             "reuse",
             content_id=copy.content_id,
-            source_id=source.id,
+            source_id=source_id,
             copy_id=copy.id,
             nbytes=copy.size,
-            seconds=seconds,
-            detail={"url": nurl.url, "location": copy.location, "owner": copy.owner},
+            seconds=previous.seconds if previous else 0.0,
+            detail={**detail, "stale": notice} if notice else detail,
         )
-        alert = self._tell(
-            "reuse",
-            nurl,
-            [copy],
-            copy.size,
-            f"{copy.owner} already has it; reused, nothing downloaded",
-            saved=copy.size,
-            quiet=shown,
+        message = notice or f"{copy.owner} already has it; reused, nothing downloaded"
+        alert = tell(
+            "reuse", nurl, [copy], copy.size, message, saved=copy.size, quiet=self.quiet or shown
         )
         return FetchResult(Path(copy.location), True, copy.blake3, copy.size, nurl.url, copy, alert)
 
@@ -215,126 +253,9 @@ class Fetcher:
         key, holder = lease_key(nurl.url), new_holder()
         self.registry.acquire_lease(key, holder, total_bytes=probe.validators.size)
         try:
-            return self._download(url, nurl, probe, key, holder)
+            return Download(self, url, nurl, probe, key, holder).run()
         finally:
             self.registry.release_lease(key, holder)
-
-    def _download(
-        self, url: str, nurl: NormalizedURL, probe: transfer.Probe, key: str, holder: str
-    ) -> FetchResult:
-        self.store.cleanup()
-        previous_versions = [
-            s for s in self.registry.sources_for_url(nurl) if s.content_id is not None
-        ]
-        extra = [self.known.algorithm] if self.known and self.known.algorithm != "blake3" else []
-        hasher = StreamHasher(extra)  # BLAKE3 always; others only when promised
-        temp, offset = self._resume_point(key, probe, hasher)
-        started = time.monotonic()
-        bar = ProgressBar(self.progress, probe.validators.size, nurl.name, initial=offset)
-        last_beat = [time.monotonic()]
-
-        def on_chunk(done: int) -> None:
-            bar.update_to(done)
-            now = time.monotonic()
-            if now - last_beat[0] >= HEARTBEAT_EVERY:
-                last_beat[0] = now
-                self.registry.heartbeat(key, holder, progress_bytes=done)
-
-        try:
-            hasher = transfer.download(
-                url,
-                temp,
-                lambda p, append: self.store.open_temp(p, append=append),
-                hasher,
-                validators=probe.validators,
-                offset=offset,
-                on_chunk=on_chunk,
-                storage_options=self.storage_options,
-            )
-        except BaseException as exc:
-            if not (transfer.is_http(url) and probe.accepts_ranges and probe.validators.etag):
-                temp.unlink(missing_ok=True)  # cannot be resumed: keep nothing
-            if isinstance(exc, OSError) and exc.errno in _NO_SPACE:
-                kept = temp.exists()
-                received = temp.stat().st_size if kept else 0
-                raise StoreFullError(str(self.store.root), nurl.url, received, kept) from exc
-            raise
-        finally:
-            bar.close()
-        digests = hasher.hexdigests()
-        if self.known and digests.get(self.known.algorithm) != self.known.value:
-            temp.unlink(missing_ok=True)
-            raise HashMismatchError(
-                nurl.url,
-                self.known.algorithm,
-                self.known.value,
-                digests.get(self.known.algorithm, "?"),
-            )
-        b3 = digests["blake3"]
-        known = self.registry.content_id_for_digest(b3)
-        detail = self.registry.dataset(known, events=0) if known is not None else None
-        mirrors = [s.url for s in detail.sources if s.url != nurl.url] if detail else []
-        final = self.store.commit(temp, b3, nurl.name)
-        st = os.stat(final)
-        copy = self.registry.record_download(
-            url=nurl,
-            validators=probe.validators,
-            blake3=b3,
-            size=hasher.bytes,
-            location=str(final),
-            name=nurl.name,
-            digests=digests,
-            in_store=True,
-            mtime_ns=st.st_mtime_ns,
-            device=st.st_dev,
-            inode=st.st_ino,
-            seconds=time.monotonic() - started,
-        )
-        alert = None
-        if mirrors:
-            alert = self._tell(
-                "mirror",
-                nurl,
-                self.registry.copies_for_content(copy.content_id or 0),
-                hasher.bytes,
-                f"this is a mirror of {mirrors[0]}: same bytes, one "
-                "stored copy kept; next time this URL is a hit",
-            )
-            self.registry.record_event(
-                "alert",
-                content_id=copy.content_id,
-                copy_id=copy.id,
-                detail={"kind": "mirror", "url": nurl.url, "mirror_of": mirrors[0]},
-            )
-        older = [s for s in previous_versions if s.content_id != copy.content_id]
-        if older and alert is None:
-            old_copies = self.registry.copies_for_content(older[0].content_id or 0)
-            alert = self._tell(
-                "new_version",
-                nurl,
-                old_copies,
-                hasher.bytes,
-                "the remote changed; downloaded the new version, older version(s) kept",
-            )
-        return FetchResult(final, False, b3, hasher.bytes, nurl.url, copy, alert)
-
-    def _resume_point(
-        self, key: str, probe: transfer.Probe, hasher: StreamHasher
-    ) -> tuple[Path, int]:
-        """Adopt a dead holder's partial file when the remote can continue it; else start fresh."""
-        partial = self.store.adopt_partial(key)
-        if partial is None:
-            return self.store.temp_path(key), 0
-        size = partial.stat().st_size
-        if not (probe.accepts_ranges and probe.validators.etag) or (
-            probe.validators.size is not None and size >= probe.validators.size
-        ):
-            partial.unlink(missing_ok=True)
-            return self.store.temp_path(key), 0
-        with open(partial, "rb") as f:  # re-hash the prefix locally: cheap next to the network
-            while chunk := f.read(1 << 20):
-                hasher.update(chunk)
-        return partial, size
 
     def _local(self, nurl: NormalizedURL) -> FetchResult:
         """Local paths are looked up, never downloaded: tell the user about other copies."""
@@ -345,17 +266,3 @@ class Fetcher:
         return FetchResult(
             path, False, copies[0].blake3 if copies else None, path.stat().st_size, nurl.url
         )
-
-    def _tell(
-        self,
-        kind: str,
-        nurl: NormalizedURL,
-        copies: list[CopyInfo],
-        size: int | None,
-        message: str,
-        saved: int = 0,
-        quiet: bool = False,
-    ) -> Alert:
-        alert = Alert(kind, nurl.name, nurl.url, message, copies, size, saved)
-        announce(alert, quiet=self.quiet or quiet)
-        return alert

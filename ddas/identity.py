@@ -218,13 +218,17 @@ class Validators:
     last_modified: str | None = None
     size: int | None = None
     checksum: str | None = None
+    #: Where a redirecting URL led (normalized, no query): a new target is a new version even when
+    #: its ETag repeats (nginx ETags are mtime + size). None when the URL did not redirect.
+    location: str | None = None
 
     @property
     def key(self) -> str:
         """A stable string identifying this version, for the registry's unique index."""
-        return (
+        key = (
             f"{self.etag or ''}|{self.last_modified or ''}|{'' if self.size is None else self.size}"
         )
+        return f"{key}|{self.location}" if self.location else key
 
     @property
     def known(self) -> bool:

@@ -7,7 +7,8 @@ umask* — shared caches fail on permissions more than on anything else.
 
 Every writer writes its own uniquely named temp file, fsyncs it, and links it into place atomically; a
 crash leaves no final file (and, since registration comes after, no registry row). Temp files carry
-the download's key so that the next holder of an expired lease can resume a dead holder's partial file.
+the download's key so that the next holder of an expired lease can resume a dead holder's partial file;
+:mod:`ddas.partials` keeps, next to each, the version its bytes belong to.
 """
 
 from __future__ import annotations
@@ -16,12 +17,11 @@ import contextlib
 import hashlib
 import os
 import re
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from ddas import config
+from ddas import config, partials
 from ddas.hashes import file_blake3
 from ddas.records import CopyInfo
 
@@ -132,23 +132,10 @@ class Store:
         """Take over the largest partial file left for ``key`` by a dead holder (for resume).
 
         Only call this while holding the download lease for ``key``: the lease guarantees the
-        partial's writer is gone. Renaming it to a fresh unique name makes the adoption atomic.
+        partial's writer is gone. Renaming it to a fresh unique name makes the adoption atomic;
+        its sidecar (the version it holds: :func:`ddas.partials.read_meta`) moves with it.
         """
-        candidates = sorted(
-            self.tmp.glob(f"{_key_tag(key)}.*.part"),
-            key=lambda p: p.stat().st_size if p.exists() else -1,
-        )
-        for old in reversed(candidates):
-            new = self.temp_path(key)
-            try:
-                os.rename(old, new)
-            except FileNotFoundError:
-                continue
-            for other in candidates:  # keep one partial, not a pile of them
-                with contextlib.suppress(FileNotFoundError):
-                    other.unlink()
-            return new
-        return None
+        return partials.adopt(self.tmp, _key_tag(key), self.temp_path(key))
 
     def commit(self, temp: Path, blake3: str, name: str) -> Path:
         """Move a finished, fsynced temp file into place; if the content is stored already
@@ -182,16 +169,11 @@ class Store:
         os.replace(src, dest)
         return dest
 
-    def cleanup(self, max_age: float | None = None) -> int:
-        """Remove temp files older than a lease could live; returns how many were removed."""
-        limit = time.time() - (max_age if max_age is not None else 2 * config.lease_ttl())
-        removed = 0
-        for path in self.tmp.glob("*.part"):
-            with contextlib.suppress(FileNotFoundError):
-                if path.stat().st_mtime < limit:
-                    path.unlink()
-                    removed += 1
-        return removed
+    def cleanup(self, max_age: float | None = None, need_bytes: int = 0) -> int:
+        """Remove partial downloads older than ``max_age`` seconds (default ``DDAS_PARTIAL_DAYS``)
+        and, when the store's disk cannot hold ``need_bytes`` more, the oldest idle ones."""
+        age = max_age if max_age is not None else config.partial_days() * 86400.0
+        return partials.cleanup(self.tmp, age, need_bytes)
 
     # -- verification ----------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 pytest_plugins = (
     "pytest_jupyter.jupyter_server",
     "tests.fixtures.http_server",
+    "tests.fixtures.nginx",
     "tests.fixtures.s3_server",
     "tests.fixtures.ddas_server",
     "tests.fixtures.lab",

@@ -291,7 +291,8 @@ def test_a_full_store_is_a_clear_error_and_the_next_fetch_resumes(
     assert isinstance(err.value, OSError) and err.value.kept and 0 < err.value.received < len(DATA)
     assert str(store) in str(err.value)
     assert Registry().search().total == 0  # no row points at a half-written file
-    assert [p.parent.name for p in store.rglob("*") if p.is_file()] == [".tmp"]  # no final file
+    assert {p.parent.name for p in store.rglob("*") if p.is_file()} == {".tmp"}  # no final file
+    assert len(list((store / ".tmp").glob("*.part"))) == 1  # one partial (and its sidecar)
 
     grow("8m")  # the admin frees space
     http_server.reset()

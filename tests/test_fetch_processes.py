@@ -74,7 +74,7 @@ def test_a_killed_download_leaves_nothing_and_the_next_fetch_resumes(
     monkeypatch.setenv("DDAS_USER", "bob")
     first_body = http_server.body_bytes()
     http_server.resources["/kill/scene.tif"].delay = 0.0
-    path = ddas.fetch(url, progress=False)  # waits for the dead holder's lease to expire
+    path = ddas.fetch(url, progress=False)  # the dead holder (this host) is taken over at once
 
     assert blake3.blake3(path.read_bytes()).hexdigest() == blake3.blake3(data).hexdigest()
     resumed = [h for h in http_server.hits if h.method == "GET" and h.range]

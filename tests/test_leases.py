@@ -128,7 +128,7 @@ def hold_lease_and_heartbeat(url: str, ttl: float, ready: Queue) -> None:
 
 
 @pytest.mark.slow
-def test_a_sigkilled_holder_is_taken_over_after_expiry_but_not_before(registry) -> None:
+def test_a_sigkilled_holder_on_this_host_is_taken_over_at_once(registry) -> None:
     ttl = 1.5
     ctx = multiprocessing.get_context("spawn")
     ready = ctx.Queue()
@@ -148,22 +148,36 @@ def test_a_sigkilled_holder_is_taken_over_after_expiry_but_not_before(registry) 
         holder_proc.join(timeout=10)
         assert holder_proc.exitcode == -signal.SIGKILL
         expires = registry.current_lease(KEY).expires_at  # its last heartbeat's promise
-
-        attempts_before = 0
-        while True:
-            started = time.time()
-            taken = registry.acquire_lease(KEY, "taker", ttl=30)
-            if taken is not None:
-                break
-            assert started < expires + 0.5, "expired long ago, still not taken over"
-            attempts_before += 1
-            time.sleep(0.05)
+        taken = registry.acquire_lease(KEY, "taker", ttl=30)  # the very first attempt
+        asked_at = time.time()
     finally:
         if holder_proc.is_alive():
             holder_proc.kill()
             holder_proc.join()
 
+    assert taken is not None and taken.holder == "taker"
+    assert asked_at < expires or taken.acquired_at < expires, "no waiting out a dead holder's TTL"
+    assert registry.current_lease(KEY).holder == "taker"
+
+
+def test_a_holder_on_another_host_is_taken_over_only_after_expiry(registry) -> None:
+    """Another machine's process cannot be checked from here: its lease's expiry decides."""
+    elsewhere = "compute-17:4242:4026531836:987654:0123456789ab"
+    assert registry.acquire_lease(KEY, elsewhere, ttl=1.5) is not None
+    expires = registry.current_lease(KEY).expires_at
+    attempts_before = 0
+    while (taken := registry.acquire_lease(KEY, "taker", ttl=30)) is None:
+        assert time.time() < expires + 5, "expired long ago, still not taken over"
+        attempts_before += 1
+        time.sleep(0.05)
     assert time.time() > expires, "taken over only after the expiry"
-    assert started <= expires + 0.5, "and promptly after it"
     assert attempts_before > 0, "the first attempts, before expiry, were refused"
-    assert taken.holder == "taker" and registry.current_lease(KEY).holder == "taker"
+    assert taken.holder == "taker"
+
+
+def test_a_live_holder_on_this_host_keeps_its_lease(registry) -> None:
+    """Our own process (another fetch of the same dataset in this kernel) is alive: wait for it."""
+    mine = new_holder()
+    assert registry.acquire_lease(KEY, mine, ttl=30) is not None
+    assert registry.acquire_lease(KEY, new_holder(), ttl=30) is None
+    assert registry.current_lease(KEY).holder == mine

@@ -179,15 +179,43 @@ def test_cleanup_removes_only_temp_files_older_than_a_lease(store: Store) -> Non
     assert store.cleanup(max_age=600) == 0
 
 
-def test_cleanup_by_default_waits_twice_the_lease_ttl(
+def test_partials_are_kept_for_days_by_default_so_a_retry_tomorrow_resumes(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("DDAS_LEASE_TTL", "100")
+    monkeypatch.delenv("DDAS_PARTIAL_DAYS", raising=False)
     temp = write_temp(store, "k")
-    os.utime(temp, (time.time() - 150, time.time() - 150))
-    assert store.cleanup() == 0, "150 s old is younger than 2 x 100 s"
-    os.utime(temp, (time.time() - 250, time.time() - 250))
-    assert store.cleanup() == 1
+    day = 86400
+    os.utime(temp, (time.time() - day, time.time() - day))
+    assert store.cleanup() == 0, "a day-old partial is still worth resuming"
+    os.utime(temp, (time.time() - 8 * day, time.time() - 8 * day))
+    assert store.cleanup() == 1, "older than the default 7 days"
+    other = write_temp(store, "k2")
+    os.utime(other, (time.time() - day, time.time() - day))
+    monkeypatch.setenv("DDAS_PARTIAL_DAYS", "0.5")
+    assert store.cleanup() == 1 and not other.exists()
+
+
+def test_a_store_short_of_space_drops_the_oldest_idle_partials_first(store: Store) -> None:
+    import shutil
+
+    from ddas import partials
+
+    idle_old = write_temp(store, "old")
+    idle_newer = write_temp(store, "newer")
+    in_flight = write_temp(store, "busy")
+    now = time.time()
+    os.utime(idle_old, (now - 7200, now - 7200))
+    os.utime(idle_newer, (now - 3600, now - 3600))
+    partials.write_meta(idle_old, partials.PartialMeta("https://example.org/old"))
+    # A download bigger than the free space: everything idle may go, but not a live writer's file.
+    too_big = shutil.disk_usage(store.tmp).free + 1
+    assert store.cleanup(need_bytes=too_big) == 2
+    assert not idle_old.exists() and not partials.meta_path(idle_old).exists()
+    assert not idle_newer.exists() and in_flight.exists()
+    # With room to spare, idle partials stay.
+    kept = write_temp(store, "kept")
+    os.utime(kept, (now - 7200, now - 7200))
+    assert store.cleanup(need_bytes=1) == 0 and kept.exists()
 
 
 def test_a_new_lease_holder_adopts_the_largest_partial_of_its_download(store: Store) -> None:

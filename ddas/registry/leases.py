@@ -3,7 +3,7 @@
 A lease is a row keyed by what is being downloaded, with a holder, a heartbeat and an expiry. Taking
 one is a single conditional statement that works identically on SQLite and PostgreSQL: insert if
 absent, else take over only if the current lease has expired (its holder was killed or lost its
-machine). No file lock is involved: flock is unreliable on NFS/Lustre/GPFS and a crashed holder's lock
+machine) — or, on the same host, at once when its holder process is gone. No file lock is involved: flock is unreliable on NFS/Lustre/GPFS and a crashed holder's lock
 file lingers, while an expired row is simply taken over.
 """
 
@@ -14,6 +14,7 @@ import os
 import socket
 import time
 import uuid
+from typing import Any
 
 from sqlalchemy import delete, select, update
 
@@ -29,8 +30,52 @@ def lease_key(normalized_url: str) -> str:
 
 
 def new_holder() -> str:
-    """A holder id unique to this attempt, readable enough to debug (host, pid)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    """A holder id unique to this attempt that says which process holds it: host, pid, pid
+    namespace (containers share host names) and the process's start time (pids are reused), so
+    that a holder on this machine can tell a dead one at once, without waiting out its lease."""
+    pid = os.getpid()
+    return (
+        f"{socket.gethostname()}:{pid}:{_pid_namespace()}:{_started(pid)}:{uuid.uuid4().hex[:12]}"
+    )
+
+
+def _pid_namespace() -> str:
+    try:
+        return str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        return "-"
+
+
+def _started(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (``/proc/<pid>/stat`` field 22), "-"
+    where there is no /proc; None if no such process exists."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return "-"
+    return stat.rsplit(b")", 1)[-1].split()[19].decode()  # comm may hold spaces and ')'
+
+
+def holder_is_dead(holder: str) -> bool:
+    """True only when the holder is a process of this host and pid namespace that is gone."""
+    parts = holder.split(":")
+    if len(parts) != 5 or parts[0] != socket.gethostname() or parts[2] != _pid_namespace():
+        return False  # another machine or container: only its lease's expiry can tell
+    if not parts[1].isdigit():
+        return False
+    started = _started(int(parts[1]))
+    if started == "-" or parts[3] == "-":
+        try:
+            os.kill(int(parts[1]), 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            return False
+        return False
+    return started != parts[3]
 
 
 def _info(row: Lease) -> LeaseInfo:
@@ -81,9 +126,25 @@ class RegistryLeases(RegistryCore):
                     .values(**values)
                     .returning(Lease.key)
                 )
-                if s.execute(takeover).scalar_one_or_none() is None:
+                if s.execute(takeover).scalar_one_or_none() is None and not self._take_from_dead(
+                    s, key, values
+                ):
                     return None
             return _info(s.get_one(Lease, key))
+
+    def _take_from_dead(self, s: Any, key: str, values: dict[str, Any]) -> bool:
+        """Take over at once a live-looking lease whose holder is a dead process of this host
+        (a kernel killed with -9 must not make its own user wait out the TTL)."""
+        current = s.scalar(select(Lease.holder).where(Lease.key == key))
+        if current is None or not holder_is_dead(current):
+            return False
+        takeover = (
+            update(Lease)
+            .where(Lease.key == key, Lease.holder == current)  # unless someone beat us to it
+            .values(**values)
+            .returning(Lease.key)
+        )
+        return s.execute(takeover).scalar_one_or_none() is not None
 
     def heartbeat(
         self, key: str, holder: str, *, progress_bytes: int | None = None, ttl: float | None = None
