@@ -17,6 +17,7 @@ from ddas.errors import (
     HashMismatchError,
     InvalidURLError,
     LeaseTimeoutError,
+    NotAllowedError,
     RegistrySchemaError,
     RemoteError,
     StoreFullError,
@@ -24,6 +25,8 @@ from ddas.errors import (
 
 _LAZY = {
     "fetch": "ddas.api",
+    "fetch_tree": "ddas.trees",
+    "annotate": "ddas.annotations",
     "open": "ddas.api",
     "lookup": "ddas.api",
     "duplicates": "ddas.api",
@@ -39,6 +42,7 @@ __all__ = [
     "HashMismatchError",
     "InvalidURLError",
     "LeaseTimeoutError",
+    "NotAllowedError",
     "RegistrySchemaError",
     "RemoteError",
     "StoreFullError",

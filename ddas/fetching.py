@@ -207,6 +207,7 @@ class Fetcher:
             f"{copy.owner} already has it; reused, nothing downloaded",
             saved=copy.size,
             quiet=shown,
+            summary=self.registry.metadata_summaries([copy.content_id]).get(copy.content_id, ""),
         )
         return FetchResult(Path(copy.location), True, copy.blake3, copy.size, nurl.url, copy, alert)
 
@@ -355,7 +356,8 @@ class Fetcher:
         message: str,
         saved: int = 0,
         quiet: bool = False,
+        summary: str = "",
     ) -> Alert:
-        alert = Alert(kind, nurl.name, nurl.url, message, copies, size, saved)
+        alert = Alert(kind, nurl.name, nurl.url, message, copies, size, saved, summary)
         announce(alert, quiet=self.quiet or quiet)
         return alert
