@@ -211,3 +211,23 @@ def test_a_scanned_and_hashed_file_is_described_too(
     [hit] = registry.search("t2m").items
     assert hit.name == "found.nc"
     assert registry.metadata(hit.id).summary.startswith("t2m (K), 2020-01-01")
+
+
+def test_the_reuse_alert_card_says_what_the_data_is(
+    ddas_env: dict[str, str],
+    http_server: CountingServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = http_server.add("card/e5.nc", era5(tmp_path / "e.nc").read_bytes())
+    fetch_result(url, progress=False, quiet=True)
+    assert metadata.wait(WAIT)
+    monkeypatch.setenv("DDAS_USER", "bob")
+
+    again = fetch_result(url, progress=False, quiet=True)
+
+    assert again.reused and again.alert is not None
+    summary = "t2m (K), 2020-01-01…2020-12-31, 0.25°"
+    assert again.alert.summary == summary
+    assert f"<div class='ddas-alert-summary'>{summary}</div>" in again.alert._repr_html_()
+    assert f"e5.nc [{summary}]" in str(again.alert)

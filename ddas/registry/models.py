@@ -218,10 +218,13 @@ class MetadataWord(Base):
     """One searchable word of a content's metadata (a variable name, a word of its title)."""
 
     __tablename__ = "metadata_words"
+    # (word, content) answers "which contents have this word"; (content, word) answers "does this
+    # content have it" for a broad search's row-by-row filter, and deletes a content's words.
+    __table_args__ = (Index("ix_metadata_words_content_id_word", "content_id", "word"),)
 
     word: Mapped[str] = mapped_column(Word, primary_key=True)
     content_id: Mapped[int] = mapped_column(
-        ForeignKey("contents.id", ondelete="CASCADE"), primary_key=True, index=True
+        ForeignKey("contents.id", ondelete="CASCADE"), primary_key=True
     )
 
 
@@ -248,8 +251,9 @@ class AnnotationWord(Base):
     """One searchable word of an annotation (a tag, a word of the description)."""
 
     __tablename__ = "annotation_words"
+    __table_args__ = (Index("ix_annotation_words_annotation_id_word", "annotation_id", "word"),)
 
     word: Mapped[str] = mapped_column(Word, primary_key=True)
     annotation_id: Mapped[int] = mapped_column(
-        ForeignKey("annotations.id", ondelete="CASCADE"), primary_key=True, index=True
+        ForeignKey("annotations.id", ondelete="CASCADE"), primary_key=True
     )

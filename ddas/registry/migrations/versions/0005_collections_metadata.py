@@ -6,7 +6,8 @@
   signature grouping "same data, different files".
 * ``annotations``: tags, description, license, DOI, keyed by URL (kept across versions) or content.
 * ``metadata_words`` / ``annotation_words``: one row per (word, owner) with the word leading the
-  primary key, so ``datasets?q=temperature`` is a btree range, not a scan of JSON documents. On
+  primary key, so ``datasets?q=temperature`` is a btree range, not a scan of JSON documents, and
+  an index (id, word) for a broad search's per-row test. On
   PostgreSQL the word columns use the "C" collation: byte order, so prefix ranges are exact.
 
 Revision ID: 0005_collections
@@ -79,7 +80,7 @@ def upgrade() -> None:
         _fk("metadata_words", "content_id", "contents"),
         sa.PrimaryKeyConstraint("word", "content_id", name=op.f("pk_metadata_words")),
     )
-    op.create_index("ix_metadata_words_content_id", "metadata_words", ["content_id"])
+    op.create_index("ix_metadata_words_content_id_word", "metadata_words", ["content_id", "word"])
     op.create_table(
         "annotations",
         sa.Column("id", Id, nullable=False),
@@ -103,7 +104,9 @@ def upgrade() -> None:
         _fk("annotation_words", "annotation_id", "annotations"),
         sa.PrimaryKeyConstraint("word", "annotation_id", name=op.f("pk_annotation_words")),
     )
-    op.create_index("ix_annotation_words_annotation_id", "annotation_words", ["annotation_id"])
+    op.create_index(
+        "ix_annotation_words_annotation_id_word", "annotation_words", ["annotation_id", "word"]
+    )
 
 
 def downgrade() -> None:
