@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from ddas.alerts import Alert, announce
-from ddas.errors import InvalidURLError, RemoteError
+from ddas.errors import DDASError, InvalidURLError, RemoteError
 from ddas.identity import normalize_url, redact
 from ddas.links import place
 from ddas.progress import ProgressBar
@@ -150,22 +150,34 @@ def _fetch_all(
     bar = ProgressBar(progress, total, desc)
     shared = _SharedBar(bar) if bar.bar is not None else False
 
-    def one(member: Member) -> FetchResult:
-        return fetch_result(
-            member.url,
-            policy=policy,
-            progress=shared,
-            storage_options=storage_options,
-            registry=registry,
-            store=store,
-            quiet=True,
-        )
+    def one(member: Member) -> FetchResult | DDASError:
+        try:
+            return fetch_result(
+                member.url,
+                policy=policy,
+                progress=shared,
+                storage_options=storage_options,
+                registry=registry,
+                store=store,
+                quiet=True,
+            )
+        except DDASError as exc:  # the others go on: what they fetched is registered
+            return exc
 
     try:
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(members)))) as pool:
-            return list(pool.map(one, members))
+            results = list(pool.map(one, members))
     finally:
         bar.close()
+    failed = [(m, r) for m, r in zip(members, results, strict=True) if isinstance(r, DDASError)]
+    if failed:
+        first, why = failed[0]
+        raise RemoteError(
+            f"{len(failed)} of {len(members)} files of {desc} could not be fetched (first: "
+            f"{first.path}: {why}); the {len(members) - len(failed)} others are registered, so "
+            "calling fetch_tree again downloads only what is still missing"
+        )
+    return [r for r in results if not isinstance(r, DDASError)]
 
 
 def _link_tree(root: Path, members: list[tuple[str, Path]]) -> None:

@@ -175,6 +175,23 @@ def test_a_single_file_url_is_not_a_tree(ddas_env: dict[str, str], http_server: 
     assert Registry().collections().total == 0
 
 
+def test_a_member_that_cannot_be_fetched_names_itself_and_keeps_the_others(
+    ddas_env: dict[str, str], http_server: CountingServer
+) -> None:
+    page = b'<html><body><a href="gone.nc">gone.nc</a> <a href="ok.csv">ok.csv</a></body></html>'
+    http_server.add("broken/", page)
+    ok = http_server.add("broken/ok.csv", b"a,b\n1,2\n")
+
+    with pytest.raises(RemoteError) as err:
+        ddas.fetch_tree(http_server.url("broken/"), progress=False)
+
+    message = str(err.value)
+    assert "1 of 2 files" in message and "gone.nc" in message and "404" in message
+    assert "again downloads only what is still missing" in message
+    registry = Registry()
+    assert len(registry.copies_for_url(ok)) == 1 and registry.collections().total == 0
+
+
 def test_fsspec_open_files_globs_through_the_ddas_protocol(
     ddas_env: dict[str, str], http_server: CountingServer, multi: dict[str, bytes]
 ) -> None:
