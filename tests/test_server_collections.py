@@ -40,6 +40,9 @@ async def test_a_collection_is_one_row_with_its_members_in_the_details(ddas_api,
     assert [m["path"] for m in detail["member_list"]] == ["e5.nc", "e5_zip.nc", "readme.csv"]
     assert all(m["copies"] == 1 and m["owners"] == ["alice"] for m in detail["member_list"])
 
+    code, found = await ddas_api("collections", params={"q": "GRID/"})
+    assert code == 200 and [c["id"] for c in found["items"]] == [row["id"]]
+    assert (await ddas_api("collections", params={"q": "elsewhere"}))[1]["total"] == 0
     assert (await ddas_api("collections/999999"))[0] == 404
     assert (await ddas_api("collections/abc"))[0] == 400
     assert (await ddas_api("collections", params={"limit": "0"}))[0] == 400

@@ -73,6 +73,7 @@ def test_a_collection_row_opens_its_files_their_metadata_and_an_owner_tags_one(
         expect(row).to_have_count(1, timeout=TIMEOUT)
         expect(row.locator(".jp-ddas-row-name")).to_have_text("grid/")
         expect(row.get_by_test_id("ddas-collection-meta")).to_have_text("3 files · alice")
+        expect(row.locator(".jp-ddas-collection-size")).to_have_text(re.compile(r"^\d+(\.\d)? kB$"))
         row.locator(".jp-ddas-group-header").click()
 
         members = page.get_by_test_id("ddas-member-row")
