@@ -20,6 +20,7 @@ from ddas.errors import (
     IncompleteDownloadError,
     InvalidURLError,
     LeaseTimeoutError,
+    NotAllowedError,
     NotDatasetError,
     OfflineError,
     OriginUnavailableError,
@@ -36,6 +37,8 @@ install_log_filter()
 
 _LAZY = {
     "fetch": "ddas.api",
+    "fetch_tree": "ddas.trees",
+    "annotate": "ddas.annotations",
     "open": "ddas.api",
     "lookup": "ddas.api",
     "duplicates": "ddas.api",
@@ -55,6 +58,7 @@ __all__ = [
     "IncompleteDownloadError",
     "InvalidURLError",
     "LeaseTimeoutError",
+    "NotAllowedError",
     "NotDatasetError",
     "OfflineError",
     "OriginUnavailableError",

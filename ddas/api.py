@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from ddas import metadata
 from ddas.config import DownloadSettings
 from ddas.fetching import Fetcher, FetchResult
 from ddas.identity import normalize_url
@@ -51,6 +52,8 @@ def fetch_result(
         settings=DownloadSettings.from_env(**settings),
     )
     result = fetcher.fetch(url)
+    if result.copy is not None:  # off the critical path: a queue drained by a background thread
+        metadata.schedule(fetcher.registry.url, result.blake3, result.path, result.path.name)
     if dest is not None:
         path = place(result.path, dest, normalize_url(url).name or result.path.name)
         result = FetchResult(

@@ -80,6 +80,11 @@ def main() -> None:
 @click.option("--known-hash", default=None, help="Expected digest, e.g. sha256:…")
 @click.option("--json", "as_json", is_flag=True, help="Print path, reused, blake3, size, source.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a TTY).")
+@click.option(
+    "--tree",
+    is_flag=True,
+    help="URL is a folder (S3 prefix, HTTP listing, glob): fetch every file, print the folder.",
+)
 def fetch(
     url: str,
     dest: str | None,
@@ -87,10 +92,24 @@ def fetch(
     known_hash: str | None,
     as_json: bool,
     progress: bool | None,
+    tree: bool,
 ) -> None:
     """Print a local path to URL's dataset, downloading it only if nobody has it."""
     from ddas.api import fetch_result
 
+    if tree:
+        if known_hash:
+            raise click.UsageError("--known-hash names one file; it cannot check a --tree")
+        from ddas.trees import fetch_tree_result
+
+        done = _run(
+            lambda: fetch_tree_result(url, dest, policy=policy, progress=progress, quiet=as_json)
+        )
+        if as_json:
+            _echo_json(done.to_dict())
+        else:
+            click.echo(str(done.path))
+        return
     result = _run(
         lambda: fetch_result(
             url, dest, policy=policy, known_hash=known_hash, progress=progress, quiet=as_json

@@ -59,6 +59,10 @@ class DuplicateDownloadError(DDASError):
         )
 
 
+class NotAllowedError(DDASError, PermissionError):
+    """The acting user may not do this (e.g. annotate a dataset they hold no copy of)."""
+
+
 class RegistrySchemaError(DDASError):
     """The registry database was migrated by a newer DDAS than this one; upgrade DDAS."""
 

@@ -244,7 +244,14 @@ class Fetcher:
         )
         message = notice or f"{copy.owner} already has it; reused, nothing downloaded"
         alert = tell(
-            "reuse", nurl, [copy], copy.size, message, saved=copy.size, quiet=self.quiet or shown
+            "reuse",
+            nurl,
+            [copy],
+            copy.size,
+            message,
+            saved=copy.size,
+            quiet=self.quiet or shown,
+            summary=self.registry.metadata_summaries([copy.content_id]).get(copy.content_id, ""),
         )
         return FetchResult(Path(copy.location), True, copy.blake3, copy.size, nurl.url, copy, alert)
 

@@ -42,8 +42,9 @@ def tell(
     *,
     saved: int = 0,
     quiet: bool = False,
+    summary: str = "",
 ) -> Alert:
     """Build the alert and show it (card in a notebook, one stderr line elsewhere)."""
-    alert = Alert(kind, nurl.name, nurl.url, message, copies, size, saved)
+    alert = Alert(kind, nurl.name, nurl.url, message, copies, size, saved, summary)
     announce(alert, quiet=quiet)
     return alert

@@ -130,6 +130,17 @@ class DDASFileSystem(ChainedFileSystem):
         fs, inner = self._target(path)
         return fs.ls(inner, detail=detail, **kwargs)
 
+    def glob(self, path: str, **kwargs: Any) -> Any:
+        """Expand ``ddas::https://host/multi/*.nc`` on the target (an HTTP listing, an S3 prefix);
+        each name keeps the target's scheme, so opening it goes through :func:`ddas.fetch`."""
+        found = self.fs.glob(self.fs._strip_protocol(self.target_url(path)), **kwargs)
+        if isinstance(found, dict):
+            return {self._target_name(k): v for k, v in found.items()}
+        return [self._target_name(k) for k in found]
+
+    def _target_name(self, name: str) -> str:
+        return name if "://" in name else self.fs.unstrip_protocol(name)
+
     def cat_file(
         self, path: str, start: int | None = None, end: int | None = None, **kw: Any
     ) -> bytes:

@@ -31,14 +31,23 @@ class Alert:
     copies: list[CopyInfo] = field(default_factory=list)
     size: int | None = None
     saved_bytes: int = 0
+    summary: str = ""  # what the data is, from its extracted metadata ("t2m (K), 2020-…")
 
     def _repr_html_(self) -> str:
         return render_html(
-            self.kind, self.name, self.url, self.message, self.copies, self.size, self.saved_bytes
+            self.kind,
+            self.name,
+            self.url,
+            self.message,
+            self.copies,
+            self.size,
+            self.saved_bytes,
+            self.summary,
         )
 
     def __str__(self) -> str:
-        return render_text(self.kind, self.name, self.message, self.copies)
+        name = f"{self.name} [{self.summary}]" if self.summary else self.name
+        return render_text(self.kind, name, self.message, self.copies)
 
 
 def in_kernel() -> bool:

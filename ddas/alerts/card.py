@@ -20,6 +20,7 @@ _TITLES = {
     "new_version": "A new version of a dataset that exists in an older version",
     "waiting": "Someone is downloading this right now",
     "ask": "This dataset already exists",
+    "collection": "A collection of files: only the missing ones were downloaded",
 }
 
 
@@ -47,8 +48,10 @@ def render_html(
     copies: list[CopyInfo],
     size: int | None,
     saved_bytes: int,
+    summary: str = "",
 ) -> str:
-    """The notebook card: name, message, and a table of the existing copies."""
+    """The notebook card: name, what the data is (``summary``, from its metadata), message, and a
+    table of the existing copies."""
     e = html.escape
     rows = "".join(
         "<tr>"
@@ -80,7 +83,8 @@ def render_html(
         "background:var(--jp-layout-color2,#f7f7f7)'>"
         f"<div><b>DDAS · {e(_TITLES.get(kind, kind))}</b></div>"
         f"<div><b>{e(name)}</b> ({e(human_size(size))}) — <code>{e(url)}</code></div>"
-        f"<p>{e(message)}</p>{saved}{table}"
+        + (f"<div class='ddas-alert-summary'>{e(summary)}</div>" if summary else "")
+        + f"<p>{e(message)}</p>{saved}{table}"
         + (f"<div style='font-size:85%'>BLAKE3 <code>{e(digest)}</code></div>" if digest else "")
         + "</div>"
     )

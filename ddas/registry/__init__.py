@@ -5,12 +5,22 @@ default an embedded SQLite file under the user's data directory), migrating the 
 Every other part of DDAS (fetch, scans, the server extension) talks to the database only through it.
 """
 
+from ddas.registry.annotations import RegistryAnnotations
+from ddas.registry.collections import RegistryCollections
 from ddas.registry.leases import RegistryLeases, lease_key, new_holder
+from ddas.registry.metadata import RegistryMetadata
 from ddas.registry.queries import RegistryQueries
 from ddas.registry.scans import RegistryScans
 
 
-class Registry(RegistryLeases, RegistryQueries, RegistryScans):
+class Registry(
+    RegistryLeases,
+    RegistryQueries,
+    RegistryScans,
+    RegistryCollections,
+    RegistryMetadata,
+    RegistryAnnotations,
+):
     """The typed API over the registry database; see the base classes for writes, reads, leases."""
 
 

@@ -156,3 +156,104 @@ class Lease(Base):
 
 # Lookups the hot path depends on: by URL (sources.url via the unique index's leading column),
 # by digest (contents.blake3 unique, digests(algorithm, value) unique), copies by content.
+
+
+class Collection(Base):
+    """A folder-like dataset (prefix, listing, glob) at one version: its URL and the digest of its
+    sorted member list. A changed member changes the digest, so it is a new row: a new version."""
+
+    __tablename__ = "collections"
+    __table_args__ = (
+        UniqueConstraint("url", "digest"),
+        Index("ix_collections_last_used_at_id", "last_used_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    url: Mapped[str] = mapped_column(Text)  # normalized, secret-free
+    digest: Mapped[str] = mapped_column(String(64))
+    members: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[float] = mapped_column(Float)
+    last_used_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class CollectionMember(Base):
+    """One file of a collection version: where it sits in the tree and which content it is."""
+
+    __tablename__ = "collection_members"
+
+    collection_id: Mapped[int] = mapped_column(
+        ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True
+    )
+    path: Mapped[str] = mapped_column(Text, primary_key=True)
+    content_id: Mapped[int] = mapped_column(
+        ForeignKey("contents.id", ondelete="CASCADE"), index=True
+    )
+    size: Mapped[int] = mapped_column(BigInteger)
+
+
+class ContentMetadata(Base):
+    """What a file says about itself (variables, dimensions, coverage, schema...), as JSON, plus
+    the one-line summary alerts show and the signature that groups "same data, different files"."""
+
+    __tablename__ = "content_metadata"
+
+    content_id: Mapped[int] = mapped_column(
+        ForeignKey("contents.id", ondelete="CASCADE"), primary_key=True
+    )
+    format: Mapped[str] = mapped_column(String(32))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    doc: Mapped[str] = mapped_column(Text, default="{}")
+    signature: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    extracted_at: Mapped[float] = mapped_column(Float)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+# Words are [0-9a-z_] only and compared by byte ranges (prefix search); the "C" collation on
+# PostgreSQL makes its btree order the byte order, as SQLite's BINARY is.
+Word = String(64).with_variant(String(64, collation="C"), "postgresql")
+
+
+class MetadataWord(Base):
+    """One searchable word of a content's metadata (a variable name, a word of its title)."""
+
+    __tablename__ = "metadata_words"
+    # (word, content) answers "which contents have this word"; (content, word) answers "does this
+    # content have it" for a broad search's row-by-row filter, and deletes a content's words.
+    __table_args__ = (Index("ix_metadata_words_content_id_word", "content_id", "word"),)
+
+    word: Mapped[str] = mapped_column(Word, primary_key=True)
+    content_id: Mapped[int] = mapped_column(
+        ForeignKey("contents.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Annotation(Base):
+    """People's metadata: tags, description, license, DOI. Keyed by the normalized URL, so it is
+    kept across versions of that URL, or by the content for files that have no URL."""
+
+    __tablename__ = "annotations"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    url: Mapped[str | None] = mapped_column(Text, nullable=True, unique=True)
+    content_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contents.id", ondelete="CASCADE"), nullable=True, unique=True
+    )
+    tags: Mapped[str] = mapped_column(Text, default="[]")  # JSON list
+    description: Mapped[str] = mapped_column(Text, default="")
+    license: Mapped[str] = mapped_column(String(255), default="")
+    doi: Mapped[str] = mapped_column(String(255), default="")
+    updated_by: Mapped[str] = mapped_column(String(255))
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class AnnotationWord(Base):
+    """One searchable word of an annotation (a tag, a word of the description)."""
+
+    __tablename__ = "annotation_words"
+    __table_args__ = (Index("ix_annotation_words_annotation_id_word", "annotation_id", "word"),)
+
+    word: Mapped[str] = mapped_column(Word, primary_key=True)
+    annotation_id: Mapped[int] = mapped_column(
+        ForeignKey("annotations.id", ondelete="CASCADE"), primary_key=True
+    )

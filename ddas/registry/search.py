@@ -19,7 +19,8 @@ UNION of branches that each use one index:
   ``q``;
 * BLAKE3 prefixes: a range on the unique index (``LIKE 'ab%'`` is not indexable on SQLite, nor on
   PostgreSQL under a non-C collation);
-* alias digests: equality on ``digests(algorithm, value)``'s index (value-only, as before).
+* alias digests: equality on ``digests(algorithm, value)``'s index (value-only, as before);
+* words of extracted metadata and of annotations: btree ranges (:mod:`ddas.registry.metasearch`).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from sqlalchemy import (
 from sqlalchemy import text as sql_text
 from sqlalchemy.sql import CompoundSelect
 
+from ddas.registry.metasearch import word_branches, word_predicate
 from ddas.registry.models import Content, Digest, Source
 
 TRIGRAM = 3
@@ -252,6 +254,8 @@ def row_predicate(text: str) -> ColumnElement[bool]:
     arms = [func.lower(Content.name).like(pattern, escape="\\"), in_url.exists(), alias.exists()]
     if prefix := _blake3_prefix(text):
         arms.append(and_(*prefix))
+    if (in_words := word_predicate(text)) is not None:
+        arms.append(in_words)
     return or_(*arms)
 
 
@@ -281,7 +285,7 @@ def branches(conn: Connection, text: str) -> list[Select]:
         ]
     if prefix := _blake3_prefix(text):
         out.append(select(Content.id).where(*prefix))
-    return out
+    return out + word_branches(text)  # metadata and annotation words (migration 0005)
 
 
 def union_of(parts: list[Select]) -> CompoundSelect:

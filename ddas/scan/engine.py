@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from ddas import config
+from ddas import config, metadata
 from ddas.scan import groups, hashing
 from ddas.scan.plan import Plan
 from ddas.scan.progress import Reporter, ScanProgress
@@ -84,6 +84,7 @@ class _Registrar:
         self._host = config.hostname()
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="ddas-register")
         self._writes: list[Future] = []
+        self._describe: list[tuple[str, str]] = []  # (blake3, path) for ddas.metadata
 
     def add(self, items: Iterable[tuple[FileEntry, str | None]]) -> None:
         from ddas.registry.scans import ScannedCopy
@@ -102,6 +103,13 @@ class _Registrar:
                     owner_name(entry.uid),
                 )
             )
+            if (
+                b3
+                and entry.fs is None
+                and len(self._describe) < metadata.QUEUE_SIZE
+                and metadata.supported(os.path.basename(entry.location))
+            ):
+                self._describe.append((b3, entry.location))
             if len(pending) >= self.batch:
                 self._send()
                 pending = self.pending
@@ -120,6 +128,9 @@ class _Registrar:
                 self.reporter.update(registered=self.written)
         finally:
             self._writes = []
+        for b3, location in self._describe:  # registered now: extraction may look them up
+            metadata.schedule(self.registry.url, b3, location, os.path.basename(location))
+        self._describe = []
 
     def close(self) -> None:
         self._writer.shutdown(wait=True)

@@ -124,9 +124,10 @@ class DDASExtension(ExtensionApp):
         install_log_filter([*loggers, *handlers])
 
     def initialize_handlers(self) -> None:
+        from ddas_server.collections import ROUTES as COLLECTION_ROUTES
         from ddas_server.handlers import ROUTES
 
-        self.handlers.extend(ROUTES)
+        self.handlers.extend(COLLECTION_ROUTES + ROUTES)  # before ROUTES' catch-all 404
 
     async def stop_extension(self) -> None:
         """Stop taking work: running queries finish, a running scan stops at its next progress

@@ -21,6 +21,14 @@ import {
   IStats,
   IWhoAmI
 } from './types';
+import {
+  IAnnotation,
+  IAnnotationChange,
+  ICollectionDetail,
+  ICollectionSummary,
+  IDatasetAbout,
+  ISameDataGroup
+} from './collectionTypes';
 
 /** Path of the DDAS API below the server's base URL. */
 export const API_PATH = 'ddas/api';
@@ -61,7 +69,7 @@ export function queryString(query: { [key: string]: QueryValue }): string {
 }
 
 export interface IRequestOptions {
-  method?: 'GET' | 'POST' | 'DELETE';
+  method?: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   query?: { [key: string]: QueryValue };
   body?: unknown;
   /** Lets a view drop a request whose answer it no longer needs. */
@@ -106,6 +114,52 @@ export class DdasApi {
     signal?: AbortSignal
   ): Promise<IDuplicatesPage> {
     return this.request<IDuplicatesPage>(['duplicates'], {
+      query: { offset, limit },
+      signal
+    });
+  }
+
+  /** `GET collections` — datasets of many files, newest version of each URL. */
+  listCollections(
+    offset = 0,
+    limit = 50,
+    signal?: AbortSignal
+  ): Promise<IPage<ICollectionSummary>> {
+    return this.request<IPage<ICollectionSummary>>(['collections'], {
+      query: { offset, limit },
+      signal
+    });
+  }
+
+  /** `GET collections/{id}` — members and versions of one collection. */
+  getCollection(id: number, signal?: AbortSignal): Promise<ICollectionDetail> {
+    return this.request<ICollectionDetail>(['collections', String(id)], {
+      signal
+    });
+  }
+
+  /** `GET datasets/{id}/metadata` — extracted metadata and annotations. */
+  getAbout(id: number, signal?: AbortSignal): Promise<IDatasetAbout> {
+    return this.request<IDatasetAbout>(['datasets', String(id), 'metadata'], {
+      signal
+    });
+  }
+
+  /** `PATCH datasets/{id}/annotations` — owners and admins only (403). */
+  annotate(id: number, change: IAnnotationChange): Promise<IAnnotation> {
+    return this.request<IAnnotation>(['datasets', String(id), 'annotations'], {
+      method: 'PATCH',
+      body: change
+    });
+  }
+
+  /** `GET duplicates/same-data` — different bytes, same data. */
+  sameData(
+    offset = 0,
+    limit = 50,
+    signal?: AbortSignal
+  ): Promise<IPage<ISameDataGroup>> {
+    return this.request<IPage<ISameDataGroup>>(['duplicates', 'same-data'], {
       query: { offset, limit },
       signal
     });

@@ -7,6 +7,7 @@
 import * as React from 'react';
 import { useState } from 'react';
 
+import { AboutSection } from './aboutSection';
 import {
   EmptyState,
   ErrorState,
@@ -117,6 +118,8 @@ function DatasetDetail(props: {
           </React.Fragment>
         ))}
       </dl>
+
+      <AboutSection model={model} datasetId={dataset.id} />
 
       <section className="jp-ddas-section" aria-label="Copies">
         <h3>Copies ({dataset.copy_list.length})</h3>

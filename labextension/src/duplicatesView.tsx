@@ -11,6 +11,7 @@ import { isAbort } from './api';
 import { EmptyState, ErrorState, LoadingState } from './components';
 import { formatBytes, formatCount, plural, shortDigest } from './format';
 import { SidebarModel } from './model';
+import { SameDataSection } from './sameDataView';
 import { IDuplicateGroup } from './types';
 
 const PAGE_SIZE = 50;
@@ -23,9 +24,19 @@ interface IDuplicates {
   wasted: number;
 }
 
+/** Exact duplicates first; "same data, different files" in a section below. */
 export function DuplicatesView(props: {
   model: SidebarModel;
 }): React.ReactElement {
+  return (
+    <>
+      <ExactDuplicates model={props.model} />
+      <SameDataSection model={props.model} />
+    </>
+  );
+}
+
+function ExactDuplicates(props: { model: SidebarModel }): React.ReactElement {
   const { model } = props;
   const api = model.api;
   const generation = model.generation;

@@ -30,7 +30,7 @@ export namespace CommandIDs {
   export const refresh = 'ddas:refresh';
 }
 
-const VIEWS: ViewName[] = ['search', 'duplicates', 'savings'];
+const VIEWS: ViewName[] = ['search', 'collections', 'duplicates', 'savings'];
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'ddas:plugin',

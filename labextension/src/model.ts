@@ -14,7 +14,7 @@ import { IDatasetActions } from './actions';
 import { IWhoAmI } from './types';
 
 /** The tabs of the sidebar; dataset details open over any of them. */
-export type ViewName = 'search' | 'duplicates' | 'savings';
+export type ViewName = 'search' | 'collections' | 'duplicates' | 'savings';
 
 export class SidebarModel {
   constructor(
@@ -54,10 +54,29 @@ export class SidebarModel {
     this._changed.emit();
   }
 
+  /** The collection whose members are open, if any (under any dataset). */
+  get collectionId(): number | null {
+    return this._collectionId;
+  }
+
   /** Switch tab, closing any open details. */
   showView(view: ViewName): void {
     this._view = view;
     this._datasetId = null;
+    this._collectionId = null;
+    this._changed.emit();
+  }
+
+  /** Open the members of one collection. */
+  showCollection(id: number): void {
+    this._collectionId = id;
+    this._datasetId = null;
+    this._changed.emit();
+  }
+
+  /** Back from a collection's members to the tab underneath. */
+  closeCollection(): void {
+    this._collectionId = null;
     this._changed.emit();
   }
 
@@ -100,6 +119,7 @@ export class SidebarModel {
 
   private _view: ViewName = 'search';
   private _datasetId: number | null = null;
+  private _collectionId: number | null = null;
   private _generation = 0;
   private _news = false;
   private _whoami: IWhoAmI | null = null;

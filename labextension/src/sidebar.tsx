@@ -1,6 +1,7 @@
 /**
- * The left-sidebar panel (`#ddas-sidebar`): a header with refresh, three
- * tabs (Search, Duplicates, Savings) and dataset details opened over them.
+ * The left-sidebar panel (`#ddas-sidebar`): a header with refresh, four
+ * tabs (Search, Collections, Duplicates, Savings) and dataset or collection
+ * details opened over them.
  *
  * Tabs stay mounted once visited (hidden, not destroyed) so the search
  * text, loaded pages and scroll position survive a trip to the details.
@@ -10,6 +11,7 @@ import { Message } from '@lumino/messaging';
 import * as React from 'react';
 import { useRef } from 'react';
 
+import { CollectionDetailsView, CollectionsView } from './collectionsView';
 import { DetailsView } from './detailsView';
 import { DuplicatesView } from './duplicatesView';
 import { useSignal } from './hooks';
@@ -23,6 +25,7 @@ export const SIDEBAR_ID = 'ddas-sidebar';
 
 const TABS: { name: ViewName; label: string }[] = [
   { name: 'search', label: 'Search' },
+  { name: 'collections', label: 'Collections' },
   { name: 'duplicates', label: 'Duplicates' },
   { name: 'savings', label: 'Savings' }
 ];
@@ -56,7 +59,7 @@ function Sidebar(props: { model: SidebarModel }): React.ReactElement {
   useSignal(model.changed);
   const visited = useRef(new Set<ViewName>());
   visited.current.add(model.view);
-  const detailsOpen = model.datasetId !== null;
+  const detailsOpen = model.datasetId !== null || model.collectionId !== null;
 
   const onTabKey = (event: React.KeyboardEvent<HTMLDivElement>) => {
     const index = TABS.findIndex(tab => tab.name === model.view);
@@ -140,6 +143,7 @@ function Sidebar(props: { model: SidebarModel }): React.ReactElement {
             hidden={detailsOpen || model.view !== tab.name}
           >
             {tab.name === 'search' && <SearchView model={model} />}
+            {tab.name === 'collections' && <CollectionsView model={model} />}
             {tab.name === 'duplicates' && <DuplicatesView model={model} />}
             {tab.name === 'savings' && <SavingsView model={model} />}
           </div>
@@ -150,6 +154,15 @@ function Sidebar(props: { model: SidebarModel }): React.ReactElement {
               key={model.datasetId}
               model={model}
               datasetId={model.datasetId}
+            />
+          </div>
+        )}
+        {model.datasetId === null && model.collectionId !== null && (
+          <div className="jp-ddas-view">
+            <CollectionDetailsView
+              key={model.collectionId}
+              model={model}
+              collectionId={model.collectionId}
             />
           </div>
         )}
