@@ -79,3 +79,24 @@ class StoreFullError(DDASError, OSError):
             f"{url}; {then}. Free space there, or ask your admin to point DDAS_STORE elsewhere."
         )
         self.root, self.url, self.received, self.kept = root, url, received, kept
+
+
+class ServiceError(DDASError):
+    """The DDAS JupyterHub service (``DDAS_REGISTRY=hub://…``) could not be reached or refused."""
+
+
+class NotAllowedError(ServiceError, PermissionError):
+    """The Hub says this user may not do that (not a member of the service, not an admin, not
+    the owner of the copy); the message says whom to ask."""
+
+
+class ServiceRegistryError(DDASError):
+    """``DDAS_REGISTRY`` names the JupyterHub service: there is no database to open in a kernel."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__(
+            f"DDAS_REGISTRY={target} names the DDAS JupyterHub service: the registry is only "
+            "reachable through it. Use ddas.fetch/open/lookup/forget or the ddas command, which "
+            "talk to the service with your JUPYTERHUB_API_TOKEN."
+        )
+        self.target = target

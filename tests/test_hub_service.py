@@ -1,0 +1,196 @@
+"""DDAS as a JupyterHub service: a real Hub, real proxy, the service as the registry's one writer.
+
+Kernels are real processes with what the Hub gives a single-user server (``JUPYTERHUB_API_TOKEN``,
+``JUPYTERHUB_API_URL``) and ``DDAS_REGISTRY=hub://ddas``; run as root they are real Unix users.
+Each test uses its own URLs on the counting HTTP server, so the Hub (one per backend) is shared.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import make_pg_url
+from tests.fixtures.hub import IS_ROOT, Hub, running_hub
+
+pytestmark = pytest.mark.slow
+
+FETCH = """
+import json, ddas
+from ddas.api import fetch_result
+r = fetch_result({url!r}, progress=False, quiet=True)
+with open(r.path, "rb") as f:
+    n = len(f.read())
+print(json.dumps({{**r.to_dict(), "read": n}}))
+"""
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def hub(request: pytest.FixtureRequest) -> Iterator[Hub]:
+    schema_holder: list[str] = []
+
+    def registry_url_for(folder: Path) -> str:
+        if request.param == "sqlite":
+            return f"sqlite:///{folder / 'registry.db'}"
+        url, schema = make_pg_url(request.getfixturevalue("pg_admin"))
+        schema_holder.append(schema)
+        return url
+
+    with running_hub(registry_url_for) as running:
+        yield running
+    if schema_holder:
+        import sqlalchemy as sa
+
+        with request.getfixturevalue("pg_admin").connect() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema_holder[0]}" CASCADE'))
+
+
+def kernel_fetch(hub: Hub, who: str, url: str, **env: str) -> dict[str, Any]:
+    done = hub.python_as(who, FETCH.format(url=url), **env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def dataset_of(hub: Hub, name: str) -> dict[str, Any]:
+    """The registry's record of the dataset called ``name``, as the admin (dana) reads it."""
+    page = hub.api("dana", "GET", "datasets", params={"q": name}).json()
+    (item,) = [i for i in page["items"] if i["name"] == name]
+    return hub.api("dana", "GET", f"datasets/{item['id']}").json()
+
+
+def test_bob_reuses_alices_copy_and_his_env_does_not_change_who_is_recorded(
+    hub: Hub, http_server: Any
+) -> None:
+    data = os.urandom(300_000)
+    url = http_server.add("hub/era5_reuse.nc", data)
+
+    alice = kernel_fetch(hub, "alice", url)
+    assert alice["reused"] is False and alice["read"] == len(data)
+    assert Path(alice["path"]).is_relative_to(hub.store)
+    assert http_server.body_bytes("hub/era5_reuse.nc") == len(data)
+
+    bob = kernel_fetch(
+        hub, "bob", url, DDAS_USER=hub.name("alice"), JUPYTERHUB_USER=hub.name("alice")
+    )
+    assert bob["reused"] is True and bob["path"] == alice["path"] and bob["read"] == len(data)
+    assert http_server.body_bytes("hub/era5_reuse.nc") == len(data)  # bob: 0 body bytes
+
+    detail = dataset_of(hub, "era5_reuse.nc")
+    assert [c["owner"] for c in detail["copy_list"]] == [hub.name("alice")]
+    kinds = {(e["kind"], e["user"]) for e in detail["events"]}
+    assert ("download", hub.name("alice")) in kinds
+    assert ("reuse", hub.name("bob")) in kinds
+    assert not any(
+        e["kind"] == "reuse" and e["user"] == hub.name("alice") for e in detail["events"]
+    )
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs root: the store's owner must be another Unix user")
+def test_the_store_belongs_to_the_service_and_bob_can_only_read_it(
+    hub: Hub, http_server: Any
+) -> None:
+    url = http_server.add("hub/owned.csv", b"a,b\n" * 50_000)
+    path = Path(kernel_fetch(hub, "alice", url)["path"])
+    st = path.stat()
+    assert st.st_uid == hub.service_uid
+    assert stat.S_IMODE(st.st_mode) == 0o444
+    for folder in (path.parent, path.parent.parent, hub.store):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o755, folder
+        assert folder.stat().st_uid == hub.service_uid
+    registry_db = hub.store.parent / "registry.db"
+    attempts = f"""
+import os, json
+p = {str(path)!r}
+out = {{}}
+def tryit(name, fn):
+    try:
+        fn()
+        out[name] = "done"
+    except PermissionError:
+        out[name] = "refused"
+tryit("unlink", lambda: os.unlink(p))
+tryit("replace", lambda: open(p, "wb").write(b"x"))
+tryit("rename", lambda: os.rename(p, p + ".moved"))
+tryit("new file", lambda: open(os.path.join(os.path.dirname(p), "evil"), "wb"))
+tryit("chmod", lambda: os.chmod(p, 0o666))
+tryit("rmdir", lambda: os.rmdir(os.path.dirname(p)))
+tryit("tmp", lambda: open(os.path.join({str(hub.store)!r}, ".tmp", "x.part"), "wb"))
+if os.path.exists({str(registry_db)!r}):
+    tryit("registry", lambda: open({str(registry_db)!r}, "rb").read(1))
+print(json.dumps(out))
+"""
+    done = hub.python_as("bob", attempts)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert set(result.values()) == {"refused"}, result
+    assert path.read_bytes() == b"a,b\n" * 50_000
+
+
+def test_bob_cannot_forget_alices_copy_through_the_library_the_cli_or_rest(
+    hub: Hub, http_server: Any
+) -> None:
+    url = http_server.add("hub/forget_me_not.nc", os.urandom(50_000))
+    kernel_fetch(hub, "alice", url)
+    (copy,) = dataset_of(hub, "forget_me_not.nc")["copy_list"]
+    env = {"DDAS_USER": hub.name("alice"), "JUPYTERHUB_USER": hub.name("alice")}
+
+    library = hub.python_as(
+        "bob",
+        f"""
+import ddas
+try:
+    ddas.Registry().forget_copy({copy["id"]})
+except ddas.DDASError as exc:
+    print("registry:", type(exc).__name__)
+try:
+    ddas.forget({copy["id"]})
+except ddas.NotAllowedError as exc:
+    print("forget:", exc)
+""",
+        **env,
+    )
+    assert library.returncode == 0, library.stderr
+    assert "registry: ServiceRegistryError" in library.stdout
+    assert f"belongs to {hub.name('alice')}" in library.stdout
+
+    cli = hub.cli_as("bob", ["forget", str(copy["id"])], **env)
+    assert cli.returncode == 7, (cli.stdout, cli.stderr)
+    assert f"belongs to {hub.name('alice')}" in cli.stderr and "Traceback" not in cli.stderr
+
+    rest = hub.api("bob", "DELETE", f"copies/{copy['id']}")
+    assert rest.status_code == 403 and "only they or an admin" in rest.json()["message"]
+
+    assert [c["id"] for c in dataset_of(hub, "forget_me_not.nc")["copy_list"]] == [copy["id"]]
+    assert not any(e["kind"] == "forget" for e in dataset_of(hub, "forget_me_not.nc")["events"])
+
+
+def test_a_user_outside_the_ddas_group_is_told_they_are_not_allowed(
+    hub: Hub, http_server: Any
+) -> None:
+    url = http_server.add("hub/members_only.nc", os.urandom(10_000))
+    done = hub.python_as(
+        "carol",
+        f"""
+import ddas
+try:
+    ddas.fetch({url!r})
+except ddas.NotAllowedError as exc:
+    print("not allowed:", exc)
+""",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "not allowed to use the DDAS service" in done.stdout
+    assert "access:services!service=ddas" in done.stdout
+    assert http_server.count(path="hub/members_only.nc") == 0
+
+    rest = hub.api("carol", "GET", "datasets")
+    assert rest.status_code == 403
+    assert "is not allowed to use the DDAS service" in rest.json()["message"]
+    anonymous = hub.api("carol", "GET", "datasets", headers={"Authorization": ""})
+    assert anonymous.status_code == 401 and "JUPYTERHUB_API_TOKEN" in anonymous.json()["message"]
