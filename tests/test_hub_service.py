@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,24 @@ r = fetch_result({url!r}, progress=False, quiet=True)
 with open(r.path, "rb") as f:
     n = len(f.read())
 print(json.dumps({{**r.to_dict(), "read": n}}))
+"""
+
+WATCHED_FETCH = """
+import json
+from ddas.api import fetch_result
+class Bar:  # a tqdm-like progress object, as pooch users pass
+    def __init__(self):
+        self.n, self.seen = 0, []
+    def update(self, k):
+        self.n += k
+        self.seen.append(self.n)
+    def close(self):
+        pass
+bar = Bar()
+r = fetch_result({url!r}, progress=bar, quiet=True)
+with open(r.path, "rb") as f:
+    n = len(f.read())
+print(json.dumps({{**r.to_dict(), "read": n, "seen": bar.seen}}))
 """
 
 
@@ -194,3 +214,43 @@ except ddas.NotAllowedError as exc:
     assert "is not allowed to use the DDAS service" in rest.json()["message"]
     anonymous = hub.api(None, "GET", "datasets")
     assert anonymous.status_code == 401 and "JUPYTERHUB_API_TOKEN" in anonymous.json()["message"]
+
+
+def wait_for(condition: Any, what: str, timeout: float = 120.0) -> None:
+    """Poll a condition the test observes on a real server (not a sleep standing in for sync)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_the_download_goes_on_when_alices_kernel_dies_and_bob_on_another_replica_joins_it(
+    hub: Hub, http_server: Any
+) -> None:
+    size = 3 << 20
+    url = http_server.add("hub/slow_big.nc", os.urandom(size), delay=0.15)  # ~7 s in total
+    with hub.replica() as other:
+        kernel = subprocess.Popen(
+            [hub.python, "-c", FETCH.format(url=url)],
+            env=hub.kernel_env("alice"),
+            cwd=hub.kernel_env("alice")["HOME"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            **hub.ids("alice"),
+        )
+        try:
+            wait_for(lambda: http_server.body_bytes("hub/slow_big.nc") > 0, "alice's transfer")
+        finally:
+            kernel.kill()  # the notebook's kernel dies mid-download
+            kernel.wait(timeout=30)
+        assert http_server.body_bytes("hub/slow_big.nc") < size  # still in flight
+        watched = hub.python_as("bob", WATCHED_FETCH.format(url=url), DDAS_SERVICE_URL=other)
+    assert watched.returncode == 0, watched.stderr[-3000:]
+    bob = json.loads(watched.stdout.strip().splitlines()[-1])
+    assert bob["reused"] is True and bob["read"] == size
+    # bob's bar moved with alice's transfer as the service saw it, up to the whole file
+    assert len(set(bob["seen"])) >= 2 and bob["seen"][-1] == size, bob["seen"]
+    assert http_server.count("GET", "hub/slow_big.nc") == 1  # one transfer for both
+    assert http_server.body_bytes("hub/slow_big.nc") == size
+    detail = dataset_of(hub, "slow_big.nc")
+    assert [c["owner"] for c in detail["copy_list"]] == [hub.name("alice")]

@@ -64,6 +64,8 @@ class _Watch:
 
     def __call__(self, job: dict[str, Any]) -> None:
         done, total = job["progress"]["bytes"], job["progress"]["total"]
+        if job["state"] == "done" and job.get("result"):
+            done = total = job["result"]["size"]  # finished (or joined and reused): all there
         if self.bar is None:
             holder = job["progress"].get("holder")
             desc = self.name if holder in (None, job["user"]) else f"waiting for {holder}"
