@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.conftest import make_pg_url
 from tests.fixtures.hub import IS_ROOT, Hub, running_hub
@@ -254,3 +255,58 @@ def test_the_download_goes_on_when_alices_kernel_dies_and_bob_on_another_replica
     assert http_server.body_bytes("hub/slow_big.nc") == size
     detail = dataset_of(hub, "slow_big.nc")
     assert [c["owner"] for c in detail["copy_list"]] == [hub.name("alice")]
+
+
+def browser_login(hub: Hub, who: str) -> requests.Session:
+    """A browser's session: logged in to the Hub, then through the service's OAuth."""
+    browser = requests.Session()
+    browser.get(f"{hub.public_url}/hub/login", timeout=30).raise_for_status()
+    form = {"username": hub.name(who), "password": "any", "_xsrf": browser.cookies.get("_xsrf")}
+    login = browser.post(  # not followed: it would spawn a server, which the tests do not need
+        f"{hub.public_url}/hub/login", data=form, allow_redirects=False, timeout=30
+    )
+    assert login.status_code == 302, login.text[:500]
+    whoami = browser.get(
+        f"{hub.public_url}/services/ddas/oauth_login",
+        params={"next": "/services/ddas/ddas/api/whoami"},
+        timeout=30,
+    )
+    assert whoami.status_code == 200, whoami.text[:500]
+    assert whoami.json()["user"] == hub.name(who)
+    return browser
+
+
+def test_the_sidebars_rest_calls_work_through_the_hubs_proxy_with_the_oauth_cookie(
+    hub: Hub, http_server: Any
+) -> None:
+    url = http_server.add("hub/sidebar.parquet", os.urandom(20_000))
+    kernel_fetch(hub, "alice", url)
+    anonymous = requests.get(hub.service_base + "datasets", timeout=30)
+    assert anonymous.status_code == 401 and "oauth_login" in anonymous.json()["message"]
+
+    browser = browser_login(hub, "bob")  # no token anywhere: the cookie alone
+    base = hub.service_base
+    page = browser.get(base + "datasets", params={"q": "sidebar"}, timeout=30).json()
+    assert [i["name"] for i in page["items"]] == ["sidebar.parquet"]
+    looked = browser.get(base + "lookup", params={"url": url}, timeout=30).json()
+    assert looked["status"] == "hit" and looked["copies"][0]["owner"] == hub.name("alice")
+    for path in ("stats", "duplicates", "events?since=0&limit=5", "whoami"):
+        assert browser.get(base + path, timeout=30).status_code == 200, path
+    mine = browser.get(base + "events", params={"user": "me"}, timeout=30).json()
+    assert all(e["user"] == hub.name("bob") for e in mine["items"])
+
+    (copy,) = dataset_of(hub, "sidebar.parquet")["copy_list"]
+    no_xsrf = browser.delete(base + f"copies/{copy['id']}", timeout=30)
+    assert no_xsrf.status_code == 403 and "X-XSRFToken" in no_xsrf.json()["message"]
+    token = browser.get(base + "whoami", timeout=30).json()["xsrf_token"]
+    refused = browser.delete(
+        base + f"copies/{copy['id']}", headers={"X-XSRFToken": token}, timeout=30
+    )
+    assert refused.status_code == 403 and "only they or an admin" in refused.json()["message"]
+
+    alice = browser_login(hub, "alice")
+    token = alice.get(base + "whoami", timeout=30).json()["xsrf_token"]
+    gone = alice.delete(base + f"copies/{copy['id']}", headers={"X-XSRFToken": token}, timeout=30)
+    assert gone.status_code == 204
+    forgets = [e for e in dataset_of(hub, "sidebar.parquet")["events"] if e["kind"] == "forget"]
+    assert [e["user"] for e in forgets] == [hub.name("alice")]

@@ -28,6 +28,12 @@ NO_CREDENTIALS = (
     "or log in through {login}"
 )
 
+XSRF_MISSING = (
+    "a browser's request that changes something needs the X-XSRFToken header: take "
+    "xsrf_token from GET whoami"
+)
+SAFE = ("GET", "HEAD", "OPTIONS")
+
 
 @dataclass(frozen=True)
 class HubUser:
@@ -87,6 +93,8 @@ class HubServiceMixin(HubOAuthenticated):
         """Authenticate every request, OPTIONS included, before any handler code runs."""
         model = await self.hub_auth.get_user(self, sync=False)
         if not model:
+            if self.get_cookie(self.hub_auth.cookie_name) and self.request.method not in SAFE:
+                raise web.HTTPError(403, XSRF_MISSING)  # HubOAuth ignored the cookie: CSRF
             login = self.hub_auth.base_url + "oauth_login"
             raise web.HTTPError(401, NO_CREDENTIALS.format(login=login))
         scopes = self.hub_auth.access_scopes
