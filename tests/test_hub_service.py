@@ -354,3 +354,21 @@ def test_every_documented_service_setting_is_a_traitlet_with_that_default() -> N
             continue  # "JUPYTERHUB_SERVICE_URL", read from the environment
         assert traits[name].default() == value, name
     assert set(DDASService.aliases) >= {"registry", "store"}
+
+
+def test_bobs_lab_server_relays_the_sidebars_calls_to_the_service_as_bob(
+    hub: Hub, http_server: Any
+) -> None:
+    url = http_server.add("hub/relayed.zarr.zip", os.urandom(30_000))
+    kernel_fetch(hub, "alice", url)
+    with hub.user_lab("bob") as (lab, token):
+        auth = {"Authorization": f"token {token}"}
+        api = f"{lab}/ddas/api/"
+        whoami = requests.get(api + "whoami", headers=auth, timeout=60).json()
+        assert whoami["user"] == hub.name("bob") and whoami["mode"] == "jupyterhub-service"
+        page = requests.get(api + "datasets", params={"q": "relayed"}, headers=auth, timeout=60)
+        assert [i["name"] for i in page.json()["items"]] == ["relayed.zarr.zip"]
+        (copy,) = dataset_of(hub, "relayed.zarr.zip")["copy_list"]
+        refused = requests.delete(api + f"copies/{copy['id']}", headers=auth, timeout=60)
+        assert refused.status_code == 403 and "only they or an admin" in refused.json()["message"]
+        assert requests.get(api + "datasets", timeout=60).status_code == 403  # the server's auth

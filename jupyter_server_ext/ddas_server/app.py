@@ -111,6 +111,11 @@ class DDASExtension(ExtensionApp):
         )
 
     def initialize_handlers(self) -> None:
+        if config.registry_service(self.registry_url):  # a Hub user's server: the service answers
+            from ddas_server.relay import RELAY_ROUTES
+
+            self.handlers.extend(RELAY_ROUTES)
+            return
         from ddas_server.handlers import ROUTES
 
         self.handlers.extend(ROUTES)
