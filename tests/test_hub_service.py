@@ -312,50 +312,6 @@ def test_the_sidebars_rest_calls_work_through_the_hubs_proxy_with_the_oauth_cook
     assert [e["user"] for e in forgets] == [hub.name("alice")]
 
 
-GUIDE = Path(__file__).resolve().parents[1] / "docs" / "admin-guide.md"
-
-
-def guide_section() -> str:
-    text = GUIDE.read_text()
-    return text[text.index("## DDAS on JupyterHub") : text.index("## Scheduling scans")]
-
-
-def test_the_admin_guides_hub_config_is_the_one_the_tests_run() -> None:
-    from traitlets.config import Config
-
-    from tests.fixtures.hub import MEMBER_SCOPES, SERVER_TOKEN_SCOPES
-
-    block = guide_section().split("```python\n", 1)[1].split("```", 1)[0]
-    c = Config()
-    exec(compile(block, str(GUIDE), "exec"), {"c": c})
-    (role,) = c.JupyterHub.load_roles
-    assert role["scopes"] == MEMBER_SCOPES and role["groups"] == ["ddas"]
-    assert c.Spawner.server_token_scopes == SERVER_TOKEN_SCOPES
-    assert c.Spawner.environment["DDAS_REGISTRY"] == "hub://ddas"
-    (service,) = c.JupyterHub.services
-    assert service["command"][0] == "ddas-service" and service["oauth_no_confirm"] is True
-    assert {a.split("=")[0] for a in service["command"][1:]} == {"--registry", "--store"}
-
-
-def test_every_documented_service_setting_is_a_traitlet_with_that_default() -> None:
-    import ast
-    import re
-
-    from ddas_server.service.app import DDASService
-
-    traits = DDASService.class_traits(config=True)
-    rows = re.findall(r"^\| `c\.DDASService\.([a-z_]+)` \| ([^|]+) \|", guide_section(), re.M)
-    assert len(rows) >= 5
-    for name, default in rows:
-        assert name in traits, name
-        try:
-            value = ast.literal_eval(default.strip().strip("`"))
-        except (ValueError, SyntaxError):
-            continue  # "JUPYTERHUB_SERVICE_URL", read from the environment
-        assert traits[name].default() == value, name
-    assert set(DDASService.aliases) >= {"registry", "store"}
-
-
 def test_bobs_lab_server_relays_the_sidebars_calls_to_the_service_as_bob(
     hub: Hub, http_server: Any
 ) -> None:
@@ -372,3 +328,64 @@ def test_bobs_lab_server_relays_the_sidebars_calls_to_the_service_as_bob(
         refused = requests.delete(api + f"copies/{copy['id']}", headers=auth, timeout=60)
         assert refused.status_code == 403 and "only they or an admin" in refused.json()["message"]
         assert requests.get(api + "datasets", timeout=60).status_code == 403  # the server's auth
+
+
+def test_open_lookup_the_ddas_protocol_and_the_cli_are_clients_of_the_service_too(
+    hub: Hub, http_server: Any
+) -> None:
+    data = os.urandom(64_000)
+    url = http_server.add("hub/clients.bin", data)
+    kernel_fetch(hub, "alice", url)
+    done = hub.python_as(
+        "bob",
+        f"""
+import json, fsspec, ddas
+with ddas.open({url!r}) as f:
+    opened = len(f.read())
+with fsspec.open("ddas::" + {url!r}) as f:
+    protocol = len(f.read())
+owners = [c.owner for c in ddas.lookup({url!r})]
+print(json.dumps({{"opened": opened, "protocol": protocol, "owners": owners}}))
+""",
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout) == {
+        "opened": len(data),
+        "protocol": len(data),
+        "owners": [hub.name("alice")],
+    }
+    cli = hub.cli_as("bob", ["fetch", url, "--json"])
+    assert cli.returncode == 0, cli.stderr
+    assert json.loads(cli.stdout)["reused"] is True
+    found = hub.cli_as("bob", ["find", "clients.bin", "--json"])
+    assert [c["owner"] for c in json.loads(found.stdout)] == [hub.name("alice")]
+    assert http_server.body_bytes("hub/clients.bin") == len(data)  # all of bob's: 0 bytes
+
+
+def test_a_ddas_admin_from_the_hub_group_may_forget_anyones_copy(
+    hub: Hub, http_server: Any
+) -> None:
+    url = http_server.add("hub/admin_forgets.nc", os.urandom(5_000))
+    kernel_fetch(hub, "alice", url)
+    (copy,) = dataset_of(hub, "admin_forgets.nc")["copy_list"]
+    assert hub.api("dana", "GET", "whoami").json()["admin"] is True
+    assert hub.api("bob", "GET", "whoami").json()["admin"] is False
+    assert hub.api("dana", "DELETE", f"copies/{copy['id']}").status_code == 204
+    events = dataset_of(hub, "admin_forgets.nc")["events"]
+    assert [e["user"] for e in events if e["kind"] == "forget"] == [hub.name("dana")]
+
+
+def test_a_signed_urls_secret_reaches_the_source_and_no_log_reply_or_row(
+    hub: Hub, http_server: Any
+) -> None:
+    url = http_server.add("hub/signed.nc", os.urandom(8_000)) + "?X-Amz-Signature=t0ps3cr3t"
+    fetched = kernel_fetch(hub, "alice", url)
+    assert "t0ps3cr3t" not in json.dumps(fetched)
+    assert any("t0ps3cr3t" in h.path for h in http_server.hits)  # the transfer had it
+    looked = hub.api("bob", "GET", "lookup", params={"url": url, "probe": "false"})
+    assert looked.json()["status"] == "hit" and "t0ps3cr3t" not in looked.text
+    assert "t0ps3cr3t" not in json.dumps(dataset_of(hub, "signed.nc"))
+    logs = [p.read_text() for p in (hub.root / "hub").glob("*.log")]
+    assert logs and not any("t0ps3cr3t" in log for log in logs)
+    for registry in hub.store.parent.glob("registry.db*"):  # SQLite: the file, its WAL
+        assert b"t0ps3cr3t" not in registry.read_bytes()
