@@ -389,3 +389,15 @@ def test_a_signed_urls_secret_reaches_the_source_and_no_log_reply_or_row(
     assert logs and not any("t0ps3cr3t" in log for log in logs)
     for registry in hub.store.parent.glob("registry.db*"):  # SQLite: the file, its WAL
         assert b"t0ps3cr3t" not in registry.read_bytes()
+
+
+def test_policy_error_through_the_service_lists_the_copies_like_embedded_mode(
+    hub: Hub, http_server: Any
+) -> None:
+    url = http_server.add("hub/no_second_copy.nc", os.urandom(7_000))
+    path = kernel_fetch(hub, "alice", url)["path"]
+    refused = hub.cli_as("bob", ["fetch", url, "--policy", "error"])
+    assert refused.returncode == 5, refused.stderr
+    assert path in refused.stderr and hub.name("alice") in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert http_server.count("GET", "hub/no_second_copy.nc") == 1

@@ -22,10 +22,12 @@ from tests.fixtures.lab import (
     isolated_asyncio_loop,
     no_server_cleanup,
     open_lab,
+    run_cell,
     screenshot,
     show_sidebar,
+    write_notebook,
 )
-from tests.test_hub_service import kernel_fetch
+from tests.test_hub_service import dataset_of, kernel_fetch
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 jp_asyncio_loop = pytest.fixture(isolated_asyncio_loop)
@@ -39,19 +41,49 @@ def hub() -> Iterator[Hub]:
         yield running
 
 
+@pytest.fixture(scope="module")
+def bob_lab(hub: Hub) -> Iterator[Lab]:
+    """bob's JupyterLab, as the Hub would start it for him (his uid when root)."""
+    with hub.user_lab("bob") as (lab_url, token):
+        home = Path(hub.kernel_env("bob")["HOME"])
+        yield Lab(lab_url, token, home, {}, None)  # type: ignore[arg-type]
+
+
 def test_bobs_sidebar_lists_alices_dataset_through_the_service(
-    hub: Hub, http_server: Any, browser: Any
+    hub: Hub, bob_lab: Lab, http_server: Any, browser: Any
 ) -> None:
     url = http_server.add("hub/sidebar_seen.nc", os.urandom(40_000))
     kernel_fetch(hub, "alice", url)
-    with hub.user_lab("bob") as (lab_url, token):
-        lab = Lab(lab_url, token, Path(hub.kernel_env("bob")["HOME"]), {}, None)  # type: ignore[arg-type]
-        page = open_lab(browser, lab)
-        try:
-            show_sidebar(page)
-            row = page.locator(ROW).filter(has_text="sidebar_seen.nc")
-            expect(row).to_have_count(1, timeout=30_000)
-            expect(row.locator(".jp-ddas-row-owners")).to_have_text(hub.name("alice"))
-            screenshot(page, "hub-sidebar-bob")
-        finally:
-            page.close()
+    page = open_lab(browser, bob_lab, "lab/workspaces/hub-sidebar")
+    try:
+        show_sidebar(page)
+        row = page.locator(ROW).filter(has_text="sidebar_seen.nc")
+        expect(row).to_have_count(1, timeout=30_000)
+        expect(row.locator(".jp-ddas-row-owners")).to_have_text(hub.name("alice"))
+        screenshot(page, "hub-sidebar-bob")
+    finally:
+        page.close()
+
+
+def test_a_notebook_in_bobs_lab_reuses_alices_copy_through_the_service(
+    hub: Hub, bob_lab: Lab, http_server: Any, browser: Any
+) -> None:
+    data = os.urandom(120_000)
+    url = http_server.add("hub/in_a_notebook.nc", data)
+    kernel_fetch(hub, "alice", url)
+    notebook = write_notebook(
+        bob_lab.root / "reuse.ipynb",
+        f"import ddas\np = ddas.fetch({url!r})\nprint('bytes:', len(open(p, 'rb').read()))",
+    )
+    if hub.people["bob"].uid is not None:
+        os.chown(notebook, hub.people["bob"].uid, -1)
+    page = open_lab(browser, bob_lab, "lab/workspaces/hub-notebook/tree/reuse.ipynb")
+    try:
+        cell = run_cell(page, 0, f"bytes: {len(data)}")
+        expect(cell).to_contain_text("already has it")  # the reuse card, from the service
+        screenshot(page, "hub-notebook-bob")
+    finally:
+        page.close()
+    assert http_server.body_bytes("hub/in_a_notebook.nc") == len(data)  # bob's: 0 bytes
+    detail = dataset_of(hub, "in_a_notebook.nc")
+    assert ("reuse", hub.name("bob")) in {(e["kind"], e["user"]) for e in detail["events"]}

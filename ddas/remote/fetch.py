@@ -122,6 +122,16 @@ def _as_error(error: dict[str, Any]) -> Exception:
     cls = getattr(errors, kind, None)
     if not (isinstance(cls, type) and issubclass(cls, errors.DDASError)):
         cls = errors.DDASError
+    fields = dict(error.get("fields") or {})
+    if fields:
+        from ddas.remote.api import copy_from_dict
+
+        if "copies" in fields:
+            fields["copies"] = [copy_from_dict(c) for c in fields["copies"]]
+        try:
+            return cls(**fields)
+        except TypeError:  # a newer service's fields: keep its message at least
+            pass
     exc = cls.__new__(cls)
     Exception.__init__(exc, message)  # the typed error, without re-running its constructor
     return exc

@@ -73,10 +73,24 @@ class FetchJob:
         }
 
 
+#: The constructor arguments of the typed errors a client rebuilds (the CLI lists a duplicate's
+#: copies, a notebook may read a mismatch's digests): attribute names, as the errors keep them.
+ERROR_FIELDS = {
+    "DuplicateDownloadError": ("url", "copies"),
+    "HashMismatchError": ("url", "algorithm", "expected", "actual"),
+    "LeaseTimeoutError": ("key", "holder"),
+    "StoreFullError": ("root", "url", "received", "kept"),
+}
+
+
 def error_dict(exc: BaseException) -> dict[str, Any]:
     """What the client needs to raise the same typed error in the kernel (never a traceback)."""
     if isinstance(exc, DDASError):
-        return {"type": type(exc).__name__, "message": str(exc)}
+        names = ERROR_FIELDS.get(type(exc).__name__, ())
+        fields = {n: getattr(exc, n) for n in names if hasattr(exc, n)}
+        if "copies" in fields:
+            fields["copies"] = [c.to_dict() for c in fields["copies"]]
+        return {"type": type(exc).__name__, "message": str(exc), "fields": fields}
     if isinstance(exc, ValueError):
         return {"type": "ValueError", "message": str(exc)}
     if isinstance(exc, OSError):  # what fsspec backends raise for unreachable remotes
