@@ -79,7 +79,13 @@ def test_a_notebook_in_bobs_lab_reuses_alices_copy_through_the_service(
         os.chown(notebook, hub.people["bob"].uid, -1)
     page = open_lab(browser, bob_lab, "lab/workspaces/hub-notebook/tree/reuse.ipynb")
     try:
-        cell = run_cell(page, 0, f"bytes: {len(data)}")
+        page.locator(".jp-Notebook").wait_for(timeout=60_000)
+        try:
+            cell = run_cell(page, 0, f"bytes: {len(data)}")
+        except Exception as exc:  # say what stood in the way (a dialog covered the cell once)
+            screenshot(page, "hub-notebook-bob-failed")
+            dialogs = page.locator(".jp-Dialog").all_text_contents()
+            raise AssertionError(f"the cell did not run; dialogs: {dialogs}") from exc
         expect(cell).to_contain_text("already has it")  # the reuse card, from the service
         screenshot(page, "hub-notebook-bob")
     finally:
