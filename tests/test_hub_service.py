@@ -51,6 +51,8 @@ with open(r.path, "rb") as f:
 print(json.dumps({{**r.to_dict(), "read": n, "seen": bar.seen}}))
 """
 
+SERVICE_APP = "ddas-svc-"
+
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def hub(request: pytest.FixtureRequest) -> Iterator[Hub]:
@@ -61,7 +63,7 @@ def hub(request: pytest.FixtureRequest) -> Iterator[Hub]:
             return f"sqlite:///{folder / 'registry.db'}"
         url, schema = make_pg_url(request.getfixturevalue("pg_admin"))
         schema_holder.append(schema)
-        return url
+        return f"{url}&application_name={SERVICE_APP}{schema}"  # its connections, countable
 
     with running_hub(registry_url_for) as running:
         yield running
@@ -401,3 +403,72 @@ def test_policy_error_through_the_service_lists_the_copies_like_embedded_mode(
     assert path in refused.stderr and hub.name("alice") in refused.stderr
     assert "Traceback" not in refused.stderr
     assert http_server.count("GET", "hub/no_second_copy.nc") == 1
+
+
+def peak_connections(pg_admin: Any, application: str, work: Any) -> int:
+    """The most PostgreSQL backends named ``application`` seen while ``work()`` runs (sampled)."""
+    import threading
+
+    import sqlalchemy as sa
+
+    peak, done = [0], threading.Event()
+
+    def sample() -> None:
+        with pg_admin.connect() as conn:
+            while not done.is_set():
+                n = conn.execute(
+                    sa.text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :a"),
+                    {"a": application},
+                ).scalar_one()
+                peak[0] = max(peak[0], int(n))
+                done.wait(0.02)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        work()
+    finally:
+        done.set()
+        sampler.join()
+    return peak[0]
+
+
+def test_kernels_hold_no_database_connection_the_service_one_bounded_pool(
+    hub: Hub, http_server: Any, request: pytest.FixtureRequest
+) -> None:
+    if "postgresql" not in hub.registry_url:
+        pytest.skip("PostgreSQL only: an SQLite registry has no connections to count")
+    pg_admin = request.getfixturevalue("pg_admin")
+    url = http_server.add("hub/popular.nc", os.urandom(20_000))
+    kernel_fetch(hub, "alice", url)
+    kernels = 12
+
+    def many(env_of: Any) -> None:
+        procs = [
+            subprocess.Popen(
+                [hub.python, "-c", FETCH.format(url=url)],
+                env=env_of(i),
+                cwd=hub.kernel_env("bob")["HOME"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                **hub.ids("bob"),
+            )
+            for i in range(kernels)
+        ]
+        errors = [p.communicate(timeout=300)[1] for p in procs]
+        assert all(p.returncode == 0 for p in procs), errors
+
+    application = SERVICE_APP + hub.registry_url.split("search_path%3D")[1].split("&")[0]
+    service = peak_connections(pg_admin, application, lambda: many(lambda i: hub.kernel_env("bob")))
+    # the peer: the same kernels in embedded mode, each opening the registry itself
+    embedded_app = f"ddas-embedded-{os.getpid()}"
+    direct = hub.registry_url.replace(application, embedded_app)
+    embedded = peak_connections(
+        pg_admin,
+        embedded_app,
+        lambda: many(lambda i: {**hub.kernel_env("bob"), "DDAS_REGISTRY": direct}),
+    )
+    print(f"\n| {kernels} kernels fetching one dataset | peak PostgreSQL connections |")
+    print(f"| through the service | {service} |\n| embedded (each kernel connects) | {embedded} |")
+    assert 1 <= service <= 15  # one pool: 5, plus 10 under load (ddas.registry.engine)
+    assert http_server.count("GET", "hub/popular.nc") == 1

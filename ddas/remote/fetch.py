@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from ddas import errors
 from ddas.alerts import Alert, announce
@@ -38,10 +39,11 @@ def remote_fetch(
 ) -> FetchResult:
     """Fetch through the service; the same :class:`~ddas.fetching.FetchResult` as embedded mode."""
     nurl = normalize_url(url)
-    if nurl.is_local:
-        raise errors.RemoteError(
-            "local paths are looked up, not fetched: use ddas.lookup for a path on this machine"
-        )
+    if nurl.is_local:  # as embedded: a local path is handed back, never sent to be fetched
+        path = Path(unquote(nurl.url[len("file://") :]))
+        if not path.is_file():
+            raise errors.RemoteError(f"{path} does not exist (local paths are looked up)")
+        return FetchResult(path, False, None, path.stat().st_size, nurl.url)
     service = service or client()
     body = {"url": url, "policy": policy, "known_hash": known_hash}
     if storage_options:
