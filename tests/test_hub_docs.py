@@ -45,3 +45,27 @@ def test_every_documented_service_setting_is_a_traitlet_with_that_default() -> N
             continue  # "JUPYTERHUB_SERVICE_URL", read from the environment
         assert traits[name].default() == value, name
     assert set(DDASService.aliases) >= {"registry", "store"}
+
+
+def test_the_service_serves_exactly_the_two_openapi_files() -> None:
+    """Every route of the service is documented: the extension's API plus the service's own."""
+    import yaml
+    from ddas_server.service.auth import HubServiceMixin
+    from ddas_server.service.routes import service_routes
+
+    server = Path(__file__).resolve().parents[1] / "jupyter_server_ext" / "ddas_server"
+    documented = set()
+    for spec in (server / "openapi.yaml", server / "service" / "openapi.yaml"):
+        for path, ops in yaml.safe_load(spec.read_text())["paths"].items():
+            documented |= {(re.sub(r"\{[^}]+\}", "([^/]+)", path), m.upper()) for m in ops}
+    prefix = "/services/ddas/ddas/api"
+    served = {
+        (pattern.removeprefix(prefix), method)
+        for pattern, handler in service_routes("/services/ddas/")
+        if pattern.startswith(prefix)
+        and not pattern.endswith("(.*)")
+        and issubclass(handler, HubServiceMixin)
+        for method in handler.allowed_methods()
+        if method != "OPTIONS"
+    }
+    assert served == documented

@@ -472,3 +472,31 @@ def test_kernels_hold_no_database_connection_the_service_one_bounded_pool(
     print(f"| through the service | {service} |\n| embedded (each kernel connects) | {embedded} |")
     assert 1 <= service <= 15  # one pool: 5, plus 10 under load (ddas.registry.engine)
     assert http_server.count("GET", "hub/popular.nc") == 1
+
+
+def test_alice_and_bob_asking_two_replicas_at_once_give_one_transfer(
+    hub: Hub, http_server: Any
+) -> None:
+    size = 2 << 20
+    url = http_server.add("hub/same_moment.nc", os.urandom(size), delay=0.05)
+    with hub.replica() as other:
+        both = {
+            who: subprocess.Popen(
+                [hub.python, "-c", FETCH.format(url=url)],
+                env=hub.kernel_env(who, **extra),
+                cwd=hub.kernel_env(who)["HOME"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                **hub.ids(who),
+            )
+            for who, extra in (("alice", {}), ("bob", {"DDAS_SERVICE_URL": other}))
+        }
+        out = {who: proc.communicate(timeout=300) for who, proc in both.items()}
+    for who, proc in both.items():
+        assert proc.returncode == 0, out[who][1][-3000:]
+    results = {who: json.loads(o.strip().splitlines()[-1]) for who, (o, _) in out.items()}
+    assert results["alice"]["path"] == results["bob"]["path"]
+    assert sorted(r["reused"] for r in results.values()) == [False, True]
+    assert http_server.count("GET", "hub/same_moment.nc") == 1
+    assert http_server.body_bytes("hub/same_moment.nc") == size

@@ -47,8 +47,8 @@ def _fetch_request(body: dict[str, Any]) -> dict[str, Any]:
     return {"url": url, "policy": policy, "known_hash": known_hash, "storage_options": options}
 
 
-class FetchesHandler(DDASHandler):
-    route = "fetches"
+class FetchJobsBase(DDASHandler):
+    """What both fetch routes need: the job table and the job as a reply."""
 
     @property
     def jobs(self) -> FetchJobs:
@@ -60,6 +60,10 @@ class FetchesHandler(DDASHandler):
         held = {"user": lease.user, "total_bytes": lease.total_bytes} if lease is not None else None
         return job.to_dict(held)
 
+
+class FetchesHandler(FetchJobsBase):
+    route = "fetches"
+
     @web.authenticated
     @client_errors
     async def post(self) -> None:
@@ -69,7 +73,7 @@ class FetchesHandler(DDASHandler):
         self.reply(await self.view(job), 202)
 
 
-class FetchHandler(FetchesHandler):
+class FetchHandler(FetchJobsBase):
     route = "fetch"
 
     @web.authenticated
