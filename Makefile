@@ -9,7 +9,7 @@ PORT ?= 8888
 DEMO_DIR ?= $(CURDIR)/.ddas-demo
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: lab test lint docs bench clean chromium
+.PHONY: lab test lint docs bench clean chromium chp
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,13 @@ chromium:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# configurable-http-proxy from npm, project-local, for the tests that start a real JupyterHub
+# (tests/fixtures/hub.py runs .chp/node_modules/.bin/configurable-http-proxy).
+CHP := .chp/node_modules/.bin/configurable-http-proxy
+$(CHP):
+	npm install --silent --no-audit --no-fund --prefix .chp configurable-http-proxy@5
+chp: $(CHP)
+
 ## make lab: JupyterLab opened on notebooks/01_quickstart.ipynb, with the demo: a local data
 ## server (python -m ddas.demo --serve) and an embedded SQLite registry seeded with two fake users,
 ## all under $(DEMO_DIR). Ctrl-C stops Lab and the demo server; the registry is kept.
@@ -50,7 +57,7 @@ lab: $(VENV)/.installed-lab
 	  status=$$?; $(DEMO_ENV) $(BIN)/python -m ddas.demo --stop; exit $$status
 
 ## make test: the whole suite (SQLite and PostgreSQL, HTTP, S3, JupyterLab in Chromium).
-test: $(VENV)/.installed-test chromium
+test: $(VENV)/.installed-test chromium $(CHP)
 	$(BIN)/ruff check ddas jupyter_server_ext tests benchmarks
 	$(BIN)/ruff format --check ddas jupyter_server_ext tests benchmarks
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
@@ -72,4 +79,4 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/registry_lookup.py
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) build dist .pytest_cache
+	rm -rf $(VENV) $(DEMO_DIR) build dist .pytest_cache .chp

@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from ddas import metadata
+from ddas import config, metadata
 from ddas.config import DownloadSettings
+from ddas.errors import DDASError
 from ddas.fetching import Fetcher, FetchResult
 from ddas.identity import normalize_url
 from ddas.links import place
@@ -40,7 +41,22 @@ def fetch_result(
     quiet: bool = False,
     **settings: Any,
 ) -> FetchResult:
-    """Like :func:`fetch` but returns the whole :class:`~ddas.fetching.FetchResult` (for the CLI)."""
+    """Like :func:`fetch` but returns the whole :class:`~ddas.fetching.FetchResult` (for the CLI).
+
+    With ``DDAS_REGISTRY`` naming the JupyterHub service, the service fetches (see ddas.remote).
+    """
+    if registry is None and store is None and config.registry_service():
+        from ddas.remote.fetch import remote_fetch
+
+        result = remote_fetch(
+            url,
+            policy=policy,
+            known_hash=known_hash,
+            progress=progress,
+            storage_options=storage_options,
+            quiet=quiet,
+        )
+        return _placed(result, url, dest)
     fetcher = Fetcher(
         registry,
         store,
@@ -54,18 +70,17 @@ def fetch_result(
     result = fetcher.fetch(url)
     if result.copy is not None:  # off the critical path: a queue drained by a background thread
         metadata.schedule(fetcher.registry.url, result.blake3, result.path, result.path.name)
-    if dest is not None:
-        path = place(result.path, dest, normalize_url(url).name or result.path.name)
-        result = FetchResult(
-            path,
-            result.reused,
-            result.blake3,
-            result.size,
-            result.source,
-            result.copy,
-            result.alert,
-        )
-    return result
+    return _placed(result, url, dest)
+
+
+def _placed(result: FetchResult, url: str, dest: str | os.PathLike[str] | None) -> FetchResult:
+    """The result with its path at ``dest`` (a link to the stored copy), when one was asked for."""
+    if dest is None:
+        return result
+    path = place(result.path, dest, normalize_url(url).name or result.path.name)
+    return FetchResult(
+        path, result.reused, result.blake3, result.size, result.source, result.copy, result.alert
+    )
 
 
 def fetch(
@@ -155,7 +170,25 @@ def open(
 
 def lookup(url: str, *, registry: Registry | None = None) -> list[CopyInfo]:
     """Every present copy of what ``url`` gave (any version), without touching the network."""
+    if registry is None and config.registry_service():
+        from ddas.remote.api import lookup as remote_lookup
+
+        return remote_lookup(url)
     return (registry or Registry()).copies_for_url(normalize_url(url))
+
+
+def forget(copy_id: int, *, registry: Registry | None = None) -> None:
+    """Forget copy ``copy_id`` (its file is left alone). On the JupyterHub service only its owner
+    or a DDAS admin may (:class:`ddas.NotAllowedError` otherwise); embedded, you are trusted."""
+    if registry is None and config.registry_service():
+        from ddas.remote.api import forget as remote_forget
+
+        remote_forget(copy_id)
+        return
+    try:
+        (registry or Registry()).forget_copy(copy_id)
+    except KeyError:
+        raise DDASError(f"no copy with id {copy_id}; ddas find lists copies") from None
 
 
 def lookup_status(url: str, *, registry: Registry | None = None, probe: bool = True) -> dict:

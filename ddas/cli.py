@@ -11,6 +11,7 @@ documented exit codes so a batch job can tell "bad URL" from "hash mismatch" fro
 4     hash mismatch (``--known-hash``) — nothing kept
 5     duplicate refused (``--policy error``) — the copies are listed
 6     timed out waiting for another user's download
+7     not allowed (JupyterHub service: not a member, not the owner or an admin)
 ====  =======================================================
 """
 
@@ -29,6 +30,7 @@ from ddas.errors import (
     HashMismatchError,
     InvalidURLError,
     LeaseTimeoutError,
+    NotAllowedError,
     RemoteError,
 )
 
@@ -38,6 +40,7 @@ EXIT_CODES: dict[type[BaseException], int] = {
     HashMismatchError: 4,
     DuplicateDownloadError: 5,
     LeaseTimeoutError: 6,
+    NotAllowedError: 7,
     DDASError: 1,
 }
 
@@ -127,9 +130,14 @@ def fetch(
 @click.option("--json", "as_json", is_flag=True)
 def find(query: str, limit: int, as_json: bool) -> None:
     """Find copies by URL, digest (blake3 or alg:hex) or text in names and URLs."""
+    from ddas import config
     from ddas.registry import Registry
 
     def search() -> list[dict[str, Any]]:
+        if config.registry_service():
+            from ddas.remote.api import find as remote_find
+
+            return remote_find(query, limit)
         registry = Registry()
         if "://" in query:
             copies = registry.copies_for_url(query)
@@ -160,10 +168,16 @@ def _looks_like_digest(text: str) -> bool:
 @click.option("--json", "as_json", is_flag=True)
 def stats(as_json: bool) -> None:
     """Downloads and bytes saved, by user and file type."""
+    from ddas import config
     from ddas.registry import Registry
     from ddas.units import human_size
 
-    data = _run(lambda: Registry().stats())
+    if config.registry_service():
+        from ddas.remote.api import stats as remote_stats
+
+        data = _run(remote_stats)
+    else:
+        data = _run(lambda: Registry().stats())
     if as_json:
         _echo_json(data)
         return
@@ -180,6 +194,16 @@ def stats(as_json: bool) -> None:
         click.echo(
             f"  {row['user']}: {row['reuses']} reuses, {human_size(row['bytes_saved'])} saved"
         )
+
+
+@main.command()
+@click.argument("copy_id", type=click.IntRange(1))
+def forget(copy_id: int) -> None:
+    """Forget copy COPY_ID (as listed by find --json); the file itself is left alone."""
+    from ddas.api import forget as forget_copy
+
+    _run(lambda: forget_copy(copy_id))
+    click.echo(f"forgot copy {copy_id}")
 
 
 def _attach_scan_commands() -> None:

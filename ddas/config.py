@@ -11,6 +11,9 @@ from __future__ import annotations
 import getpass
 import os
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -40,14 +43,43 @@ def registry_url() -> str:
     return f"sqlite:///{Path(value).expanduser().resolve()}"
 
 
+SERVICE_SCHEMES = ("hub://", "http://", "https://")
+
+
+def registry_service(value: str | None = None) -> str | None:
+    """The DDAS JupyterHub service that ``DDAS_REGISTRY`` (or ``value``) names — ``hub://ddas`` or
+    the service's ``http(s)://`` URL — else None (a database URL or path: embedded mode)."""
+    text = (os.environ.get("DDAS_REGISTRY", "") if value is None else value).strip()
+    return text if text.lower().startswith(SERVICE_SCHEMES) else None
+
+
 def store_root() -> Path:
     """Root folder of the shared, content-addressed store (``DDAS_STORE``)."""
     value = os.environ.get("DDAS_STORE", "").strip()
     return Path(value).expanduser().resolve() if value else data_dir() / "store"
 
 
+#: Set by the JupyterHub service around each request it serves: there the user is the Hub user of
+#: the request's token, and no environment variable (the service's own) may say otherwise.
+_ACTING_USER: ContextVar[str | None] = ContextVar("ddas_acting_user", default=None)
+
+
+@contextmanager
+def acting_as(user: str) -> Iterator[str]:
+    """Record everything done in this context (thread, task) as ``user``."""
+    token = _ACTING_USER.set(user)
+    try:
+        yield user
+    finally:
+        _ACTING_USER.reset(token)
+
+
 def current_user() -> str:
-    """Who gets the credit: ``DDAS_USER``, else ``JUPYTERHUB_USER``, else the OS user."""
+    """Who gets the credit: the service's acting user, else ``DDAS_USER``, else
+    ``JUPYTERHUB_USER``, else the OS user."""
+    acting = _ACTING_USER.get()
+    if acting:
+        return acting
     for var in ("DDAS_USER", "JUPYTERHUB_USER"):
         value = os.environ.get(var, "").strip()
         if value:

@@ -60,7 +60,8 @@ class DuplicateDownloadError(DDASError):
 
 
 class NotAllowedError(DDASError, PermissionError):
-    """The acting user may not do this (e.g. annotate a dataset they hold no copy of)."""
+    """The acting user may not do this: annotate or forget a dataset they hold no copy of, use the
+    JupyterHub service without its scope. The message says whom to ask."""
 
 
 class RegistrySchemaError(DDASError):
@@ -155,3 +156,19 @@ class CertificateError(RemoteError):
 
 class SettingsError(DDASError, ValueError):
     """A DDAS setting (argument or ``DDAS_*`` variable) has a value DDAS cannot use."""
+
+
+class ServiceError(DDASError):
+    """The DDAS JupyterHub service (``DDAS_REGISTRY=hub://…``) could not be reached or refused."""
+
+
+class ServiceRegistryError(DDASError):
+    """``DDAS_REGISTRY`` names the JupyterHub service: there is no database to open in a kernel."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__(
+            f"DDAS_REGISTRY={target} names the DDAS JupyterHub service: the registry is only "
+            "reachable through it. Use ddas.fetch/open/lookup/forget or the ddas command, which "
+            "talk to the service with your JUPYTERHUB_API_TOKEN."
+        )
+        self.target = target

@@ -32,8 +32,9 @@ _UNSAFE = re.compile(r"[\x00-\x1f/\\]")
 _NAME_MAX = 200  # bytes; below the usual 255 so that tools may append a suffix
 
 
-def shared_mkdir(path: Path) -> Path:
-    """Create ``path`` (and parents below an existing dir) group-writable with setgid, umask-proof."""
+def shared_mkdir(path: Path, mode: int = DIR_MODE) -> Path:
+    """Create ``path`` (and parents below an existing dir) group-writable with setgid, umask-proof
+    (or with ``mode``: the JupyterHub service's store is writable by the service alone)."""
     missing = []
     p = path
     while not p.exists():
@@ -42,7 +43,7 @@ def shared_mkdir(path: Path) -> Path:
     for d in reversed(missing):
         with contextlib.suppress(FileExistsError):
             d.mkdir()
-            os.chmod(d, DIR_MODE)
+            os.chmod(d, mode)
     return path
 
 
@@ -84,12 +85,19 @@ class Verdict:
 
 
 class Store:
-    """A store rooted at ``root`` (default: ``DDAS_STORE``)."""
+    """A store rooted at ``root`` (default: ``DDAS_STORE``).
+
+    ``dir_mode``/``temp_mode``: group-writable for a cooperative store shared by a group; a store
+    owned by one writer (the JupyterHub service) overrides them so that users can only read.
+    """
+
+    dir_mode = DIR_MODE
+    temp_mode = TEMP_MODE
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         self.root = Path(root) if root is not None else config.store_root()
-        shared_mkdir(self.root)
-        self.tmp = shared_mkdir(self.root / ".tmp")
+        shared_mkdir(self.root, self.dir_mode)
+        self.tmp = shared_mkdir(self.root / ".tmp", self.dir_mode)
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
@@ -122,10 +130,12 @@ class Store:
     def open_temp(self, path: Path, *, append: bool = False):
         """Open a temp file group-writable regardless of umask."""
         fd = os.open(
-            path, os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC), TEMP_MODE
+            path,
+            os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC),
+            self.temp_mode,
         )
         with contextlib.suppress(OSError):
-            os.fchmod(fd, TEMP_MODE)
+            os.fchmod(fd, self.temp_mode)
         return os.fdopen(fd, "ab" if append else "wb", buffering=0)
 
     def adopt_partial(self, key: str) -> Path | None:
@@ -144,7 +154,7 @@ class Store:
         if existing is not None:
             temp.unlink(missing_ok=True)
             return existing
-        folder = shared_mkdir(self.content_dir(blake3))
+        folder = shared_mkdir(self.content_dir(blake3), self.dir_mode)
         final = folder / safe_name(name)
         os.chmod(temp, FILE_MODE)
         try:
@@ -164,7 +174,7 @@ class Store:
         src = Path(path)
         if not self.contains(src) or not src.exists():
             return None
-        dest_dir = shared_mkdir(self.root / ".corrupt")
+        dest_dir = shared_mkdir(self.root / ".corrupt", self.dir_mode)
         dest = dest_dir / f"{src.parent.name[:16]}-{uuid.uuid4().hex[:8]}-{src.name}"
         os.replace(src, dest)
         return dest

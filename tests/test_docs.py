@@ -18,7 +18,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 DOCS = [*sorted((REPO / "docs").glob("*.md")), REPO / "README.md"]
 SERVER = REPO / "jupyter_server_ext" / "ddas_server"
-CODE = [*(REPO / "ddas").rglob("*.py"), *SERVER.glob("*.py")]
+CODE = [*(REPO / "ddas").rglob("*.py"), *SERVER.rglob("*.py")]
 
 
 def doc_text() -> str:

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ddas import config
+from ddas.errors import ServiceRegistryError
 from ddas.identity import NormalizedURL, Validators, normalize_url
 from ddas.records import CopyInfo, SourceInfo
 from ddas.registry.engine import create_registry_engine, ensure_schema
@@ -33,6 +34,8 @@ class RegistryCore:
 
     def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
         self.url = url or config.registry_url()
+        if config.registry_service(self.url):  # only the service itself holds the database
+            raise ServiceRegistryError(self.url)
         engine = _ENGINES.get(self.url)
         if engine is None:
             engine = create_registry_engine(self.url)

@@ -124,6 +124,12 @@ class DDASExtension(ExtensionApp):
         install_log_filter([*loggers, *handlers])
 
     def initialize_handlers(self) -> None:
+        if config.registry_service(self.registry_url):  # a Hub user's server: the service answers
+            from ddas_server.relay import RELAY_ROUTES
+
+            self.handlers.extend(RELAY_ROUTES)
+            return
+
         from ddas_server.collections import ROUTES as COLLECTION_ROUTES
         from ddas_server.handlers import ROUTES
 
