@@ -11,7 +11,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import logging
 import os
 import time
 from collections.abc import Mapping
@@ -26,6 +28,7 @@ from ddas.errors import (
     DuplicateDownloadError,
     HashMismatchError,
     LeaseTimeoutError,
+    RegistryPermissionError,
     RemoteError,
     StoreFullError,
 )
@@ -36,6 +39,7 @@ from ddas.records import CopyInfo
 from ddas.registry import Registry, lease_key, new_holder
 from ddas.store import Store
 
+log = logging.getLogger("ddas")
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT)  # the store's disk or the user's quota is full
 
 HEARTBEAT_EVERY = 1.0
@@ -144,15 +148,17 @@ class Fetcher:
             seen.add(copy.id)
             verdict = self.store.verify(copy)
             if verdict.state in ("missing", "corrupt"):
-                self.registry.mark_copy(copy.id, verdict.state, detail={"by": "fetch"})
-                if verdict.state == "corrupt" and copy.in_store:
-                    self.store.quarantine(copy.location)
+                with contextlib.suppress(PermissionError):  # read-only for this user
+                    self.registry.mark_copy(copy.id, verdict.state, detail={"by": "fetch"})
+                    if verdict.state == "corrupt" and copy.in_store:
+                        self.store.quarantine(copy.location)
                 continue
             if not verdict.ok:
                 continue  # unreadable for this user: someone else may still use it
-            if verdict.rehashed:
+            if verdict.rehashed:  # bookkeeping only: a read-only user still gets the copy
                 st = os.stat(copy.location)
-                self.registry.mark_verified(copy.id, size=st.st_size, mtime_ns=st.st_mtime_ns)
+                with contextlib.suppress(RegistryPermissionError):
+                    self.registry.mark_verified(copy.id, size=st.st_size, mtime_ns=st.st_mtime_ns)
             if self.known is not None and not self._matches_known(copy):
                 continue
             return copy
@@ -186,29 +192,28 @@ class Fetcher:
                 shown = True  # the card with the buttons is the alert
             elif ask.ask_user(nurl, copy) == "download":
                 return self._download_now(url, nurl, probe)
+        message = f"{copy.owner} already has it; reused, nothing downloaded"
+        try:
+            self._record_reuse(nurl, probe, copy)
+        except RegistryPermissionError as denied:  # the copy is readable: hand it out anyway
+            log.warning("ddas: %s", denied)
+            message += f" (this reuse was not recorded: {denied})"
+        alert = self._tell("reuse", nurl, [copy], copy.size, message, saved=copy.size, quiet=shown)
+        return FetchResult(Path(copy.location), True, copy.blake3, copy.size, nurl.url, copy, alert)
+
+    def _record_reuse(self, nurl: NormalizedURL, probe: transfer.Probe, copy: CopyInfo) -> None:
         assert copy.content_id is not None
         source = self.registry.add_source(copy.content_id, nurl, probe.validators)
         previous = self.registry.last_download(copy.content_id)
-        seconds = previous.seconds if previous else 0.0
         self.registry.record_event(
             "reuse",
             content_id=copy.content_id,
             source_id=source.id,
             copy_id=copy.id,
             nbytes=copy.size,
-            seconds=seconds,
+            seconds=previous.seconds if previous else 0.0,
             detail={"url": nurl.url, "location": copy.location, "owner": copy.owner},
         )
-        alert = self._tell(
-            "reuse",
-            nurl,
-            [copy],
-            copy.size,
-            f"{copy.owner} already has it; reused, nothing downloaded",
-            saved=copy.size,
-            quiet=shown,
-        )
-        return FetchResult(Path(copy.location), True, copy.blake3, copy.size, nurl.url, copy, alert)
 
     def _download_now(self, url: str, nurl: NormalizedURL, probe: transfer.Probe) -> FetchResult:
         """Download although a copy exists (the user asked to), still under the lease."""
@@ -222,6 +227,7 @@ class Fetcher:
     def _download(
         self, url: str, nurl: NormalizedURL, probe: transfer.Probe, key: str, holder: str
     ) -> FetchResult:
+        self.store.check_writable()  # before any byte is transferred
         self.store.cleanup()
         previous_versions = [
             s for s in self.registry.sources_for_url(nurl) if s.content_id is not None

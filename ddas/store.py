@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ddas import config
 from ddas.hashes import file_blake3
+from ddas.permissions import store_error
 from ddas.records import CopyInfo
 
 DIR_MODE = 0o2775
@@ -88,8 +89,11 @@ class Store:
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         self.root = Path(root) if root is not None else config.store_root()
-        shared_mkdir(self.root)
-        self.tmp = shared_mkdir(self.root / ".tmp")
+        self.tmp = self.root / ".tmp"
+        try:
+            shared_mkdir(self.tmp)
+        except PermissionError:
+            raise store_error(self.root, self.tmp) from None
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
@@ -115,15 +119,24 @@ class Store:
 
     # -- writing ---------------------------------------------------------------------------------
 
+    def check_writable(self) -> None:
+        """Raise :class:`ddas.errors.StorePermissionError` unless this user can create files in
+        ``.tmp``: checked before a download starts, so that nothing is transferred in vain."""
+        if not os.access(self.tmp, os.W_OK | os.X_OK):
+            raise store_error(self.root, self.tmp)
+
     def temp_path(self, key: str) -> Path:
         """A new, uniquely named temp file path for the download identified by ``key``."""
         return self.tmp / f"{_key_tag(key)}.{uuid.uuid4().hex}.part"
 
     def open_temp(self, path: Path, *, append: bool = False):
         """Open a temp file group-writable regardless of umask."""
-        fd = os.open(
-            path, os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC), TEMP_MODE
-        )
+        try:
+            fd = os.open(
+                path, os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC), TEMP_MODE
+            )
+        except PermissionError:
+            raise store_error(self.root, path.parent) from None
         with contextlib.suppress(OSError):
             os.fchmod(fd, TEMP_MODE)
         return os.fdopen(fd, "ab" if append else "wb", buffering=0)
@@ -142,7 +155,7 @@ class Store:
             new = self.temp_path(key)
             try:
                 os.rename(old, new)
-            except FileNotFoundError:
+            except (FileNotFoundError, PermissionError):  # gone, or not ours to take
                 continue
             for other in candidates:  # keep one partial, not a pile of them
                 with contextlib.suppress(FileNotFoundError):
@@ -157,13 +170,20 @@ class Store:
         if existing is not None:
             temp.unlink(missing_ok=True)
             return existing
-        folder = shared_mkdir(self.content_dir(blake3))
+        try:
+            folder = shared_mkdir(self.content_dir(blake3))
+        except PermissionError:
+            temp.unlink(missing_ok=True)
+            raise store_error(self.root, self.content_dir(blake3)) from None
         final = folder / safe_name(name)
         os.chmod(temp, FILE_MODE)
         try:
             os.link(temp, final)  # atomic and never overwrites; rename() would silently replace
         except FileExistsError:
             pass
+        except PermissionError:
+            temp.unlink(missing_ok=True)
+            raise store_error(self.root, folder) from None
         except OSError:  # file systems without hard links
             if not final.exists():
                 os.replace(temp, final)
@@ -187,7 +207,7 @@ class Store:
         limit = time.time() - (max_age if max_age is not None else 2 * config.lease_ttl())
         removed = 0
         for path in self.tmp.glob("*.part"):
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(FileNotFoundError, PermissionError):  # PE: not ours
                 if path.stat().st_mtime < limit:
                     path.unlink()
                     removed += 1

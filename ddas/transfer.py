@@ -51,13 +51,19 @@ class Probe:
     accepts_ranges: bool = False
 
 
-def probe(url: str, storage_options: Mapping[str, Any] | None = None) -> Probe:
-    """Ask the remote for its validators: exactly one HEAD (HTTP) or ``info()`` call (fsspec)."""
+def probe(
+    url: str, storage_options: Mapping[str, Any] | None = None, *, session: Any = None
+) -> Probe:
+    """Ask the remote for its validators: exactly one HEAD (HTTP) or ``info()`` call (fsspec).
+
+    ``session``: the ``requests.Session`` to send it with; the server passes one that refuses
+    internal addresses (:func:`ddas.netpolicy.guarded_session`).
+    """
     if is_http(url):
         import requests
 
         try:
-            resp = _http_session().head(url, allow_redirects=True, timeout=TIMEOUT)
+            resp = (session or _http_session()).head(url, allow_redirects=True, timeout=TIMEOUT)
         except requests.RequestException as exc:
             raise RemoteError(f"cannot reach {redact(url)}: {type(exc).__name__}") from None
         if resp.status_code >= 400:

@@ -16,10 +16,12 @@ from typing import Any
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ddas import config
 from ddas.identity import NormalizedURL, Validators, normalize_url
+from ddas.permissions import registry_error
 from ddas.records import CopyInfo, SourceInfo
 from ddas.registry.engine import create_registry_engine, ensure_schema
 from ddas.registry.models import COPY_STATES, EVENT_KINDS, Content, Copy, Digest, Event, Source
@@ -62,16 +64,27 @@ class RegistryCore:
 
     @contextmanager
     def _write(self) -> Iterator[Session]:
-        """A write transaction; on SQLite it starts with BEGIN IMMEDIATE (see ``engine``)."""
-        with self.engine.connect() as conn:
-            conn = conn.execution_options(ddas_write=True)
-            with Session(bind=conn, expire_on_commit=False) as session:
-                try:
-                    yield session
-                    session.commit()
-                except BaseException:
-                    session.rollback()
-                    raise
+        """A write transaction; on SQLite it starts with BEGIN IMMEDIATE (see ``engine``).
+
+        A user who may read but not write the registry gets one typed error naming it and what
+        to ask the admin for (:class:`ddas.errors.RegistryPermissionError`), not the driver's.
+        """
+        try:
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(ddas_write=True)
+                with Session(bind=conn, expire_on_commit=False) as session:
+                    try:
+                        yield session
+                        session.commit()
+                    except BaseException:
+                        session.rollback()
+                        raise
+        except DBAPIError as exc:
+            url = self.engine.url.render_as_string(hide_password=True)
+            denied = registry_error(url, exc)
+            if denied is None:
+                raise
+            raise denied from None
 
     def _insert(self, model: type) -> Any:
         dialect = sqlite if self.engine.dialect.name == "sqlite" else postgresql

@@ -22,9 +22,11 @@ from tornado import web
 
 from ddas import config
 from ddas.errors import InvalidURLError, RemoteError
+from ddas.netpolicy import BlockedAddressError
 from ddas.records import iso
 from ddas_server import metrics
 from ddas_server import validation as v
+from ddas_server.executors import ROUTE_LANES
 from ddas_server.scans import ScanBusyError
 from ddas_server.validation import BadRequest
 
@@ -73,6 +75,40 @@ class DDASHandler(ExtensionHandlerMixin, APIHandler):
     def ddas(self) -> DDASExtension:
         return cast("DDASExtension", self.extensionapp)
 
+    async def prepare(self) -> None:
+        """Refuse an over-long request with 414/431 before anything else reads it.
+
+        The server reads up to ``c.DDASExtension.max_header_size`` (raised from tornado's 64 KiB so
+        that a spec-valid 8,192-character URL in multibyte UTF-8 fits, percent-encoded in a query);
+        what is longer than DDAS needs gets a JSON answer here instead of a closed connection.
+        """
+        start_line = len(self.request.method or "") + len(self.request.uri or "") + 10
+        if start_line > v.MAX_REQUEST_LINE_BYTES:
+            raise web.HTTPError(
+                414,
+                "the request URL is too long (%d bytes; the limit is %d)",
+                start_line,
+                v.MAX_REQUEST_LINE_BYTES,
+            )
+        fields = sum(len(k) + len(val) + 4 for k, val in self.request.headers.get_all())
+        if fields > v.MAX_HEADER_FIELDS_BYTES:
+            raise web.HTTPError(
+                431,
+                "the request headers are too large (%d bytes; the limit is %d)",
+                fields,
+                v.MAX_HEADER_FIELDS_BYTES,
+            )
+        await super().prepare()
+
+    @web.authenticated
+    def options(self, *args: str) -> None:
+        """Answered only with credentials, like every other method (jupyter-server answers any
+        OPTIONS, for CORS preflights; DDAS is same-origin: its sidebar never sends one)."""
+        super().options(*args)
+        self.set_header("Allow", ", ".join(self.allowed_methods()))
+        self.set_status(204)
+        self.finish()
+
     @property
     def acting_user(self) -> str:
         """JupyterHub's (or any real identity provider's) user name; on a personal server
@@ -90,8 +126,28 @@ class DDASHandler(ExtensionHandlerMixin, APIHandler):
         if not self.is_admin:
             raise BadRequest(f"only DDAS admins may {action}", status=403)
 
-    async def registry(self, fn: Callable[[Registry], Any]) -> Any:
-        return await self.ddas.with_registry(fn)
+    def require_same_site(self, action: str) -> None:
+        """Refuse a cookie-authenticated request without the XSRF token (a page on another site
+        navigating the user's browser); token-authenticated requests need none.
+
+        jupyter-server checks XSRF on POST/PUT/DELETE only; a GET that makes the server act
+        (contact a remote) needs the same proof that the user's own front end sent it.
+        """
+        if self.token_authenticated or self.settings.get("disable_check_xsrf", False):
+            return
+        try:  # tornado's own check: jupyter-server's lets a GET pass on a same-site Referer
+            web.RequestHandler.check_xsrf_cookie(self)
+        except web.HTTPError:
+            raise BadRequest(
+                f"to {action}, send the request from JupyterLab or with the _xsrf token "
+                "(X-XSRFToken header) or an Authorization token",
+                status=403,
+            ) from None
+
+    async def registry(self, fn: Callable[[Registry], Any], lane: str | None = None) -> Any:
+        """The registry call on this route's lane (see ``executors``), within the user's limit."""
+        lane = lane or ROUTE_LANES.get(self.route, "query")
+        return await self.ddas.with_registry(fn, lane=lane, user=self.acting_user)
 
     def reply(self, payload: Any, status: int = 200) -> None:
         self.set_status(status)
@@ -107,6 +163,8 @@ class DDASHandler(ExtensionHandlerMixin, APIHandler):
             message = "internal error in the DDAS server extension; see the server log"
         if status_code == 405:  # RFC 9110: say which methods this resource has
             self.set_header("Allow", ", ".join(self.allowed_methods()))
+        if status_code == 429:
+            self.set_header("Retry-After", "1")
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"message": message}))
 
@@ -160,21 +218,24 @@ class DatasetHandler(DDASHandler):
         self.reply(detail.to_dict())
 
 
-def _lookup(registry: Registry, url: str, probe: bool) -> dict[str, Any]:
+def _lookup(registry: Registry, url: str, probe: bool, session: Any = None) -> dict[str, Any]:
     """``ddas.api.lookup_status``, plus ``probed`` (whether the remote was asked for its version).
 
     When the remote cannot be asked, the registry's own answer (with ``probe_error`` saying why) is
     still what the sidebar needs: a copy we hold is worth showing precisely when the remote is down.
+    ``session`` is the server's guarded HTTP session: an internal address is refused, not probed.
     """
     from ddas.api import lookup_status  # lazy: ddas.api brings transfer, fsspec, requests
 
     if probe:
         try:
-            return {**lookup_status(url, registry=registry, probe=True), "probed": True}
-        except (
-            OSError
-        ) as exc:  # RemoteError, and what fsspec backends raise for unreachable remotes
-            error = str(exc) if isinstance(exc, RemoteError) else f"{type(exc).__name__}"
+            return {
+                **lookup_status(url, registry=registry, probe=True, session=session),
+                "probed": True,
+            }
+        except (OSError, BlockedAddressError) as exc:  # + what fsspec raises for dead remotes
+            known = isinstance(exc, RemoteError | BlockedAddressError)
+            error = str(exc) if known else f"{type(exc).__name__}"
             return {
                 **lookup_status(url, registry=registry, probe=False),
                 "probed": False,
@@ -193,7 +254,12 @@ class LookupHandler(DDASHandler):
         url = v.dataset_url(self.get_query_argument("url", None))
         probe = v.flag(self.get_query_argument("probe", None), "probe", default=True)
         probe = probe and self.ddas.may_probe(url)
-        result = await self.registry(lambda r: _lookup(r, url, probe))
+        if probe:  # a request the server sends for the user: not for a cross-site navigation
+            self.require_same_site("probe a remote (or pass probe=0)")
+        session = self.ddas.probe_session
+        result = await self.registry(
+            lambda r: _lookup(r, url, probe, session), lane="probe" if probe else "query"
+        )
         metrics.observe_lookup(result)
         self.reply(result)
 
