@@ -41,23 +41,36 @@ def _name(lookup: Callable[[int], Any], number: int) -> str:
         return str(number)
 
 
-def access_advice(path: Path) -> str:
-    """What to ask for so that this user can write ``path`` (a file, or a folder to create files
-    in; the first existing ancestor decides), e.g. "ask your admin to add you to group 'ddas'"."""
-    probe = path
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
+def _existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _state(path: Path) -> tuple[str, str, bool]:
+    """``("/srv/ddas is drwxr-xr-x root:ddas", "ddas", group_writable)``."""
+    st = path.stat()
+    group = _name(grp.getgrgid, st.st_gid)
+    owner = _name(pwd.getpwuid, st.st_uid)
+    text = f"{path} is {stat.filemode(st.st_mode)} {owner}:{group}"
+    return text, group, bool(st.st_mode & stat.S_IWGRP)
+
+
+def access_advice(*paths: Path) -> str:
+    """What to ask the admin for so that this user can write ``paths`` (files, or folders to
+    create files in; a missing path is judged by its first existing ancestor)."""
     try:
-        st = probe.stat()
+        states = [_state(_existing(p)) for p in paths]
     except OSError:
-        return f"ask your admin to give you access to {probe}"
-    group, mode = _name(grp.getgrgid, st.st_gid), stat.filemode(st.st_mode)
-    where = f"{probe} is {mode} {_name(pwd.getpwuid, st.st_uid)}:{group}"
-    if st.st_mode & stat.S_IWGRP:
-        return f"ask your admin to add you to group {group!r} ({where})"
+        return "ask your admin to give you write access to " + ", ".join(map(str, paths))
+    groups = sorted({g for _, g, _ in states})
+    now = "; ".join(text for text, _, _ in states)
+    if all(writable for _, _, writable in states) and len(groups) == 1:
+        return f"ask your admin to add you to group {groups[0]!r} ({now})"
+    targets = " ".join(str(_existing(p)) for p in paths)
     return (
-        f"ask your admin to make it writable for its group and add you to that group, e.g. "
-        f"chgrp -R {group} {probe} && chmod -R g+w {probe} ({where})"
+        f"ask your admin to make it writable for a group you are in, e.g. chgrp {groups[0]} "
+        f"{targets} && chmod g+w {targets} ({now})"
     )
 
 
@@ -78,17 +91,18 @@ def registry_error(url: str, exc: BaseException) -> RegistryPermissionError | No
     """
     if url.startswith("sqlite") and is_sqlite_readonly(exc):
         database = Path(url.split(":///", 1)[-1].split("?", 1)[0])
-        if database.exists() and not os.access(database, os.W_OK):
-            advice = access_advice(database)
-        else:  # the file is writable: the folder is not, where SQLite keeps -wal/-shm/-journal
-            advice = f"SQLite writes {database.name}-wal/-shm next to it, so " + access_advice(
-                database.parent
-            )
+        blocked = [p for p in (database, database.parent) if not os.access(p, os.W_OK)]
+        advice = access_advice(*(blocked or [database])) + (
+            f"; SQLite also creates {database.name}-wal and -shm in {database.parent}, even to "
+            "read while nobody else has the registry open"
+        )
         return RegistryPermissionError(str(database), os_user(), advice)
     if url.startswith("postgresql") and is_pg_permission_denied(exc):
         from sqlalchemy.engine import make_url
 
-        role = make_url(url).username or os_user()
+        parsed = make_url(url)
+        role = parsed.username or os_user()
+        url = parsed.set(drivername="postgresql").render_as_string(hide_password=True)
         advice = (
             f"your database role {role!r} may only read; ask your admin to grant it the DDAS "
             'writer role (e.g. GRANT ddas_writer TO "' + role + "\"; the Admin guide's "

@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -41,6 +41,9 @@ class RegistryCore:
             if migrate:
                 try:
                     ensure_schema(engine)
+                except DBAPIError as exc:  # SQLite cannot even read without -wal/-shm access
+                    engine.dispose()
+                    self._raise_denied(exc, engine)
                 except BaseException:  # e.g. a newer schema: do not leak the pool's connections
                     engine.dispose()
                     raise
@@ -80,11 +83,15 @@ class RegistryCore:
                         session.rollback()
                         raise
         except DBAPIError as exc:
-            url = self.engine.url.render_as_string(hide_password=True)
-            denied = registry_error(url, exc)
-            if denied is None:
-                raise
-            raise denied from None
+            self._raise_denied(exc, self.engine)
+
+    @staticmethod
+    def _raise_denied(exc: DBAPIError, engine: Engine) -> NoReturn:
+        """Raise the typed error for a permission problem, else ``exc`` itself."""
+        denied = registry_error(engine.url.render_as_string(hide_password=True), exc)
+        if denied is None:
+            raise exc
+        raise denied from None
 
     def _insert(self, model: type) -> Any:
         dialect = sqlite if self.engine.dialect.name == "sqlite" else postgresql
