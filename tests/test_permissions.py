@@ -148,6 +148,15 @@ def no_traceback(result: subprocess.CompletedProcess[str]) -> None:
     assert "psycopg.errors" not in result.stderr and "InsufficientPrivilege" not in result.stderr
 
 
+def the_error(result: subprocess.CompletedProcess[str]) -> str:
+    """The one line a failed ``ddas fetch`` printed (exit code 1: a DDAS error)."""
+    no_traceback(result)
+    assert result.returncode == 1, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    print(line)  # the wording the docs quote (pytest -s)
+    return line
+
+
 def test_a_read_only_user_reuses_a_copy_and_is_told_it_was_not_recorded(
     prepared, read_only_url, other_user, http_server
 ):
@@ -184,13 +193,10 @@ def test_a_read_only_user_cannot_download_and_is_told_whom_to_ask(
 
     result = other_user.ddas("fetch", new, env=env)
 
-    no_traceback(result)
-    assert result.returncode == 1
-    (line,) = result.stderr.strip().splitlines()
+    line = the_error(result)
     assert line.startswith(
         f"ddas: error: you ({other_user.name}) are not allowed to write the DDAS registry"
     )
-    print(line)  # the wording the docs quote
     if url.startswith("sqlite"):
         assert str(Path(url.split(":///", 1)[1])) in line and "-rw-r--r-- root:root" in line
         assert "-wal and -shm" in line and "reg is drwxr-xr-x root:root" in line
@@ -216,10 +222,7 @@ def test_a_user_who_cannot_write_the_store_is_told_so_and_nothing_is_left(
 
     result = other_user.ddas("fetch", new, env=env)
 
-    no_traceback(result)
-    assert result.returncode == 1
-    (line,) = result.stderr.strip().splitlines()
-    print(line)
+    line = the_error(result)
     store = prepared["store"]
     assert f"are not allowed to write the DDAS store {store.root}" in line
     assert "ask your admin to add you to group 'root'" in line and "nothing was downloaded" in line
