@@ -17,7 +17,16 @@ from ddas.registry.core import _ENGINES
 from ddas.registry.engine import HEAD_REVISION, create_registry_engine, head_revision
 from ddas.registry.models import Base
 
-TABLES = {"alembic_version", "contents", "digests", "sources", "copies", "events", "leases"}
+TABLES = {
+    "alembic_version",
+    "contents",
+    "digests",
+    "sources",
+    "copies",
+    "events",
+    "leases",
+    "scan_runs",
+}
 # Trigram search structures are raw SQL in migration 0002 (FTS5 tables, pg_trgm indexes), not models.
 SEARCH_STRUCTURES = ("_fts", "_trgm")
 FUTURE = "9999_from_a_newer_ddas"

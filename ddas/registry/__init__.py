@@ -7,10 +7,11 @@ Every other part of DDAS (fetch, scans, the server extension) talks to the datab
 
 from ddas.registry.leases import RegistryLeases, lease_key, new_holder
 from ddas.registry.queries import RegistryQueries
+from ddas.registry.scanruns import RegistryScanRuns
 from ddas.registry.scans import RegistryScans
 
 
-class Registry(RegistryLeases, RegistryQueries, RegistryScans):
+class Registry(RegistryLeases, RegistryQueries, RegistryScans, RegistryScanRuns):
     """The typed API over the registry database; see the base classes for writes, reads, leases."""
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,7 +26,7 @@ from traitlets import Bool, Float, Int, List, Set, TraitError, Unicode, default,
 from ddas import config
 from ddas.netpolicy import AddressPolicy, guarded_session
 from ddas_server.executors import Lane, Lanes
-from ddas_server.scans import ScanJobs, ScanRunner
+from ddas_server.scans import ScanCancelled, ScanJobs, ScanRunner
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ddas.registry import Registry
@@ -173,14 +174,19 @@ class DDASExtension(ExtensionApp):
         )
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
-        """Once the server's HTTPServer exists: let it read requests up to ``max_header_size``
+        """Once the server runs: let its HTTPServer read requests up to ``max_header_size``
         (jupyter-server offers no setting for it), so that DDAS can answer 414/431 with JSON
-        rather than the connection closing on a long URL."""
+        rather than the connection closing on a long URL; and mark scans a killed server left."""
         try:
             params = serverapp.http_server.conn_params
         except AttributeError:  # embedded without an HTTPServer of its own (pytest-jupyter)
-            return
-        params.max_header_size = max(params.max_header_size or 0, self.max_header_size)
+            params = None
+        if params is not None:
+            params.max_header_size = max(params.max_header_size or 0, self.max_header_size)
+        try:
+            await self.run(self.mark_interrupted_scans)
+        except Exception as exc:  # a registry down at start must not stop the server
+            self.log.error("DDAS: could not check for interrupted scans: %s", exc)
 
     def initialize_handlers(self) -> None:
         from ddas_server.handlers import ROUTES
@@ -224,24 +230,50 @@ class DDASExtension(ExtensionApp):
         ``lane`` (``query``, ``heavy`` or ``probe``), off the loop, within ``user``'s limit there."""
         return await self.lanes.run(lane, lambda: fn(self.get_registry()), user)
 
-    def scan_runner(self) -> ScanRunner:
-        """A function running ``ddas.scan`` with this server's settings (blocking: call it in a
-        thread). Raises ImportError while the DDAS in use has no ``ddas.scan``."""
+    def scan_runner(self, user: str) -> ScanRunner:
+        """A function running ``ddas.scan`` for ``user`` with this server's settings (blocking:
+        call it in a thread), recorded as a ``scan_runs`` row from start to end. Raises
+        ImportError while the DDAS in use has no ``ddas.scan``."""
+        from ddas.registry.scanruns import SCAN_HEARTBEAT_EVERY
         from ddas.scan import scan
 
         registry = self.get_registry()
 
         def run(roots: list[str], on_progress: Callable[[Any], None]) -> dict[str, Any]:
-            report = scan(
-                roots,
-                min_size=self.scan_min_size,
-                exclude=tuple(self.scan_exclude),
-                follow_symlinks=False,
-                workers=self.scan_workers,
-                registry=registry,
-                progress=False,
-                on_progress=on_progress,
-            )
+            run_id = registry.scan_run_started(user, roots)
+            beat = [time.monotonic()]
+
+            def progress(report: Any) -> None:
+                on_progress(report)  # raises ScanCancelled when the server stops
+                if time.monotonic() - beat[0] >= SCAN_HEARTBEAT_EVERY:
+                    beat[0] = time.monotonic()
+                    registry.scan_run_beat(run_id)
+
+            try:
+                report = scan(
+                    roots,
+                    min_size=self.scan_min_size,
+                    exclude=tuple(self.scan_exclude),
+                    follow_symlinks=False,
+                    workers=self.scan_workers,
+                    registry=registry,
+                    progress=False,
+                    on_progress=progress,
+                )
+            except ScanCancelled as stop:
+                registry.scan_run_finished(run_id, "interrupted", str(stop))
+                raise
+            except Exception as exc:
+                registry.scan_run_finished(run_id, "failed", f"{type(exc).__name__}: {exc}")
+                raise
+            registry.scan_run_finished(run_id, "done")
             return dict(report.summary())
 
         return run
+
+    def mark_interrupted_scans(self) -> None:
+        """At start: scans a killed server left ``running`` become ``interrupted`` (+ event)."""
+        for run in self.get_registry().mark_interrupted_scans():
+            self.log.warning(
+                "DDAS: scan %d of %s was interrupted: %s", run.id, run.roots, run.message
+            )

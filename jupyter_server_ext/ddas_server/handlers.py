@@ -21,12 +21,18 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from tornado import web
 
 from ddas import config
-from ddas.errors import InvalidURLError, RemoteError
+from ddas.errors import (
+    InvalidURLError,
+    RegistryPermissionError,
+    RemoteError,
+    StorePermissionError,
+)
 from ddas.netpolicy import BlockedAddressError
 from ddas.records import iso
 from ddas_server import metrics
 from ddas_server import validation as v
 from ddas_server.executors import ROUTE_LANES
+from ddas_server.guards import RequestGuards
 from ddas_server.scans import ScanBusyError
 from ddas_server.validation import BadRequest
 
@@ -55,6 +61,8 @@ def client_errors(method: F) -> F:
             raise web.HTTPError(503, "the registry database is unavailable; retry later") from None
         except ImportError as exc:
             raise web.HTTPError(501, "this DDAS cannot do that yet: %s", str(exc)) from None
+        except (RegistryPermissionError, StorePermissionError) as exc:  # the server's own setup
+            raise web.HTTPError(503, "%s", str(exc)) from None
 
     return cast("F", wrapper)
 
@@ -65,7 +73,7 @@ def _anonymous_identities(handler: APIHandler) -> bool:
     return type(handler.identity_provider).__module__.startswith("jupyter_server.")
 
 
-class DDASHandler(ExtensionHandlerMixin, APIHandler):
+class DDASHandler(ExtensionHandlerMixin, RequestGuards):
     """Base: JSON replies and errors, the acting user, admin checks, request metrics."""
 
     auth_resource = AUTH_RESOURCE
@@ -74,40 +82,6 @@ class DDASHandler(ExtensionHandlerMixin, APIHandler):
     @property
     def ddas(self) -> DDASExtension:
         return cast("DDASExtension", self.extensionapp)
-
-    async def prepare(self) -> None:
-        """Refuse an over-long request with 414/431 before anything else reads it.
-
-        The server reads up to ``c.DDASExtension.max_header_size`` (raised from tornado's 64 KiB so
-        that a spec-valid 8,192-character URL in multibyte UTF-8 fits, percent-encoded in a query);
-        what is longer than DDAS needs gets a JSON answer here instead of a closed connection.
-        """
-        start_line = len(self.request.method or "") + len(self.request.uri or "") + 10
-        if start_line > v.MAX_REQUEST_LINE_BYTES:
-            raise web.HTTPError(
-                414,
-                "the request URL is too long (%d bytes; the limit is %d)",
-                start_line,
-                v.MAX_REQUEST_LINE_BYTES,
-            )
-        fields = sum(len(k) + len(val) + 4 for k, val in self.request.headers.get_all())
-        if fields > v.MAX_HEADER_FIELDS_BYTES:
-            raise web.HTTPError(
-                431,
-                "the request headers are too large (%d bytes; the limit is %d)",
-                fields,
-                v.MAX_HEADER_FIELDS_BYTES,
-            )
-        await super().prepare()
-
-    @web.authenticated
-    def options(self, *args: str) -> None:
-        """Answered only with credentials, like every other method (jupyter-server answers any
-        OPTIONS, for CORS preflights; DDAS is same-origin: its sidebar never sends one)."""
-        super().options(*args)
-        self.set_header("Allow", ", ".join(self.allowed_methods()))
-        self.set_status(204)
-        self.finish()
 
     @property
     def acting_user(self) -> str:
@@ -125,24 +99,6 @@ class DDASHandler(ExtensionHandlerMixin, APIHandler):
     def require_admin(self, action: str) -> None:
         if not self.is_admin:
             raise BadRequest(f"only DDAS admins may {action}", status=403)
-
-    def require_same_site(self, action: str) -> None:
-        """Refuse a cookie-authenticated request without the XSRF token (a page on another site
-        navigating the user's browser); token-authenticated requests need none.
-
-        jupyter-server checks XSRF on POST/PUT/DELETE only; a GET that makes the server act
-        (contact a remote) needs the same proof that the user's own front end sent it.
-        """
-        if self.token_authenticated or self.settings.get("disable_check_xsrf", False):
-            return
-        try:  # tornado's own check: jupyter-server's lets a GET pass on a same-site Referer
-            web.RequestHandler.check_xsrf_cookie(self)
-        except web.HTTPError:
-            raise BadRequest(
-                f"to {action}, send the request from JupyterLab or with the _xsrf token "
-                "(X-XSRFToken header) or an Authorization token",
-                status=403,
-            ) from None
 
     async def registry(self, fn: Callable[[Registry], Any], lane: str | None = None) -> Any:
         """The registry call on this route's lane (see ``executors``), within the user's limit."""
@@ -167,15 +123,6 @@ class DDASHandler(ExtensionHandlerMixin, APIHandler):
             self.set_header("Retry-After", "1")
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"message": message}))
-
-    @classmethod
-    def allowed_methods(cls) -> list[str]:
-        unimplemented = web.RequestHandler._unimplemented_method
-        return [
-            m
-            for m in cls.SUPPORTED_METHODS
-            if getattr(cls, m.lower(), unimplemented) is not unimplemented
-        ]
 
     def on_finish(self) -> None:
         metrics.observe_request(
@@ -355,7 +302,7 @@ class ScansHandler(DDASHandler):
     async def post(self) -> None:
         self.require_admin("start scans")
         roots = v.scan_roots(v.json_object(self.request.body), list(self.ddas.scan_roots))
-        runner = await self.ddas.run(self.ddas.scan_runner)  # ImportError -> 501
+        runner = await self.ddas.run(self.ddas.scan_runner, self.acting_user)  # ImportError: 501
         try:
             job = self.ddas.scans.start(roots, self.acting_user, runner)
         except ScanBusyError as busy:
