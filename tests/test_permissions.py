@@ -233,3 +233,38 @@ def test_a_user_who_cannot_write_the_store_is_told_so_and_nothing_is_left(
         registry.copies_for_url(new) == []
         and registry.current_lease(lease_key(normalize_url(new).url)) is None
     )
+
+
+def test_the_admin_guides_writer_grants_let_a_role_download(prepared, pg_admin, http_server):
+    """The SQL in docs/admin-guide.md, run as written (own schema, unique role names), is enough
+    for a user's own login role to download and register."""
+    if not prepared["registry_url"].startswith("postgresql"):
+        pytest.skip("the grants are PostgreSQL's")
+    guide = (Path(__file__).parents[1] / "docs" / "admin-guide.md").read_text()
+    sql = guide.split("### A PostgreSQL registry: roles", 1)[1].split("```sql", 1)[1]
+    sql = sql.split("```", 1)[0]
+    url = sa.engine.make_url(prepared["registry_url"])
+    schema = url.query["options"].split("search_path=", 1)[1]
+    tag = uuid.uuid4().hex[:8]
+    writer, user = f"ddas_writer_{tag}", f"ddas_user_{tag}"
+    sql = sql.replace("ddas_writer", writer).replace("alice, bob", f'"{user}"')
+    sql = sql.replace("SCHEMA public", f'SCHEMA "{schema}"')
+    with pg_admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE ROLE "{user}" LOGIN'))
+        conn.execute(sa.text(f"SET search_path TO {schema}"))
+        for statement in filter(str.strip, sql.split(";")):
+            conn.execute(sa.text(statement.split("--", 1)[0]))
+    try:
+        as_user = url.set(username=user).render_as_string(hide_password=False)
+        new = http_server.add("grants.nc", b"g" * 10_000)
+        result = fetch_result(new, registry=Registry(as_user), store=prepared["store"], quiet=True)
+        assert not result.reused and result.path.read_bytes() == b"g" * 10_000
+        assert [c.location for c in Registry(prepared["registry_url"]).copies_for_url(new)] == [
+            str(result.path)
+        ]
+    finally:
+        Registry.dispose_all()
+        with pg_admin.connect() as conn:
+            for role in (user, writer):
+                conn.execute(sa.text(f'DROP OWNED BY "{role}"'))
+                conn.execute(sa.text(f'DROP ROLE "{role}"'))
