@@ -325,7 +325,9 @@ function EventList(props: { events: IDdasEvent[] }): React.ReactElement {
             key={event.id}
             className={`jp-ddas-event jp-ddas-event-${event.kind}`}
           >
-            <span className="jp-ddas-event-user">{event.user}</span>{' '}
+            <span className="jp-ddas-event-user">
+              <SafeText value={event.user} max={64} />
+            </span>{' '}
             <span className="jp-ddas-event-kind">
               {EVENT_VERBS[event.kind] ?? event.kind}
             </span>
