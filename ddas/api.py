@@ -191,9 +191,12 @@ def forget(copy_id: int, *, registry: Registry | None = None) -> None:
         raise DDASError(f"no copy with id {copy_id}; ddas find lists copies") from None
 
 
-def lookup_status(url: str, *, registry: Registry | None = None, probe: bool = True) -> dict:
+def lookup_status(
+    url: str, *, registry: Registry | None = None, probe: bool = True, session: Any = None
+) -> dict:
     """What ``fetch`` would do for ``url`` — ``hit``, ``miss``, ``in_progress``, ``new_version`` or
-    ``local`` — without downloading (one HEAD when ``probe``). Used by the REST API."""
+    ``local`` — without downloading (one HEAD when ``probe``, sent with ``session`` if given: the
+    REST API passes one that refuses internal addresses)."""
     from ddas import transfer
 
     registry = registry or Registry()
@@ -212,7 +215,7 @@ def lookup_status(url: str, *, registry: Registry | None = None, probe: bool = T
     if nurl.is_local:
         status, copies = "local", all_copies
     else:
-        validators = transfer.probe(url).validators if probe else None
+        validators = transfer.probe(url, session=session).validators if probe else None
         known = validators is not None and validators.known
         copies = registry.copies_for_url(nurl, validators) if known else all_copies
         if copies:

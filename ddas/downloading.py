@@ -41,6 +41,7 @@ class Download:
         self.registry, self.store = fetcher.registry, fetcher.store
 
     def run(self) -> FetchResult:
+        self.store.check_writable()  # before any byte is transferred
         self.store.cleanup(need_bytes=self.probe.validators.size or 0)
         previous = [s for s in self.registry.sources_for_url(self.nurl) if s.content_id]
         target, hasher = self._resume_point()

@@ -172,3 +172,30 @@ class ServiceRegistryError(DDASError):
             "talk to the service with your JUPYTERHUB_API_TOKEN."
         )
         self.target = target
+
+
+class RegistryPermissionError(DDASError, PermissionError):
+    """This user may read the registry but not write it (SQLite file or folder read-only for them,
+    or a PostgreSQL role without INSERT/UPDATE). ``advice`` says what to ask the admin for.
+
+    A reuse still hands out the copy (only its record is lost, and the alert says so); a new
+    download is refused before any byte is transferred.
+    """
+
+    def __init__(self, registry: str, user: str, advice: str) -> None:
+        super().__init__(
+            f"you ({user}) are not allowed to write the DDAS registry {registry}: {advice}"
+        )
+        self.registry, self.user, self.advice = registry, user, advice
+
+
+class StorePermissionError(DDASError, PermissionError):
+    """This user may not create files in the shared store (``<store>/.tmp`` or a content
+    folder); nothing was downloaded or registered. ``advice`` says what to ask the admin for."""
+
+    def __init__(self, root: str, user: str, advice: str) -> None:
+        super().__init__(
+            f"you ({user}) are not allowed to write the DDAS store {root}: {advice}; nothing "
+            "was downloaded or registered"
+        )
+        self.root, self.user, self.advice = root, user, advice

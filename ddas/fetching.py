@@ -13,7 +13,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import logging
 import os
 import time
 from collections.abc import Mapping
@@ -30,6 +32,7 @@ from ddas.errors import (
     LeaseTimeoutError,
     OfflineError,
     OriginUnavailableError,
+    RegistryPermissionError,
     RemoteError,
 )
 from ddas.hashes import KnownHash, file_digests, parse_known_hash
@@ -41,6 +44,7 @@ from ddas.registry import Registry, lease_key, new_holder
 from ddas.store import Store
 
 __all__ = ["FetchResult", "Fetcher"]
+log = logging.getLogger("ddas")
 WAIT_POLL = 0.25
 
 
@@ -180,18 +184,22 @@ class Fetcher:
         return None
 
     def _usable(self, copy: CopyInfo) -> bool:
-        """Verify cheaply; a missing or corrupt copy is marked (and quarantined), never used."""
+        """Verify cheaply; a missing or corrupt copy is marked (and quarantined), never used.
+        The marks are bookkeeping: a user who may read but not write the registry still gets a
+        good copy, and a bad one is skipped whether or not it could be marked."""
         verdict = self.store.verify(copy)
         if verdict.state in ("missing", "corrupt"):
-            self.registry.mark_copy(copy.id, verdict.state, detail={"by": "fetch"})
-            if verdict.state == "corrupt" and copy.in_store:
-                self.store.quarantine(copy.location)
+            with contextlib.suppress(PermissionError):  # read-only for this user
+                self.registry.mark_copy(copy.id, verdict.state, detail={"by": "fetch"})
+                if verdict.state == "corrupt" and copy.in_store:
+                    self.store.quarantine(copy.location)
             return False
         if not verdict.ok:
             return False  # unreadable for this user: someone else may still use it
         if verdict.rehashed:
             st = os.stat(copy.location)
-            self.registry.mark_verified(copy.id, size=st.st_size, mtime_ns=st.st_mtime_ns)
+            with contextlib.suppress(RegistryPermissionError):
+                self.registry.mark_verified(copy.id, size=st.st_size, mtime_ns=st.st_mtime_ns)
         return self.known is None or self._matches_known(copy)
 
     def _matches_known(self, copy: CopyInfo) -> bool:
@@ -227,6 +235,38 @@ class Fetcher:
                 shown = True  # the card with the buttons is the alert
             elif ask.ask_user(nurl, copy) == "download":
                 return self._download_now(url, nurl, probe)
+        message = notice or f"{copy.owner} already has it; reused, nothing downloaded"
+        try:
+            self._record_reuse(nurl, probe, copy, notice)
+        except RegistryPermissionError as denied:  # the copy is readable: hand it out anyway
+            log.warning("ddas: %s", denied)
+            message += f" (this reuse was not recorded: {denied})"
+        alert = tell(
+            "reuse",
+            nurl,
+            [copy],
+            copy.size,
+            message,
+            saved=copy.size,
+            quiet=self.quiet or shown,
+            summary=self._summary(copy),
+        )
+        return FetchResult(Path(copy.location), True, copy.blake3, copy.size, nurl.url, copy, alert)
+
+    def _summary(self, copy: CopyInfo) -> str:
+        """What the data is, from its extracted metadata ("t2m (K), 2020-…"), for the alert."""
+        if copy.content_id is None:
+            return ""
+        return self.registry.metadata_summaries([copy.content_id]).get(copy.content_id, "")
+
+    def _record_reuse(
+        self,
+        nurl: NormalizedURL,
+        probe: transfer.Probe | None,
+        copy: CopyInfo,
+        notice: str | None,
+    ) -> None:
+        """The reuse event (and this URL version as a source of the content), in the registry."""
         assert copy.content_id is not None
         source_id = None
         if probe is not None:
@@ -242,18 +282,6 @@ class Fetcher:
             seconds=previous.seconds if previous else 0.0,
             detail={**detail, "stale": notice} if notice else detail,
         )
-        message = notice or f"{copy.owner} already has it; reused, nothing downloaded"
-        alert = tell(
-            "reuse",
-            nurl,
-            [copy],
-            copy.size,
-            message,
-            saved=copy.size,
-            quiet=self.quiet or shown,
-            summary=self.registry.metadata_summaries([copy.content_id]).get(copy.content_id, ""),
-        )
-        return FetchResult(Path(copy.location), True, copy.blake3, copy.size, nurl.url, copy, alert)
 
     def _download_now(self, url: str, nurl: NormalizedURL, probe: transfer.Probe) -> FetchResult:
         """Download although a copy exists (the user asked to), still under the lease."""

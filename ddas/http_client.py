@@ -173,10 +173,15 @@ def request(
     options: HTTPOptions,
     settings: DownloadSettings,
     headers: Mapping[str, str] | None = None,
+    via: requests.Session | None = None,
 ) -> requests.Response:
-    """One request (headers only; the body streams), with failures turned into DDAS errors."""
+    """One request (headers only; the body streams), with failures turned into DDAS errors.
+
+    ``via``: send it with this session instead of the shared one for ``options`` (the server's
+    lookup probe passes one that refuses internal addresses: :func:`ddas.netpolicy.guarded_session`).
+    """
     try:
-        return session(options, settings).request(
+        return (via or session(options, settings)).request(
             method,
             url,
             headers={"Accept-Encoding": "identity", **dict(headers or {})},

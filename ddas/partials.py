@@ -99,9 +99,10 @@ def read_meta(partial: Path) -> PartialMeta | None:
 
 
 def remove(partial: Path) -> None:
-    """Delete a partial and its sidecar."""
+    """Delete a partial and its sidecar (not ours to delete, e.g. another user's in a store
+    without group write: left for its owner or ``ddas gc``)."""
     for path in (partial, meta_path(partial)):
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
             path.unlink()
 
 
@@ -112,11 +113,11 @@ def adopt(tmp: Path, tag: str, fresh: Path) -> Path | None:
         tmp.glob(f"{tag}.*.part"), key=lambda p: p.stat().st_size if p.exists() else -1
     )
     for old in reversed(candidates):
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
             os.rename(meta_path(old), meta_path(fresh))
         try:
             os.rename(old, fresh)
-        except FileNotFoundError:
+        except (FileNotFoundError, PermissionError):  # gone, or not ours to take
             remove(fresh)
             continue
         for other in candidates:
@@ -149,7 +150,7 @@ def cleanup(tmp: Path, max_age: float, need_bytes: int = 0, reserve: float = 0.0
             kept.append((mtime, path))
     for stray in tmp.glob(f"*.part{META_SUFFIX}"):  # sidecars whose partial is gone
         if not stray.with_name(stray.name[: -len(META_SUFFIX)]).exists():
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(FileNotFoundError, PermissionError):
                 stray.unlink()
     if need_bytes <= 0:
         return removed

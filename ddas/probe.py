@@ -50,20 +50,28 @@ def probe(
     url: str,
     storage_options: Mapping[str, Any] | None = None,
     settings: DownloadSettings | None = None,
+    *,
+    session: Any = None,
 ) -> Probe:
     """Ask the remote for its validators: one HEAD (HTTP; a ranged GET if HEAD is refused) or
-    one ``info()`` call (any other fsspec protocol)."""
+    one ``info()`` call (any other fsspec protocol). ``session``: the ``requests.Session`` to
+    ask with (the REST API passes one that refuses internal addresses)."""
     settings = settings or DownloadSettings.from_env()
     if is_http(url):
-        return _probe_http(url, http_client.HTTPOptions.parse(storage_options, settings), settings)
+        options = http_client.HTTPOptions.parse(storage_options, settings)
+        return _probe_http(url, options, settings, session)
     return _probe_fsspec(url, storage_options)
 
 
-def _probe_http(url: str, options: http_client.HTTPOptions, settings: DownloadSettings) -> Probe:
-    resp = http_client.request("HEAD", url, options, settings)
+def _probe_http(
+    url: str, options: http_client.HTTPOptions, settings: DownloadSettings, session: Any = None
+) -> Probe:
+    resp = http_client.request("HEAD", url, options, settings, via=session)
     _done_with(resp)
     if resp.status_code in _HEAD_REFUSED:
-        resp = http_client.request("GET", url, options, settings, {"Range": "bytes=0-0"})
+        resp = http_client.request(
+            "GET", url, options, settings, {"Range": "bytes=0-0"}, via=session
+        )
         _done_with(resp)
     http_client.check_status(url, resp)
     return from_response(url, resp)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ddas import config, partials
 from ddas.hashes import file_blake3
+from ddas.permissions import store_error
 from ddas.records import CopyInfo
 
 DIR_MODE = 0o2775
@@ -96,8 +97,11 @@ class Store:
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         self.root = Path(root) if root is not None else config.store_root()
-        shared_mkdir(self.root, self.dir_mode)
-        self.tmp = shared_mkdir(self.root / ".tmp", self.dir_mode)
+        try:
+            shared_mkdir(self.root, self.dir_mode)
+            self.tmp = shared_mkdir(self.root / ".tmp", self.dir_mode)
+        except PermissionError:
+            raise store_error(self.root, self.root / ".tmp") from None
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
@@ -123,17 +127,26 @@ class Store:
 
     # -- writing ---------------------------------------------------------------------------------
 
+    def check_writable(self) -> None:
+        """Raise :class:`ddas.errors.StorePermissionError` unless this user can create files in
+        ``.tmp``: checked before a download starts, so that nothing is transferred in vain."""
+        if not os.access(self.tmp, os.W_OK | os.X_OK):
+            raise store_error(self.root, self.tmp)
+
     def temp_path(self, key: str) -> Path:
         """A new, uniquely named temp file path for the download identified by ``key``."""
         return self.tmp / f"{_key_tag(key)}.{uuid.uuid4().hex}.part"
 
     def open_temp(self, path: Path, *, append: bool = False):
         """Open a temp file group-writable regardless of umask."""
-        fd = os.open(
-            path,
-            os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC),
-            self.temp_mode,
-        )
+        try:
+            fd = os.open(
+                path,
+                os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC),
+                self.temp_mode,
+            )
+        except PermissionError:
+            raise store_error(self.root, path.parent) from None
         with contextlib.suppress(OSError):
             os.fchmod(fd, self.temp_mode)
         return os.fdopen(fd, "ab" if append else "wb", buffering=0)
@@ -154,13 +167,20 @@ class Store:
         if existing is not None:
             temp.unlink(missing_ok=True)
             return existing
-        folder = shared_mkdir(self.content_dir(blake3), self.dir_mode)
+        try:
+            folder = shared_mkdir(self.content_dir(blake3), self.dir_mode)
+        except PermissionError:
+            temp.unlink(missing_ok=True)
+            raise store_error(self.root, self.content_dir(blake3)) from None
         final = folder / safe_name(name)
         os.chmod(temp, FILE_MODE)
         try:
             os.link(temp, final)  # atomic and never overwrites; rename() would silently replace
         except FileExistsError:
             pass
+        except PermissionError:
+            temp.unlink(missing_ok=True)
+            raise store_error(self.root, folder) from None
         except OSError:  # file systems without hard links
             if not final.exists():
                 os.replace(temp, final)

@@ -22,6 +22,7 @@ pytest_plugins = (
     "tests.fixtures.s3_server",
     "tests.fixtures.ddas_server",
     "tests.fixtures.lab",
+    "tests.fixtures.net_servers",
 )
 
 PG_ADMIN_URL = os.environ.get("DDAS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

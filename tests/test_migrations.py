@@ -25,6 +25,7 @@ TABLES = {
     "copies",
     "events",
     "leases",
+    "scan_runs",
     "collections",
     "collection_members",
     "content_metadata",

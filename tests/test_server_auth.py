@@ -4,6 +4,7 @@ admins from ``c.DDASExtension.admin_users``, owners forgetting their own copies,
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 
@@ -62,6 +63,21 @@ async def test_no_route_answers_without_a_valid_token(jp_fetch, registry, method
         body="{}" if method == "POST" else None,
     )
     assert response.code == 403  # jupyter-server's answer for APIs without credentials
+
+
+@pytest.mark.parametrize("path", sorted({p.split("?")[0] for _, p in EVERY_ROUTE}))
+@pytest.mark.parametrize("who", [None, "wrong token"])
+async def test_options_without_valid_credentials_is_refused(jp_fetch, registry, path, who):
+    headers = {"Authorization": "" if who is None else "token not-a-token"}
+    response = await jp_fetch(
+        "ddas", "api", path, method="OPTIONS", headers=headers, raise_error=False
+    )
+    assert response.code == 403 and json.loads(response.body)["message"]
+
+
+async def test_options_with_credentials_says_which_methods(ddas_api, jp_fetch, registry):
+    response = await jp_fetch("ddas", "api", "copies/1", method="OPTIONS")
+    assert response.code == 204 and response.headers["Allow"] == "DELETE, OPTIONS"
 
 
 async def test_admin_routes_refuse_non_admins(ddas_api, registry):

@@ -1,7 +1,8 @@
 """The alert as a researcher sees it: an HTML card in notebooks, one concise line elsewhere.
 
 Every value shown is user data (dataset names, paths, user names) and is escaped: a dataset named
-``<img src=x onerror=alert(1)>`` must render as text. URLs shown are always redacted (secrets stripped).
+``<img src=x onerror=alert(1)>`` must render as text, and one named with a right-to-left override must
+not display reordered (:mod:`ddas.alerts.text`). URLs shown are always redacted (secrets stripped).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import datetime as dt
 import html
 import time
 
+from ddas.alerts.text import MAX_SHOWN, shown, visible
 from ddas.records import CopyInfo
 from ddas.units import human_size
 
@@ -57,8 +59,9 @@ def render_html(
         "<tr>"
         # A store path ends in a 64-character digest folder: let it break anywhere, or the
         # when/size/verified columns are pushed out of the output area.
-        f"<td>{e(c.owner)}</td><td style='text-align:left'>"
-        f"<code style='overflow-wrap:anywhere;word-break:break-all'>{e(c.location)}</code></td>"
+        f"<td>{isolated(c.owner, 64)}</td><td style='text-align:left'>"
+        "<code style='overflow-wrap:anywhere;word-break:break-all'>"
+        f"{isolated(c.location)}</code></td>"
         f"<td title='{e(_iso(c.created))}'>{e(ago(c.created))}</td>"
         f"<td>{e(human_size(c.size))}</td>"
         f"<td title='{e(c.blake3 or '')}'>"
@@ -82,20 +85,27 @@ def render_html(
         "var(--jp-warn-color1,#f0ad4e);padding:6px 12px;margin:4px 0;"
         "background:var(--jp-layout-color2,#f7f7f7)'>"
         f"<div><b>DDAS · {e(_TITLES.get(kind, kind))}</b></div>"
-        f"<div><b>{e(name)}</b> ({e(human_size(size))}) — <code>{e(url)}</code></div>"
-        + (f"<div class='ddas-alert-summary'>{e(summary)}</div>" if summary else "")
-        + f"<p>{e(message)}</p>{saved}{table}"
+        f"<div><b>{isolated(name)}</b> ({e(human_size(size))}) — <code>{isolated(url)}</code>"
+        "</div>"
+        + (f"<div class='ddas-alert-summary'>{e(visible(summary))}</div>" if summary else "")
+        + f"<p>{e(visible(message))}</p>{saved}{table}"
         + (f"<div style='font-size:85%'>BLAKE3 <code>{e(digest)}</code></div>" if digest else "")
         + "</div>"
     )
 
 
+def isolated(text: str | None, limit: int = MAX_SHOWN) -> str:
+    """Registry text in HTML: visible, cut, escaped, isolated left-to-right, full on hover."""
+    full = html.escape(visible(text))
+    return f"<bdi dir='ltr' title='{full}'>{html.escape(shown(text, limit))}</bdi>"
+
+
 def render_text(kind: str, name: str, message: str, copies: list[CopyInfo]) -> str:
-    """One line for terminals and logs."""
+    """One line for terminals and logs (registry text visible and cut: see ``text``)."""
     where = ""
     if copies:
         first = copies[0]
-        where = f" — {first.location} ({first.owner}, {ago(first.created)})"
+        where = f" — {shown(first.location)} ({shown(first.owner, 64)}, {ago(first.created)})"
         if len(copies) > 1:
             where += f" +{len(copies) - 1} more"
-    return f"DDAS: {name}: {message}{where}"
+    return f"DDAS: {shown(name)}: {visible(message)}{where}"

@@ -10,6 +10,7 @@ from ddas.registry.collections import RegistryCollections
 from ddas.registry.leases import RegistryLeases, lease_key, new_holder
 from ddas.registry.metadata import RegistryMetadata
 from ddas.registry.queries import RegistryQueries
+from ddas.registry.scanruns import RegistryScanRuns
 from ddas.registry.scans import RegistryScans
 
 
@@ -20,6 +21,7 @@ class Registry(
     RegistryCollections,
     RegistryMetadata,
     RegistryAnnotations,
+    RegistryScanRuns,
 ):
     """The typed API over the registry database; see the base classes for writes, reads, leases."""
 

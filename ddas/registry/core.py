@@ -12,15 +12,17 @@ import json
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ddas import config
 from ddas.errors import ServiceRegistryError
 from ddas.identity import NormalizedURL, Validators, normalize_url
+from ddas.permissions import registry_error
 from ddas.records import CopyInfo, SourceInfo
 from ddas.registry.engine import create_registry_engine, ensure_schema
 from ddas.registry.models import COPY_STATES, EVENT_KINDS, Content, Copy, Digest, Event, Source
@@ -42,6 +44,9 @@ class RegistryCore:
             if migrate:
                 try:
                     ensure_schema(engine)
+                except DBAPIError as exc:  # SQLite cannot even read without -wal/-shm access
+                    engine.dispose()
+                    self._raise_denied(exc, engine)
                 except BaseException:  # e.g. a newer schema: do not leak the pool's connections
                     engine.dispose()
                     raise
@@ -65,16 +70,31 @@ class RegistryCore:
 
     @contextmanager
     def _write(self) -> Iterator[Session]:
-        """A write transaction; on SQLite it starts with BEGIN IMMEDIATE (see ``engine``)."""
-        with self.engine.connect() as conn:
-            conn = conn.execution_options(ddas_write=True)
-            with Session(bind=conn, expire_on_commit=False) as session:
-                try:
-                    yield session
-                    session.commit()
-                except BaseException:
-                    session.rollback()
-                    raise
+        """A write transaction; on SQLite it starts with BEGIN IMMEDIATE (see ``engine``).
+
+        A user who may read but not write the registry gets one typed error naming it and what
+        to ask the admin for (:class:`ddas.errors.RegistryPermissionError`), not the driver's.
+        """
+        try:
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(ddas_write=True)
+                with Session(bind=conn, expire_on_commit=False) as session:
+                    try:
+                        yield session
+                        session.commit()
+                    except BaseException:
+                        session.rollback()
+                        raise
+        except DBAPIError as exc:
+            self._raise_denied(exc, self.engine)
+
+    @staticmethod
+    def _raise_denied(exc: DBAPIError, engine: Engine) -> NoReturn:
+        """Raise the typed error for a permission problem, else ``exc`` itself."""
+        denied = registry_error(engine.url.render_as_string(hide_password=True), exc)
+        if denied is None:
+            raise exc
+        raise denied from None
 
     def _insert(self, model: type) -> Any:
         dialect = sqlite if self.engine.dialect.name == "sqlite" else postgresql

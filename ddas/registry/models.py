@@ -154,6 +154,25 @@ class Lease(Base):
     total_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
+class ScanRun(Base):
+    """One scan started by a server, from start to end: a server killed mid-scan leaves the row
+    ``running``, and the next server start on that host (or any, once the heartbeat is stale)
+    marks it ``interrupted`` with a ``scan`` event, so the audit trail says the scan never ended."""
+
+    __tablename__ = "scan_runs"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user: Mapped[str] = mapped_column(String(255))
+    roots: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of paths
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[float] = mapped_column(Float)
+    heartbeat_at: Mapped[float] = mapped_column(Float)
+    finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 # Lookups the hot path depends on: by URL (sources.url via the unique index's leading column),
 # by digest (contents.blake3 unique, digests(algorithm, value) unique), copies by content.
 

@@ -3,29 +3,32 @@
 Everything an admin tunes is a traitlet (``c.DDASExtension.registry_url``, ``store``, ``scan_roots``,
 ``admin_users``, ...) whose default is what the library itself would use (``DDAS_REGISTRY``,
 ``DDAS_STORE``), so a server configured only by environment variables and one configured in
-``jupyter_server_config.py`` behave alike. The app owns two executors: registry calls run on a small
-pool (a query must never block the tornado event loop, which also serves kernels and files), scans on
+``jupyter_server_config.py`` behave alike. Blocking work never runs on the tornado event loop (which
+also serves kernels and files): registry queries, whole-registry reads and remote probes each have
+their own bounded lane of threads with per-user limits (:mod:`ddas_server.executors`), and scans
 their own single thread (a scan takes minutes and must not starve the sidebar's queries).
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Int, List, Set, Unicode, default
+from traitlets import Bool, Float, Int, List, Set, TraitError, Unicode, default, validate
 
 from ddas import config
+from ddas.netpolicy import AddressPolicy, guarded_session
 from ddas.secrets import install_log_filter
-from ddas_server.scans import ScanJobs, ScanRunner
+from ddas_server.executors import Lane, Lanes
+from ddas_server.scans import ScanCancelled, ScanJobs, ScanRunner
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ddas.registry import Registry
@@ -77,12 +80,53 @@ class DDASExtension(ExtensionApp):
         help="URL schemes GET lookup may probe. Others (s3, gs, ftp...) are answered from the "
         "registry alone unless added here: probing them runs fsspec backends inside the server.",
     ).tag(config=True)
-    registry_threads = Int(4, help="Threads answering registry queries.").tag(config=True)
+    lookup_probe_allow_networks = List(
+        Unicode(),
+        help="IP networks GET lookup may probe although they are not public internet addresses "
+        "(e.g. an internal mirror: ['10.1.2.0/24']). Loopback, private, link-local, multicast and "
+        "other non-global addresses are refused otherwise; cloud metadata services always.",
+    ).tag(config=True)
+    registry_threads = Int(4, help="Threads answering ordinary registry queries.").tag(config=True)
+    registry_per_user = Int(8, help="Registry queries one user may have running at once.").tag(
+        config=True
+    )
+    registry_timeout = Float(30.0, help="Seconds a registry query may take (then 504).").tag(
+        config=True
+    )
+    heavy_threads = Int(2, help="Threads for whole-registry reads (duplicates, stats).").tag(
+        config=True
+    )
+    heavy_per_user = Int(2, help="Whole-registry reads one user may have running at once.").tag(
+        config=True
+    )
+    heavy_timeout = Float(120.0, help="Seconds a whole-registry read may take (then 504).").tag(
+        config=True
+    )
+    probe_threads = Int(8, help="Threads for lookups that probe a remote.").tag(config=True)
+    probe_per_user = Int(4, help="Probing lookups one user may have running at once.").tag(
+        config=True
+    )
+    probe_timeout = Float(
+        15.0, help="Seconds a remote may take to answer a probe's connect and each read."
+    ).tag(config=True)
+    max_header_size = Int(
+        256 * 1024,
+        help="Bytes of request line and headers the server reads (tornado's default: 64 KiB, too "
+        "little for an 8,192-character UTF-8 URL in a query). Longer DDAS requests get 414/431.",
+    ).tag(config=True)
     export_env = Bool(
         True,
         help="Export the registry and store to DDAS_REGISTRY / DDAS_STORE so that kernels started "
         "by this server use the same registry as the sidebar.",
     ).tag(config=True)
+
+    @validate("lookup_probe_allow_networks")
+    def _valid_networks(self, proposal: Any) -> list[str]:
+        try:
+            AddressPolicy.from_strings(proposal["value"])
+        except ValueError as exc:
+            raise TraitError(f"lookup_probe_allow_networks: {exc}") from None
+        return proposal["value"]
 
     @default("registry_url")
     def _default_registry_url(self) -> str:
@@ -103,9 +147,28 @@ class DDASExtension(ExtensionApp):
             os.environ["DDAS_STORE"] = self.store
         self._registry: Registry | None = None
         self._registry_lock = threading.Lock()
-        self._executor = ThreadPoolExecutor(
-            max_workers=max(1, self.registry_threads), thread_name_prefix="ddas-registry"
+        self.lanes = Lanes(
+            [
+                Lane(
+                    "query",
+                    self.registry_threads,
+                    self.registry_per_user,
+                    self.registry_timeout,
+                    "registry",
+                ),
+                Lane("heavy", self.heavy_threads, self.heavy_per_user, self.heavy_timeout, "heavy"),
+                # a probe may wait for a connect and then a read, plus the registry around it
+                Lane(
+                    "probe",
+                    self.probe_threads,
+                    self.probe_per_user,
+                    2 * self.probe_timeout + self.registry_timeout,
+                    "probe",
+                ),
+            ]
         )
+        policy = AddressPolicy.from_strings(self.lookup_probe_allow_networks)
+        self.probe_session = guarded_session(policy, (self.probe_timeout, self.probe_timeout))
         self._scan_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ddas-scan")
         self.scans = ScanJobs(self._scan_executor)
         self.log.info(
@@ -123,6 +186,21 @@ class DDASExtension(ExtensionApp):
         handlers = [*server_log.handlers, *logging.getLogger().handlers]
         install_log_filter([*loggers, *handlers])
 
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        """Once the server runs: let its HTTPServer read requests up to ``max_header_size``
+        (jupyter-server offers no setting for it), so that DDAS can answer 414/431 with JSON
+        rather than the connection closing on a long URL; and mark scans a killed server left."""
+        try:
+            params = serverapp.http_server.conn_params
+        except AttributeError:  # embedded without an HTTPServer of its own (pytest-jupyter)
+            params = None
+        if params is not None:
+            params.max_header_size = max(params.max_header_size or 0, self.max_header_size)
+        try:
+            await self.run(self.mark_interrupted_scans)
+        except Exception as exc:  # a registry down at start must not stop the server
+            self.log.error("DDAS: could not check for interrupted scans: %s", exc)
+
     def initialize_handlers(self) -> None:
         if config.registry_service(self.registry_url):  # a Hub user's server: the service answers
             from ddas_server.relay import RELAY_ROUTES
@@ -139,8 +217,9 @@ class DDASExtension(ExtensionApp):
         """Stop taking work: running queries finish, a running scan stops at its next progress
         report (its registry writes so far are kept; a new scan resumes incrementally)."""
         self.scans.cancel_all()
-        for executor in (self._executor, self._scan_executor):
-            executor.shutdown(wait=False, cancel_futures=True)
+        self.lanes.shutdown()
+        self._scan_executor.shutdown(wait=False, cancel_futures=True)
+        self.probe_session.close()
 
     def may_probe(self, url: str) -> bool:
         """Whether GET lookup may contact the remote behind ``url`` (see ``lookup_probe*``)."""
@@ -161,32 +240,60 @@ class DDASExtension(ExtensionApp):
             return self._registry
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run blocking ``fn`` on the registry threads and await its result."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+        """Run blocking ``fn`` for the server itself (no user limit) on the query lane."""
+        return await self.lanes.run("query", functools.partial(fn, *args, **kwargs))
 
-    async def with_registry(self, fn: Callable[[Registry], T]) -> T:
-        """``await app.with_registry(lambda r: r.search(...))``: the registry call, off the loop."""
-        return await self.run(lambda: fn(self.get_registry()))
+    async def with_registry(
+        self, fn: Callable[[Registry], T], *, lane: str = "query", user: str | None = None
+    ) -> T:
+        """``await app.with_registry(lambda r: r.search(...), user=...)``: the registry call on
+        ``lane`` (``query``, ``heavy`` or ``probe``), off the loop, within ``user``'s limit there."""
+        return await self.lanes.run(lane, lambda: fn(self.get_registry()), user)
 
-    def scan_runner(self) -> ScanRunner:
-        """A function running ``ddas.scan`` with this server's settings (blocking: call it in a
-        thread). Raises ImportError while the DDAS in use has no ``ddas.scan``."""
+    def scan_runner(self, user: str) -> ScanRunner:
+        """A function running ``ddas.scan`` for ``user`` with this server's settings (blocking:
+        call it in a thread), recorded as a ``scan_runs`` row from start to end. Raises
+        ImportError while the DDAS in use has no ``ddas.scan``."""
+        from ddas.registry.scanruns import SCAN_HEARTBEAT_EVERY
         from ddas.scan import scan
 
         registry = self.get_registry()
 
         def run(roots: list[str], on_progress: Callable[[Any], None]) -> dict[str, Any]:
-            report = scan(
-                roots,
-                min_size=self.scan_min_size,
-                exclude=tuple(self.scan_exclude),
-                follow_symlinks=False,
-                workers=self.scan_workers,
-                registry=registry,
-                progress=False,
-                on_progress=on_progress,
-            )
+            run_id = registry.scan_run_started(user, roots)
+            beat = [time.monotonic()]
+
+            def progress(report: Any) -> None:
+                on_progress(report)  # raises ScanCancelled when the server stops
+                if time.monotonic() - beat[0] >= SCAN_HEARTBEAT_EVERY:
+                    beat[0] = time.monotonic()
+                    registry.scan_run_beat(run_id)
+
+            try:
+                report = scan(
+                    roots,
+                    min_size=self.scan_min_size,
+                    exclude=tuple(self.scan_exclude),
+                    follow_symlinks=False,
+                    workers=self.scan_workers,
+                    registry=registry,
+                    progress=False,
+                    on_progress=progress,
+                )
+            except ScanCancelled as stop:
+                registry.scan_run_finished(run_id, "interrupted", str(stop))
+                raise
+            except Exception as exc:
+                registry.scan_run_finished(run_id, "failed", f"{type(exc).__name__}: {exc}")
+                raise
+            registry.scan_run_finished(run_id, "done")
             return dict(report.summary())
 
         return run
+
+    def mark_interrupted_scans(self) -> None:
+        """At start: scans a killed server left ``running`` become ``interrupted`` (+ event)."""
+        for run in self.get_registry().mark_interrupted_scans():
+            self.log.warning(
+                "DDAS: scan %d of %s was interrupted: %s", run.id, run.roots, run.message
+            )

@@ -21,10 +21,18 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from tornado import web
 
 from ddas import config
-from ddas.errors import InvalidURLError, RemoteError
+from ddas.errors import (
+    InvalidURLError,
+    RegistryPermissionError,
+    RemoteError,
+    StorePermissionError,
+)
+from ddas.netpolicy import BlockedAddressError
 from ddas.records import iso
 from ddas_server import metrics
 from ddas_server import validation as v
+from ddas_server.executors import ROUTE_LANES
+from ddas_server.guards import RequestGuards
 from ddas_server.scans import ScanBusyError
 from ddas_server.validation import BadRequest
 
@@ -53,6 +61,8 @@ def client_errors(method: F) -> F:
             raise web.HTTPError(503, "the registry database is unavailable; retry later") from None
         except ImportError as exc:
             raise web.HTTPError(501, "this DDAS cannot do that yet: %s", str(exc)) from None
+        except (RegistryPermissionError, StorePermissionError) as exc:  # the server's own setup
+            raise web.HTTPError(503, "%s", str(exc)) from None
 
     return cast("F", wrapper)
 
@@ -63,7 +73,7 @@ def _anonymous_identities(handler: APIHandler) -> bool:
     return type(handler.identity_provider).__module__.startswith("jupyter_server.")
 
 
-class DDASHandler(ExtensionHandlerMixin, APIHandler):
+class DDASHandler(ExtensionHandlerMixin, RequestGuards):
     """Base: JSON replies and errors, the acting user, admin checks, request metrics."""
 
     auth_resource = AUTH_RESOURCE
@@ -90,8 +100,10 @@ class DDASHandler(ExtensionHandlerMixin, APIHandler):
         if not self.is_admin:
             raise BadRequest(f"only DDAS admins may {action}", status=403)
 
-    async def registry(self, fn: Callable[[Registry], Any]) -> Any:
-        return await self.ddas.with_registry(fn)
+    async def registry(self, fn: Callable[[Registry], Any], lane: str | None = None) -> Any:
+        """The registry call on this route's lane (see ``executors``), within the user's limit."""
+        lane = lane or ROUTE_LANES.get(self.route, "query")
+        return await self.ddas.with_registry(fn, lane=lane, user=self.acting_user)
 
     def reply(self, payload: Any, status: int = 200) -> None:
         self.set_status(status)
@@ -107,17 +119,10 @@ class DDASHandler(ExtensionHandlerMixin, APIHandler):
             message = "internal error in the DDAS server extension; see the server log"
         if status_code == 405:  # RFC 9110: say which methods this resource has
             self.set_header("Allow", ", ".join(self.allowed_methods()))
+        if status_code == 429:
+            self.set_header("Retry-After", "1")
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"message": message}))
-
-    @classmethod
-    def allowed_methods(cls) -> list[str]:
-        unimplemented = web.RequestHandler._unimplemented_method
-        return [
-            m
-            for m in cls.SUPPORTED_METHODS
-            if getattr(cls, m.lower(), unimplemented) is not unimplemented
-        ]
 
     def on_finish(self) -> None:
         metrics.observe_request(
@@ -160,21 +165,24 @@ class DatasetHandler(DDASHandler):
         self.reply(detail.to_dict())
 
 
-def _lookup(registry: Registry, url: str, probe: bool) -> dict[str, Any]:
+def _lookup(registry: Registry, url: str, probe: bool, session: Any = None) -> dict[str, Any]:
     """``ddas.api.lookup_status``, plus ``probed`` (whether the remote was asked for its version).
 
     When the remote cannot be asked, the registry's own answer (with ``probe_error`` saying why) is
     still what the sidebar needs: a copy we hold is worth showing precisely when the remote is down.
+    ``session`` is the server's guarded HTTP session: an internal address is refused, not probed.
     """
     from ddas.api import lookup_status  # lazy: ddas.api brings transfer, fsspec, requests
 
     if probe:
         try:
-            return {**lookup_status(url, registry=registry, probe=True), "probed": True}
-        except (
-            OSError
-        ) as exc:  # RemoteError, and what fsspec backends raise for unreachable remotes
-            error = str(exc) if isinstance(exc, RemoteError) else f"{type(exc).__name__}"
+            return {
+                **lookup_status(url, registry=registry, probe=True, session=session),
+                "probed": True,
+            }
+        except (OSError, BlockedAddressError) as exc:  # + what fsspec raises for dead remotes
+            known = isinstance(exc, RemoteError | BlockedAddressError)
+            error = str(exc) if known else f"{type(exc).__name__}"
             return {
                 **lookup_status(url, registry=registry, probe=False),
                 "probed": False,
@@ -193,7 +201,12 @@ class LookupHandler(DDASHandler):
         url = v.dataset_url(self.get_query_argument("url", None))
         probe = v.flag(self.get_query_argument("probe", None), "probe", default=True)
         probe = probe and self.ddas.may_probe(url)
-        result = await self.registry(lambda r: _lookup(r, url, probe))
+        if probe:  # a request the server sends for the user: not for a cross-site navigation
+            self.require_same_site("probe a remote (or pass probe=0)")
+        session = self.ddas.probe_session
+        result = await self.registry(
+            lambda r: _lookup(r, url, probe, session), lane="probe" if probe else "query"
+        )
         metrics.observe_lookup(result)
         self.reply(result)
 
@@ -289,7 +302,7 @@ class ScansHandler(DDASHandler):
     async def post(self) -> None:
         self.require_admin("start scans")
         roots = v.scan_roots(v.json_object(self.request.body), list(self.ddas.scan_roots))
-        runner = await self.ddas.run(self.ddas.scan_runner)  # ImportError -> 501
+        runner = await self.ddas.run(self.ddas.scan_runner, self.acting_user)  # ImportError: 501
         try:
             job = self.ddas.scans.start(roots, self.acting_user, runner)
         except ScanBusyError as busy:

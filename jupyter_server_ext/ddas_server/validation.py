@@ -19,6 +19,10 @@ from ddas.registry.models import EVENT_KINDS
 MAX_QUERY_CHARS = 1000
 MAX_NAME_CHARS = 255  # users and owners: the registry's String(255) columns
 MAX_URL_CHARS = 8192
+#: Request line (method, target, version) and header fields DDAS reads: an 8,192-character URL of
+#: 4-byte UTF-8, percent-encoded, is 98,304 bytes; the server reads up to ``max_header_size``.
+MAX_REQUEST_LINE_BYTES = 128 * 1024
+MAX_HEADER_FIELDS_BYTES = 64 * 1024
 MAX_ID = 2**63 - 1  # BIGINT on PostgreSQL, INTEGER on SQLite: larger ids cannot exist
 MAX_OFFSET = 2**31 - 1
 MAX_PAGE = 500  # the contract's limit<=500 (ddas.registry.queries.MAX_LIMIT)

@@ -18,6 +18,8 @@ import { INotebookTracker } from '@jupyterlab/notebook';
 import * as React from 'react';
 
 import { DdasApi } from './api';
+import { SafeText } from './components';
+import { isolatedText } from './format';
 import { insertIntoActiveCell } from './notebook';
 import { contentsPathFor } from './paths';
 import { ddasOpenSnippet } from './python';
@@ -102,12 +104,15 @@ export function createDatasetActions(
           <div className="jp-ddas-dialog-body">
             <p>
               DDAS will stop pointing people to this copy of{' '}
-              <strong>{datasetName}</strong>:
+              <strong>
+                <SafeText value={datasetName} />
+              </strong>
+              :
             </p>
-            <code className="jp-ddas-path">{copy.location}</code>
+            <SafeText code className="jp-ddas-path" value={copy.location} />
             <p>
-              Owner: {copy.owner}. The file itself is not deleted, and other
-              copies are not affected.
+              Owner: <SafeText value={copy.owner} max={64} />. The file itself
+              is not deleted, and other copies are not affected.
             </p>
           </div>
         ),
@@ -121,9 +126,12 @@ export function createDatasetActions(
       }
       try {
         await api.forgetCopy(copy.id);
-        Notification.success(`Forgot the copy at ${copy.location}`, {
-          autoClose: 3000
-        });
+        Notification.success(
+          `Forgot the copy at ${isolatedText(copy.location, 100)}`,
+          {
+            autoClose: 3000
+          }
+        );
         return true;
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);

@@ -5,7 +5,12 @@
  */
 import * as React from 'react';
 
-import { formatDateTime, formatRelativeTime } from './format';
+import {
+  formatDateTime,
+  formatRelativeTime,
+  MAX_SHOWN,
+  shownText
+} from './format';
 import { CopyState } from './types';
 
 export function LoadingState(props: { label?: string }): React.ReactElement {
@@ -87,4 +92,29 @@ export function RelativeTime(props: {
       {formatRelativeTime(props.value, new Date(), props.never)}
     </time>
   );
+}
+
+/**
+ * A name, URL, owner or path from the registry, as it is: hidden and bidi
+ * characters escaped (`\u202e`), isolated left-to-right (`<bdi dir="ltr">`) so
+ * it cannot reorder the text around it, cut beyond `max` characters with the
+ * full text on hover. Every view shows registry text through this.
+ */
+export function SafeText(props: {
+  value: string | null | undefined;
+  max?: number;
+  className?: string;
+  code?: boolean;
+}): React.ReactElement {
+  const { text, title } = shownText(props.value, props.max ?? MAX_SHOWN);
+  const inner = (
+    <bdi
+      dir="ltr"
+      className={props.code ? undefined : props.className}
+      title={title}
+    >
+      {text}
+    </bdi>
+  );
+  return props.code ? <code className={props.className}>{inner}</code> : inner;
 }

@@ -13,6 +13,7 @@ import {
   ErrorState,
   LoadingState,
   RelativeTime,
+  SafeText,
   StateBadge
 } from './components';
 import { formatBytes, formatDateTime, plural, shortDigest } from './format';
@@ -82,8 +83,8 @@ function DatasetDetail(props: {
   );
   return (
     <div className="jp-ddas-details-body">
-      <h2 className="jp-ddas-details-title" title={name}>
-        {name}
+      <h2 className="jp-ddas-details-title">
+        <SafeText value={name} />
       </h2>
       <dl className="jp-ddas-facts">
         <dt>Size</dt>
@@ -95,7 +96,12 @@ function DatasetDetail(props: {
         <dt>Copies</dt>
         <dd>
           {plural(dataset.copies, 'present copy', 'present copies')}
-          {dataset.owners.length > 0 && ` · ${dataset.owners.join(', ')}`}
+          {dataset.owners.length > 0 && (
+            <>
+              {' · '}
+              <SafeText value={dataset.owners.join(', ')} />
+            </>
+          )}
         </dd>
         <dt>Last used</dt>
         <dd>
@@ -190,17 +196,15 @@ function CopyRow(props: {
       data-testid="ddas-copy-row"
       data-copy-id={copy.id}
     >
-      <code className="jp-ddas-path" title={copy.location}>
-        {copy.location}
-      </code>
+      <SafeText code className="jp-ddas-path" value={copy.location} />
       <div className="jp-ddas-copy-meta">
         <StateBadge state={copy.state} />
-        <span className="jp-ddas-copy-owner" title="Owner">
-          {copy.owner}
+        <span className="jp-ddas-copy-owner" aria-label="Owner">
+          <SafeText value={copy.owner} max={64} />
         </span>
         {copy.host && (
-          <span className="jp-ddas-copy-host" title="Host">
-            {copy.host}
+          <span className="jp-ddas-copy-host" aria-label="Host">
+            <SafeText value={copy.host} max={64} />
           </span>
         )}
         {copy.in_store && (
@@ -281,9 +285,7 @@ function SourceRow(props: { source: ISource }): React.ReactElement {
   }
   return (
     <li className="jp-ddas-source" data-testid="ddas-source-row">
-      <code className="jp-ddas-url" title={source.url}>
-        {source.url}
-      </code>
+      <SafeText code className="jp-ddas-url" value={source.url} />
       <div className="jp-ddas-source-meta">
         {validators.length > 0 && <span>{validators.join(' · ')}</span>}
         <span>
@@ -326,7 +328,9 @@ function EventList(props: { events: IDdasEvent[] }): React.ReactElement {
             key={event.id}
             className={`jp-ddas-event jp-ddas-event-${event.kind}`}
           >
-            <span className="jp-ddas-event-user">{event.user}</span>{' '}
+            <span className="jp-ddas-event-user">
+              <SafeText value={event.user} max={64} />
+            </span>{' '}
             <span className="jp-ddas-event-kind">
               {EVENT_VERBS[event.kind] ?? event.kind}
             </span>

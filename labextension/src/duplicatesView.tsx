@@ -8,8 +8,14 @@ import * as React from 'react';
 import { useCallback, useEffect, useState } from 'react';
 
 import { isAbort } from './api';
-import { EmptyState, ErrorState, LoadingState } from './components';
-import { formatBytes, formatCount, plural, shortDigest } from './format';
+import { EmptyState, ErrorState, LoadingState, SafeText } from './components';
+import {
+  formatBytes,
+  formatCount,
+  plural,
+  shortDigest,
+  visibleText
+} from './format';
 import { SidebarModel } from './model';
 import { SameDataSection } from './sameDataView';
 import { IDuplicateGroup } from './types';
@@ -166,10 +172,12 @@ function DuplicateGroup(props: {
       <button
         type="button"
         className="jp-ddas-group-header"
-        title={`Show the details of ${name}`}
+        aria-label={`Show the details of ${visibleText(name)}`}
         onClick={onOpen}
       >
-        <span className="jp-ddas-row-name">{name}</span>
+        <span className="jp-ddas-row-name">
+          <SafeText value={name} />
+        </span>
         <span className="jp-ddas-group-waste">
           {formatBytes(group.wasted_bytes)} wasted
         </span>
@@ -180,10 +188,10 @@ function DuplicateGroup(props: {
       <ul className="jp-ddas-group-copies">
         {shown.map(copy => (
           <li key={copy.id}>
-            <code className="jp-ddas-path" title={copy.location}>
-              {copy.location}
-            </code>{' '}
-            <span className="jp-ddas-muted">{copy.owner}</span>
+            <SafeText code className="jp-ddas-path" value={copy.location} />{' '}
+            <span className="jp-ddas-muted">
+              <SafeText value={copy.owner} max={64} />
+            </span>
           </li>
         ))}
       </ul>

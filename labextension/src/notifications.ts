@@ -17,7 +17,7 @@ import { IDisposable } from '@lumino/disposable';
 import { Poll } from '@lumino/polling';
 
 import { DdasApi, DdasApiError } from './api';
-import { formatBytes, formatRelativeTime, middleEllipsis } from './format';
+import { formatBytes, formatRelativeTime, isolatedText } from './format';
 import {
   EventKind,
   ICopy,
@@ -304,10 +304,10 @@ export function toastMessage(
   context: IToastContext,
   now: Date = new Date()
 ): string {
-  const name = context.name || 'This dataset';
+  const name = context.name ? isolatedText(context.name, 60) : 'This dataset';
   const who: string[] = [];
   if (context.owner) {
-    who.push(context.owner);
+    who.push(isolatedText(context.owner, 40));
   }
   if (context.since) {
     who.push(formatRelativeTime(context.since, now));
@@ -322,6 +322,6 @@ export function toastMessage(
   const build = (location: string) =>
     `${name} already exists${location ? `: ${location}` : ''}${whoText}${outcome}`;
   const location = context.location ?? '';
-  const budget = MAX_MESSAGE - build('').length - 2;
-  return build(location ? middleEllipsis(location, Math.max(16, budget)) : '');
+  const budget = MAX_MESSAGE - build('').length - 4; // 2: ": ", 2: isolates
+  return build(location ? isolatedText(location, Math.max(16, budget)) : '');
 }

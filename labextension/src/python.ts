@@ -3,6 +3,7 @@
  * registry and may contain quotes, backslashes or control characters, so
  * they are always turned into a proper Python string literal, never pasted.
  */
+import { hasHiddenCharacters, visibleText } from './format';
 
 /**
  * A double-quoted Python 3 string literal whose value is exactly `value`.
@@ -33,9 +34,13 @@ export function pythonStringLiteral(value: string): string {
       default:
         if (code < 0x20 || code === 0x7f) {
           out += `\\x${code.toString(16).padStart(2, '0')}`;
-        } else if (code === 0x2028 || code === 0x2029) {
-          // Legal in Python source, but editors show them as line breaks.
-          out += `\\u${code.toString(16)}`;
+        } else if (code >= 0x80 && code <= 0x9f) {
+          out += `\\x${code.toString(16)}`;
+        } else if (hasHiddenCharacters(char)) {
+          // Legal in a string literal, but bidi controls reorder the code an
+          // editor shows (CVE-2021-42574, "Trojan Source") and zero-width
+          // characters hide: the escape is the same value, visibly.
+          out += visibleText(char);
         } else {
           out += char;
         }

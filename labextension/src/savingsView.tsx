@@ -4,7 +4,7 @@
  */
 import * as React from 'react';
 
-import { EmptyState, ErrorState, LoadingState } from './components';
+import { EmptyState, ErrorState, LoadingState, SafeText } from './components';
 import { formatBytes, formatCount } from './format';
 import { useAsync } from './hooks';
 import { SidebarModel } from './model';
@@ -95,7 +95,9 @@ function Savings(props: { stats: IStats }): React.ReactElement {
             <tbody>
               {users.map(user => (
                 <tr key={user.user}>
-                  <th scope="row">{user.user}</th>
+                  <th scope="row">
+                    <SafeText value={user.user} max={64} />
+                  </th>
                   <td className="jp-ddas-num">{formatCount(user.reuses)}</td>
                   <td className="jp-ddas-num">
                     {formatBytes(user.bytes_saved)}

@@ -13,9 +13,16 @@ import {
   EmptyState,
   ErrorState,
   LoadingState,
-  RelativeTime
+  RelativeTime,
+  SafeText
 } from './components';
-import { formatBytes, formatCount, plural, shortDigest } from './format';
+import {
+  formatBytes,
+  formatCount,
+  plural,
+  shortDigest,
+  visibleText
+} from './format';
 import { SidebarModel } from './model';
 import { DatasetSort, IDatasetSummary, IPage } from './types';
 import { VirtualList } from './virtualList';
@@ -309,7 +316,9 @@ function ResultRow(props: {
   const owners = dataset.owners.slice(0, 3).join(', ');
   const more =
     dataset.owners.length > 3 ? ` +${dataset.owners.length - 3}` : '';
-  const tooltip = [name, ...dataset.urls.slice(0, 3)].join('\n');
+  const tooltip = [name, ...dataset.urls.slice(0, 3)]
+    .map(text => visibleText(text))
+    .join('\n');
   return (
     <div
       className="jp-ddas-row"
@@ -320,7 +329,7 @@ function ResultRow(props: {
       data-index={index}
       style={style}
       title={tooltip}
-      aria-label={`${name}, ${formatBytes(dataset.size)}, ${plural(dataset.copies, 'copy', 'copies')}`}
+      aria-label={`${visibleText(name)}, ${formatBytes(dataset.size)}, ${plural(dataset.copies, 'copy', 'copies')}`}
       onClick={() => onOpen(dataset)}
       onKeyDown={event => {
         if (event.key === 'Enter' || event.key === ' ') {
@@ -330,7 +339,9 @@ function ResultRow(props: {
       }}
     >
       <div className="jp-ddas-row-main">
-        <span className="jp-ddas-row-name">{name}</span>
+        <span className="jp-ddas-row-name">
+          <SafeText value={name} />
+        </span>
         <span className="jp-ddas-row-size">{formatBytes(dataset.size)}</span>
       </div>
       <div className="jp-ddas-row-meta">
@@ -339,7 +350,7 @@ function ResultRow(props: {
         </span>
         {owners && (
           <span className="jp-ddas-row-owners">
-            {owners}
+            <SafeText value={owners} max={80} />
             {more}
           </span>
         )}

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_collections"
-down_revision = "0003"
+down_revision = "0004_hardening"
 branch_labels = None
 depends_on = None
 
