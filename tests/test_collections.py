@@ -179,7 +179,7 @@ def test_a_member_that_cannot_be_fetched_names_itself_and_keeps_the_others(
     ddas_env: dict[str, str], http_server: CountingServer
 ) -> None:
     page = b'<html><body><a href="gone.nc">gone.nc</a> <a href="ok.csv">ok.csv</a></body></html>'
-    http_server.add("broken/", page)
+    http_server.add("broken/", page, content_type="text/html")
     ok = http_server.add("broken/ok.csv", b"a,b\n1,2\n")
 
     with pytest.raises(RemoteError) as err:

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from ddas import metadata
 from ddas.api import fetch_result
 from ddas.identity import normalize_url
 from ddas.registry import Registry, lease_key
@@ -117,6 +118,7 @@ def prepared(shared_dir: Path, registry_url: str, http_server) -> dict:
     store = Store(shared_dir / "store")
     era5 = http_server.add("era5.nc", b"x" * 50_000)
     root = fetch_result(era5, registry=Registry(registry_url), store=store, quiet=True)
+    assert metadata.wait(60)  # the .nc's metadata is extracted by a thread holding a connection
     Registry.dispose_all()  # root's connections closed: SQLite checkpoints and drops -wal/-shm
     return {"registry_url": registry_url, "store": store, "era5": era5, "path": root.path}
 
