@@ -38,7 +38,7 @@ GiB = 1 << 30
 
 def parse_size(text: str) -> int:
     sys.path.insert(0, str(REPO))
-    from ddas.scan.cli import parse_size as parse
+    from ddas.scanning.cli import parse_size as parse
 
     return parse(text)
 
@@ -131,7 +131,7 @@ def main() -> None:
     # the `ddas` entry point (ddas.cli:main), run with this interpreter and this checkout
     entry = ["-c", "from ddas.cli import main; main()"]
     if not (REPO / "ddas" / "cli.py").exists():  # pragma: no cover - before the main CLI existed
-        entry = ["-m", "ddas.scan.cli"]
+        entry = ["-m", "ddas.scanning.cli"]
 
     def ddas_cmd(url: str) -> list[str]:
         return [

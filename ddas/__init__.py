@@ -28,7 +28,7 @@ _LAZY = {
     "lookup": "ddas.api",
     "duplicates": "ddas.api",
     "stats": "ddas.api",
-    "scan": "ddas.scan",
+    "scan": "ddas.scanning",
     "Registry": "ddas.registry",
     "Store": "ddas.store",
 }

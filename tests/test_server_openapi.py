@@ -169,7 +169,7 @@ def test_schemathesis_finds_no_server_error_and_no_contract_violation(
     assert st, "schemathesis is part of the test extras"
     exclude = []
     try:
-        from ddas.scan import scan  # noqa: F401
+        from ddas.scanning import scan  # noqa: F401
     except ImportError:  # POST scans answers 501 until ddas.scan exists
         exclude = ["--exclude-operation-id", "startScan"]
     started = time.monotonic()

@@ -152,7 +152,7 @@ class DDASExtension(ExtensionApp):
     def scan_runner(self) -> ScanRunner:
         """A function running ``ddas.scan`` with this server's settings (blocking: call it in a
         thread). Raises ImportError while the DDAS in use has no ``ddas.scan``."""
-        from ddas.scan import scan
+        from ddas.scanning import scan
 
         registry = self.get_registry()
 

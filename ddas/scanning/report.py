@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ddas.scan.walk import ScanError
+from ddas.scanning.walk import ScanError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from ddas.scan.plan import Plan
+    from ddas.scanning.plan import Plan
 
 
 class FileRecord(NamedTuple):
@@ -49,6 +49,8 @@ class ScanReport:
     registered: int = 0
     missing: int = 0
     skipped_symlinks: int = 0
+    outside_roots: int = 0  #: followed links (or roots) resolving outside the scan's roots
+    workers: dict[str, dict[str, int]] = field(default_factory=dict)  #: cluster scans: per worker
     seconds: float = 0.0
     owner_of: Callable[[int | None], str] = field(default=str, repr=False)
 
@@ -131,6 +133,7 @@ class ScanReport:
             "missing": self.missing,
             "errors": len(self.error_list),
             "skipped_symlinks": self.skipped_symlinks,
+            "outside_roots": self.outside_roots,
             "seconds": round(self.seconds, 3),
         }
 
