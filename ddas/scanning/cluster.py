@@ -65,12 +65,22 @@ def walk_subtree(
 
 
 class _DaskPool:
-    """``submit(fn, *args)`` on the cluster; every task is new work (``pure=False``)."""
+    """``submit(fn, *args)`` on the cluster; every task is new work (``pure=False``). Walk tasks
+    are dealt to the workers in turn (a loose hint: a busy or lost worker's share may run
+    elsewhere), so the subtrees are spread even when the scheduler would keep them together."""
 
     def __init__(self, client: Any) -> None:
         self.client = client
+        self._workers = sorted(client.nthreads())
+        self._turn = 0
 
     def submit(self, fn: Any, *args: Any) -> Any:
+        if fn is walk_subtree and self._workers:
+            worker = self._workers[self._turn % len(self._workers)]
+            self._turn += 1
+            return self.client.submit(
+                fn, *args, pure=False, workers=[worker], allow_other_workers=True
+            )
         return self.client.submit(fn, *args, pure=False)
 
 

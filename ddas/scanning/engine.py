@@ -253,6 +253,8 @@ class _Scan:
                 self.cluster.walk(root, self.options, bounds, self)
             else:
                 self._walk_here(root, bounds)
+        if self.cluster is not None:
+            self.window.drain()  # every subtree's sizes are needed before the groups settle
         self.window.poll()
         shown = [
             e if e.path.isascii() else e._replace(path=shown_path(e.path)) for e in self.errors

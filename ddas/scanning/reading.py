@@ -76,13 +76,16 @@ def resolve_group(
 
 
 class Window:
-    """Submit tasks, at most ``size`` in flight; results go to ``on_result`` in completion
-    order of the oldest first (FIFO), from the calling thread only."""
+    """Submit tasks, at most ``size`` in flight; results go to ``on_result`` oldest first, from
+    the calling thread only. ``on_result`` may submit more tasks: results taken meanwhile wait
+    in a queue, so handling never recurses."""
 
     def __init__(self, pool: Any, size: int) -> None:
         self.pool, self.size = pool, max(1, size)
         self.on_result: Callable[[Any], None] = lambda result: None
         self._inflight: deque = deque()
+        self._results: deque = deque()
+        self._handling = False
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> None:
         while len(self._inflight) >= self.size:
@@ -94,16 +97,21 @@ class Window:
         """Hand over the results of tasks already done (never blocks)."""
         inflight = self._inflight
         while inflight and inflight[0].done():
-            self.on_result(inflight.popleft().result())
+            self._results.append(inflight.popleft().result())
+        self._handle()
 
     def drain(self) -> None:
-        while self._inflight:
-            self._take_oldest()
+        """Wait for every task, including those that handling the results submits."""
+        while self._inflight or self._results:
+            if self._inflight:
+                self._take_oldest()
+            self._handle()
 
     def cancel(self) -> None:
         for fut in self._inflight:
             fut.cancel()
         self._inflight.clear()
+        self._results.clear()
 
     def _take_oldest(self) -> None:
         fut = self._inflight[0]
@@ -114,4 +122,14 @@ class Window:
                 continue
             break
         self._inflight.popleft()
-        self.on_result(result)
+        self._results.append(result)
+
+    def _handle(self) -> None:
+        if self._handling:
+            return
+        self._handling = True
+        try:
+            while self._results:
+                self.on_result(self._results.popleft())
+        finally:
+            self._handling = False
