@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ddas_server import lifecycle
 from ddas_server.handlers import ROUTES, NotFoundHandler
 
 from tests.fixtures.ddas_server import seed
@@ -36,7 +37,7 @@ def test_the_openapi_file_documents_every_route_and_method() -> None:
     }
     served = {
         (pattern.removeprefix("/ddas/api"), method)
-        for pattern, handler in ROUTES
+        for pattern, handler in lifecycle.ROUTES + ROUTES
         if handler is not NotFoundHandler
         for method in handler.allowed_methods()
         if method != "OPTIONS"

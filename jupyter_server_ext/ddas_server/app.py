@@ -111,9 +111,10 @@ class DDASExtension(ExtensionApp):
         )
 
     def initialize_handlers(self) -> None:
+        from ddas_server import lifecycle
         from ddas_server.handlers import ROUTES
 
-        self.handlers.extend(ROUTES)
+        self.handlers.extend(lifecycle.ROUTES + ROUTES)  # before ROUTES' catch-all 404
 
     async def stop_extension(self) -> None:
         """Stop taking work: running queries finish, a running scan stops at its next progress
@@ -145,6 +146,11 @@ class DDASExtension(ExtensionApp):
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
 
+    async def run_long(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a long blocking job (gc, verify, reclaim) on the scan thread, not a query thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._scan_executor, functools.partial(fn, *args))
+
     async def with_registry(self, fn: Callable[[Registry], T]) -> T:
         """``await app.with_registry(lambda r: r.search(...))``: the registry call, off the loop."""
         return await self.run(lambda: fn(self.get_registry()))
@@ -163,6 +169,7 @@ class DDASExtension(ExtensionApp):
                 exclude=tuple(self.scan_exclude),
                 follow_symlinks=False,
                 workers=self.scan_workers,
+                confine=list(self.scan_roots),  # a link out of the configured roots is skipped
                 registry=registry,
                 progress=False,
                 on_progress=on_progress,
