@@ -203,9 +203,7 @@ class _Scan:
             reporter.update(phase="plan", candidates=plan.candidates)
             self._send_ready(force=True)
             later = plan.read_later
-            registrar.add(
-                plan.writes(i for i in plan.paths if i not in later and i not in plan.handed_out)
-            )
+            registrar.add(plan.writes(plan.settled()))
             missing = _mark_vanished(registrar.registry, plan, listed)
             reporter.update(phase="read")
             for task in plan.tasks():

@@ -44,6 +44,7 @@ class Plan:
         self.by_size: dict[int, list[tuple]] = {}
         self.fresh: set[tuple] = set()
         self.handed_out: set[tuple] = set()  # small files given to a reader during the walk
+        self.dirty: list[tuple] = []  # identities with a new or changed path: rows to write
         self.groups: list[list[tuple]] = []
         self.candidates = 0
 
@@ -61,6 +62,8 @@ class Plan:
             k = known_get(location)
             status = _status(k, size, mtime_ns, device, inode)
             status_append(status)
+            if status is not UNCHANGED:
+                self.dirty.append(ident)
             paths = paths_of.get(ident)
             if paths is not None:  # another path to a known inode: a hard link
                 paths.append(i)
@@ -119,6 +122,12 @@ class Plan:
         out.extend(([self.rep[i]], {}, {i}) for i in self.rehash - grouped)
         out.sort(key=lambda t: -t[0][0].size * len(t[0]))
         return out
+
+    def settled(self) -> set[tuple]:
+        """Identities whose rows can be written once the walk is over: those with a new or
+        changed path that no reader is busy with (unchanged files need no row)."""
+        later, out = self.read_later, self.handed_out
+        return {i for i in self.dirty if i not in later and i not in out}
 
     @property
     def read_later(self) -> set[tuple]:
