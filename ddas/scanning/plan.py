@@ -38,11 +38,10 @@ class Plan:
         self.status: list[str] = []
         self.blake3: dict[tuple, str] = {}  # identity -> content hash (known or computed)
         self.paths: dict[tuple, list[int]] = {}  # identity -> indexes into entries
-        self.rep: dict[tuple, FileEntry] = {}  # identity -> the path read for it
+        self.rep = _FirstPath(self.entries, self.paths)  # identity -> the path read for it
         self.failed: set[tuple] = set()  # identities whose read failed: not registered this time
         self.rehash: set[tuple] = set()  # changed files that had a hash: hash them again
         self.by_size: dict[int, list[tuple]] = {}
-        self.fresh: set[tuple] = set()
         self.handed_out: set[tuple] = set()  # small files given to a reader during the walk
         self.dirty: list[tuple] = []  # identities with a new or changed path: rows to write
         self.groups: list[list[tuple]] = []
@@ -69,14 +68,11 @@ class Plan:
                 paths.append(i)
                 continue
             paths_of[ident] = [i]
-            self.rep[ident] = entry
             if status is UNCHANGED:
                 if k.blake3 and k.state == "present":
                     self.blake3[ident] = k.blake3
-            else:
-                self.fresh.add(ident)
-                if k is not None and k.blake3:
-                    self.rehash.add(ident)
+            elif k is not None and k.blake3:
+                self.rehash.add(ident)
             members = by_size.get(size)
             if members is None:
                 by_size[size] = [ident]
@@ -102,8 +98,9 @@ class Plan:
             self.candidates += len(idents)
             if self.rep[idents[0]].size <= WHOLE_BELOW:
                 continue
-            fresh, known = self.fresh, self.blake3
-            if any(i in fresh for i in idents) and not all(i in known for i in idents):
+            known, status, paths = self.blake3, self.status, self.paths
+            fresh = any(status[paths[i][0]] is not UNCHANGED for i in idents)
+            if fresh and not all(i in known for i in idents):
                 self.groups.append(idents)
         self.rehash -= set(self.blake3)  # a hard link of it is unchanged: its hash still holds
         self.rehash -= self.handed_out
@@ -153,6 +150,19 @@ class Plan:
     def vanished(self, seen: set[str]) -> list[KnownCopy]:
         """Known copies under the roots that the walk did not find (candidates for ``missing``)."""
         return [k for loc, k in self.known.items() if loc not in seen and k.state != "missing"]
+
+
+class _FirstPath:
+    """``rep[identity]``: the first path walked of an identity, the one that is read. A view on
+    ``entries`` and ``paths`` rather than a third dictionary (a million files: 50 MB less)."""
+
+    __slots__ = ("_entries", "_paths")
+
+    def __init__(self, entries: list[FileEntry], paths: dict[tuple, list[int]]) -> None:
+        self._entries, self._paths = entries, paths
+
+    def __getitem__(self, ident: tuple) -> FileEntry:
+        return self._entries[self._paths[ident][0]]
 
 
 def _status(
