@@ -118,11 +118,10 @@ class Registries:
                 conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
                 conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
             url = f"{self.pg_url}?options=-csearch_path%3D{schema}"
-        sys.path.insert(0, str(REPO))
-        from ddas.registry import Registry
-
-        Registry(url)  # migrate now: creating the schema is not part of a scan
-        Registry.dispose_all()
+        # migrate now (creating the schema is not part of a scan), in a child: this process stays
+        # small, so that the children's peak RSS (inherited through fork) is their own
+        code = "import sys; from ddas.registry import Registry; Registry(sys.argv[1])"
+        subprocess.run([sys.executable, "-c", code, url], check=True, cwd=REPO)
         return url
 
 
@@ -157,6 +156,7 @@ def measure(args: argparse.Namespace, tree: Path, work: Path) -> dict[str, list[
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     }
+    os.environ["PYTHONPATH"] = env["PYTHONPATH"]
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "ddas")], check=True)
     registries = Registries(args.registry, args.pg_url, work)
     peers = commands(tree, work, not args.no_rmlint)
