@@ -106,3 +106,52 @@ def make_tree(
         symlinks=n_symlinks,
         near_misses=n_near,
     )
+
+
+def make_small_tree(
+    root: str | os.PathLike[str],
+    *,
+    n_files: int = 100_000,
+    min_size: int = 1 << 10,
+    max_size: int = 16 << 10,
+    dup_fraction: float = 0.25,
+    seed: int = 2,
+) -> TreeStats:
+    """Many small files (uniform ``min_size``..``max_size``), ``dup_fraction`` of them copies.
+
+    This is the shape that makes per-file cost the whole cost: with 15,000 possible sizes and
+    100,000 files nearly every size collides, so every file must be read. 1,000 files a folder.
+    """
+    rng = random.Random(seed)
+    root = Path(root)
+    root.mkdir(parents=True)
+    pool = rng.randbytes(_POOL_SIZE)
+    n_orig = n_files - int(n_files * dup_fraction)
+    originals: list[tuple[int, int]] = []  # (size, pool offset); the index is the header
+    total = dup_bytes = 0
+    for i in range(n_files):
+        folder = root / f"d{i // 100_000:02d}" / f"s{(i // 1000) % 100:02d}"
+        if i % 1000 == 0:
+            folder.mkdir(parents=True, exist_ok=True)
+        if i < n_orig:
+            tag = i
+            originals.append((rng.randint(min_size, max_size), rng.randrange(_POOL_SIZE >> 1)))
+        else:
+            tag = rng.randrange(n_orig)
+            dup_bytes += originals[tag][0]
+        size, offset = originals[tag]
+        body = tag.to_bytes(16, "little") + pool[offset + 16 : offset + size]
+        fd = os.open(folder / f"f{i:07d}.dat", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            os.write(fd, body)
+        finally:
+            os.close(fd)
+        total += size
+    return TreeStats(
+        files=n_files,
+        bytes=total,
+        duplicate_bytes=dup_bytes,
+        hardlinks=0,
+        symlinks=0,
+        near_misses=0,
+    )

@@ -46,7 +46,7 @@ _LAZY = {
     "duplicates": "ddas.api",
     "stats": "ddas.api",
     "filesystem": "ddas.protocol",
-    "scan": "ddas.scan",
+    "scan": "ddas.scanning",
     "Registry": "ddas.registry",
     "Store": "ddas.store",
 }

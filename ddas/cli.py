@@ -1,4 +1,4 @@
-"""The ``ddas`` command: fetch, find, stats (and scan, dupes from :mod:`ddas.scan.cli`).
+"""The ``ddas`` command: fetch, find, stats (and scan, dupes, gc, verify, reclaim from :mod:`ddas.scanning`).
 
 Designed for scripts as much as for people: ``--json`` everywhere, one-line errors on stderr, and
 documented exit codes so a batch job can tell "bad URL" from "hash mismatch" from "already exists":
@@ -207,15 +207,13 @@ def forget(copy_id: int) -> None:
 
 
 def _attach_scan_commands() -> None:
-    """``scan`` and ``dupes`` live with the scanner; attach them when it is installed."""
-    try:
-        from ddas.scan import cli as scan_cli
-    except ImportError:  # pragma: no cover - the scanner is part of the package
-        return
-    for name in ("scan", "dupes"):
-        command = getattr(scan_cli, name, None)
-        if isinstance(command, click.Command):
-            main.add_command(command, name)
+    """``scan``, ``dupes`` and the store's lifecycle (``gc``, ``verify``, ``reclaim``) live with
+    the scanner, in :mod:`ddas.scanning`."""
+    from ddas.scanning import cli as scan_cli
+    from ddas.scanning.lifecycle_cli import COMMANDS
+
+    for command in (scan_cli.scan, scan_cli.dupes, *COMMANDS):
+        main.add_command(command)
 
 
 _attach_scan_commands()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ddas.scan import ScanReport, hash_unhashed, scan
+from ddas.scanning import ScanReport, hash_unhashed, scan
 
 KiB = 1024
 
@@ -281,9 +281,12 @@ def test_progress_reaches_callback_and_bar(registry, tree: Path, capsys) -> None
     assert "ddas scan" in capsys.readouterr().err  # the tqdm bar
 
 
-def test_ddas_scan_is_callable_however_it_was_imported(registry, tree: Path) -> None:
-    import ddas.scan.cli  # binds the *package* to ddas.scan
+def test_ddas_scan_is_a_plain_function_whatever_was_imported(registry, tree: Path) -> None:
+    import types
 
+    import ddas.scanning.cli  # importing the implementation must not rebind ddas.scan
+
+    assert isinstance(ddas.scan, types.FunctionType) and ddas.scan is scan
     report = ddas.scan(str(tree), min_size=1, registry=registry)
     assert isinstance(report, ScanReport) and report.summary()["duplicate_groups"] == 4
 

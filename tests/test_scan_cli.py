@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ddas.scan.cli import parse_size
+from ddas.scanning.cli import parse_size
 from tests.test_scan import jdupes_groups, make_tree
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,19 +30,19 @@ def test_scan_json_then_dupes_json(ddas_env: dict[str, str], tmp_path: Path) -> 
     tree = make_tree(tmp_path / "shared")
 
     scanned = json.loads(
-        run_cli("-m", "ddas.scan.cli", "scan", str(tree), "--min-size", "1", "--json").stdout
+        run_cli("-m", "ddas.scanning.cli", "scan", str(tree), "--min-size", "1", "--json").stdout
     )
 
     assert set(scanned) == {"files", "bytes", "hashed_bytes", "duplicate_groups", "wasted_bytes"}
     assert scanned["duplicate_groups"] == 4 and scanned["files"] == 17
-    groups = json.loads(run_cli("-m", "ddas.scan.cli", "dupes", "--json").stdout)
+    groups = json.loads(run_cli("-m", "ddas.scanning.cli", "dupes", "--json").stdout)
     assert all(set(g) == {"blake3", "size", "paths"} for g in groups)
     as_inodes = {
         frozenset((os.stat(p).st_dev, os.stat(p).st_ino) for p in g["paths"]) for g in groups
     }
     assert as_inodes == jdupes_groups(tree)
     rescan = json.loads(
-        run_cli("-m", "ddas.scan.cli", "scan", str(tree), "--min-size", "1", "--json").stdout
+        run_cli("-m", "ddas.scanning.cli", "scan", str(tree), "--min-size", "1", "--json").stdout
     )
     assert rescan["hashed_bytes"] == 0 and rescan["duplicate_groups"] == 4
 
@@ -52,7 +52,7 @@ def test_human_output_and_exclude(ddas_env: dict[str, str], tmp_path: Path) -> N
 
     out = run_cli(
         "-m",
-        "ddas.scan.cli",
+        "ddas.scanning.cli",
         "scan",
         str(tree),
         "--min-size",
@@ -66,15 +66,15 @@ def test_human_output_and_exclude(ddas_env: dict[str, str], tmp_path: Path) -> N
     assert "1 duplicate groups" in out.stdout and "era5 (1).nc" in out.stdout
     assert "part0.tar.gz" not in out.stdout
     assert "broken-symlink" in out.stderr  # problems go to stderr, the exit code stays 0
-    dupes = run_cli("-m", "ddas.scan.cli", "dupes").stdout
+    dupes = run_cli("-m", "ddas.scanning.cli", "dupes").stdout
     assert dupes.startswith("1 duplicate groups") and "era5.nc" in dupes
 
 
 def test_bad_input_is_a_usage_error(ddas_env: dict[str, str], tmp_path: Path) -> None:
-    missing = run_cli("-m", "ddas.scan.cli", "scan", str(tmp_path / "nope"), check=False)
+    missing = run_cli("-m", "ddas.scanning.cli", "scan", str(tmp_path / "nope"), check=False)
     assert missing.returncode == 2 and "does not exist" in missing.stderr
     bad_size = run_cli(
-        "-m", "ddas.scan.cli", "scan", str(tmp_path), "--min-size", "lots", check=False
+        "-m", "ddas.scanning.cli", "scan", str(tmp_path), "--min-size", "lots", check=False
     )
     assert bad_size.returncode == 2 and "is not a size" in bad_size.stderr
 
@@ -82,10 +82,18 @@ def test_bad_input_is_a_usage_error(ddas_env: dict[str, str], tmp_path: Path) ->
 def test_cli_start_up_never_imports_pandas(ddas_env: dict[str, str], tmp_path: Path) -> None:
     tree = make_tree(tmp_path / "shared")
     out = run_cli(
-        "-X", "importtime", "-m", "ddas.scan.cli", "scan", str(tree), "--min-size", "1", "--json"
+        "-X",
+        "importtime",
+        "-m",
+        "ddas.scanning.cli",
+        "scan",
+        str(tree),
+        "--min-size",
+        "1",
+        "--json",
     )
     imported = {line.rsplit("|", 1)[-1].strip() for line in out.stderr.splitlines()}
-    assert "ddas.scan.engine" in imported
+    assert "ddas.scanning.engine" in imported
     assert not {"pandas", "tqdm", "matplotlib", "fsspec"} & imported
 
 

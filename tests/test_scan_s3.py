@@ -7,7 +7,7 @@ import random
 
 import blake3
 
-from ddas.scan import hash_unhashed, scan
+from ddas.scanning import hash_unhashed, scan
 
 KiB = 1024
 

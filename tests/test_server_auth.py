@@ -143,7 +143,7 @@ async def test_an_admin_scans_the_configured_roots_and_watches_progress(
     ddas_api, registry, scan_root: Path
 ):
     try:
-        from ddas.scan import scan  # noqa: F401
+        from ddas.scanning import scan  # noqa: F401
     except ImportError as exc:
         pytest.skip(
             f"ddas.scan is not in this DDAS yet ({exc}); POST scans answers 501 until it is"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ddas_server import lifecycle
 from ddas_server.collections import ROUTES as COLLECTION_ROUTES
 from ddas_server.handlers import ROUTES, NotFoundHandler
 
@@ -37,7 +38,7 @@ def test_the_openapi_file_documents_every_route_and_method() -> None:
     }
     served = {
         (pattern.removeprefix("/ddas/api"), method)
-        for pattern, handler in COLLECTION_ROUTES + ROUTES
+        for pattern, handler in lifecycle.ROUTES + COLLECTION_ROUTES + ROUTES
         if handler is not NotFoundHandler
         for method in handler.allowed_methods()
         if method != "OPTIONS"
@@ -170,7 +171,7 @@ def test_schemathesis_finds_no_server_error_and_no_contract_violation(
     assert st, "schemathesis is part of the test extras"
     exclude = []
     try:
-        from ddas.scan import scan  # noqa: F401
+        from ddas.scanning import scan  # noqa: F401
     except ImportError:  # POST scans answers 501 until ddas.scan exists
         exclude = ["--exclude-operation-id", "startScan"]
     started = time.monotonic()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from itertools import chain
 from typing import NamedTuple
 
 from sqlalchemy import Connection, Dialect, Table, bindparam, select
@@ -79,6 +80,8 @@ _COPY_UPDATES = [
 ]
 _CONTENT_COLUMNS = ["blake3", "size", "name", "ext", "created_at", "last_used_at"]
 _SQL_CACHE: dict[tuple[type, str], str] = {}
+_MULTI_SQL: dict[tuple[str, int], str] = {}
+_SQLITE_PARAMS = 32766  # SQLITE_MAX_VARIABLE_NUMBER since SQLite 3.32
 
 
 def _upsert_sql(
@@ -108,6 +111,24 @@ def _upsert_sql(
         f"INSERT INTO {q(table.name)} ({names}) SELECT * FROM unnest({arrays}) "
         f"ON CONFLICT ({', '.join(q(k) for k in keys)}) {conflict}"
     )
+
+
+def _sqlite_multirow(conn: Connection, sql: str, rows: list[tuple], width: int) -> None:
+    """One ``INSERT ... VALUES (...), (...), ...`` per chunk of rows, not ``executemany``: each
+    statement of an executemany makes FTS5 flush its pending index (the contents' name trigger),
+    which cost 10x the insert itself (2.1 s against 0.18 s for 15,000 contents)."""
+    head, sep, tail = sql.partition(" VALUES ")
+    one, _, rest = tail.partition(")")
+    one += ")"
+    per = max(1, _SQLITE_PARAMS // width)
+    for chunk in _chunks(rows, per):
+        text = _MULTI_SQL.get((sql, len(chunk)))
+        if text is None:
+            text = f"{head}{sep}{', '.join([one] * len(chunk))}{rest}"
+            if len(_MULTI_SQL) > 64:
+                _MULTI_SQL.clear()
+            _MULTI_SQL[(sql, len(chunk))] = text
+        conn.exec_driver_sql(text, tuple(chain.from_iterable(chunk)))
 
 
 def _chunks(items: Sequence, n: int) -> Iterable[Sequence]:
@@ -148,6 +169,13 @@ class RegistryScans(RegistryCore):
         )
         with self.engine.connect() as conn:  # Core, not the ORM: 10^5 rows stay cheap
             return [KnownCopy(*row) for row in conn.execute(stmt).all()]
+
+    def locations_under(self, prefix: str) -> set[str]:
+        """Every registered location at or below ``prefix``, on any host and in any state: what
+        ``ddas gc`` must not call an orphan (a shared store is seen from many hosts)."""
+        stmt = select(Copy.location).where(*self._under(prefix))
+        with self.engine.connect() as conn:
+            return set(conn.execute(stmt).scalars())
 
     def register_scanned(
         self, files: Sequence[ScannedCopy], *, batch_size: int = BATCH_SIZE
@@ -224,7 +252,7 @@ class RegistryScans(RegistryCore):
                 self.engine.dialect, model.__table__, columns, keys, updates
             )
         if self.engine.dialect.name == "sqlite":
-            conn.exec_driver_sql(sql, rows)  # executemany: a C loop in sqlite3
+            _sqlite_multirow(conn, sql, rows, len(columns))
         else:  # one statement per batch: the columns travel as binary arrays through unnest()
             arrays = tuple(list(col) for col in zip(*rows, strict=True))
             with conn.connection.dbapi_connection.cursor() as cursor:  # psycopg: %b is binary

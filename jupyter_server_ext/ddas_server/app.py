@@ -208,10 +208,13 @@ class DDASExtension(ExtensionApp):
             self.handlers.extend(RELAY_ROUTES)
             return
 
+        from ddas_server import lifecycle
         from ddas_server.collections import ROUTES as COLLECTION_ROUTES
         from ddas_server.handlers import ROUTES
 
-        self.handlers.extend(COLLECTION_ROUTES + ROUTES)  # before ROUTES' catch-all 404
+        self.handlers.extend(
+            lifecycle.ROUTES + COLLECTION_ROUTES + ROUTES
+        )  # before ROUTES' catch-all 404
 
     async def stop_extension(self) -> None:
         """Stop taking work: running queries finish, a running scan stops at its next progress
@@ -243,6 +246,11 @@ class DDASExtension(ExtensionApp):
         """Run blocking ``fn`` for the server itself (no user limit) on the query lane."""
         return await self.lanes.run("query", functools.partial(fn, *args, **kwargs))
 
+    async def run_long(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a long blocking job (gc, verify, reclaim) on the scan thread, not a query thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._scan_executor, functools.partial(fn, *args))
+
     async def with_registry(
         self, fn: Callable[[Registry], T], *, lane: str = "query", user: str | None = None
     ) -> T:
@@ -255,7 +263,7 @@ class DDASExtension(ExtensionApp):
         call it in a thread), recorded as a ``scan_runs`` row from start to end. Raises
         ImportError while the DDAS in use has no ``ddas.scan``."""
         from ddas.registry.scanruns import SCAN_HEARTBEAT_EVERY
-        from ddas.scan import scan
+        from ddas.scanning import scan
 
         registry = self.get_registry()
 
@@ -276,6 +284,7 @@ class DDASExtension(ExtensionApp):
                     exclude=tuple(self.scan_exclude),
                     follow_symlinks=False,
                     workers=self.scan_workers,
+                    confine=list(self.scan_roots),  # a link out of the configured roots is skipped
                     registry=registry,
                     progress=False,
                     on_progress=progress,

@@ -9,6 +9,7 @@ plain (no tornado) so they read, and can be reused, as the API's input rules.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -173,14 +174,14 @@ def scan_roots(body: dict[str, Any], configured: list[str]) -> list[str]:
         raise BadRequest("roots must be a non-empty list of paths")
     if len(requested) > MAX_ROOTS:
         raise BadRequest(f"at most {MAX_ROOTS} roots per scan")
-    allowed = [PurePosixPath(c) for c in configured]
+    allowed = [PurePosixPath(os.path.realpath(c)) for c in configured]
     out = []
     for root in requested:
         if not isinstance(root, str) or not root.strip() or len(root) > MAX_PATH_CHARS:
             raise BadRequest("each root must be a non-empty path string")
         if "\x00" in root or not root.startswith("/") or ".." in PurePosixPath(root).parts:
             raise BadRequest(f"root {_show(root)} must be an absolute path without '..'")
-        path = PurePosixPath(root)
+        path = PurePosixPath(os.path.realpath(root))  # a link in a root may lead anywhere
         if not any(path == a or a in path.parents for a in allowed):
             raise BadRequest(f"root {_show(root)} is not inside a configured scan root", 403)
         out.append(str(path))

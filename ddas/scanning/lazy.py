@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 from ddas import config
 from ddas.records import CopyInfo
-from ddas.scan import hashing
-from ddas.scan.walk import FileEntry
+from ddas.scanning import hashing
+from ddas.scanning.walk import FileEntry
 
 if TYPE_CHECKING:  # pragma: no cover
     from ddas.registry import Registry
@@ -34,7 +34,7 @@ def _entry(copy: CopyInfo) -> FileEntry | None:
             info = fs.info(path)
         except FileNotFoundError:
             return None
-        from ddas.scan.remote import _mtime_ns
+        from ddas.scanning.remote import _mtime_ns
 
         return FileEntry(
             copy.location, int(info["size"]), _mtime_ns(info), None, None, None, None, fs
@@ -75,7 +75,7 @@ def hash_unhashed(
         except OSError:
             return copy, None, ""
 
-    from ddas.scan.engine import default_workers
+    from ddas.scanning.engine import default_workers
 
     scanned: list[ScannedCopy] = []
     with ThreadPoolExecutor(workers or default_workers()) as pool:

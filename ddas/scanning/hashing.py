@@ -18,7 +18,7 @@ import os
 import blake3
 
 from ddas.hashes import file_blake3
-from ddas.scan.walk import FileEntry
+from ddas.scanning.walk import FileEntry
 
 SAMPLE = 8 << 10  #: bytes read at the head and at the tail of a candidate
 WHOLE_BELOW = 64 << 10  #: files up to this size are read (and fully hashed) in one go

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ddas.scan.walk import ScanError
+from ddas.scanning.walk import ScanError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from ddas.scan.plan import Plan
+    from ddas.scanning.plan import Plan
 
 
 class FileRecord(NamedTuple):
@@ -49,6 +49,8 @@ class ScanReport:
     registered: int = 0
     missing: int = 0
     skipped_symlinks: int = 0
+    outside_roots: int = 0  #: followed links (or roots) resolving outside the scan's roots
+    workers: dict[str, dict[str, int]] = field(default_factory=dict)  #: cluster scans: per worker
     seconds: float = 0.0
     owner_of: Callable[[int | None], str] = field(default=str, repr=False)
 
@@ -95,8 +97,19 @@ class ScanReport:
         return records
 
     @cached_property
+    def _by_hash(self) -> dict[str, list[tuple]]:
+        """Contents with two or more identities (what a summary counts; cheap)."""
+        by_hash: dict[str, list[tuple]] = defaultdict(list)
+        blake3 = self.plan.blake3
+        for ident in self._idents:
+            b3 = blake3.get(ident)
+            if b3 is not None:
+                by_hash[b3].append(ident)
+        return {b3: members for b3, members in by_hash.items() if len(members) >= 2}
+
+    @cached_property
     def _groups(self) -> list[dict[str, Any]]:
-        return _groups(self.plan, self._idents)
+        return _groups(self.plan, self._by_hash)
 
     # -- numbers (no pandas) ----------------------------------------------------------------------
 
@@ -108,8 +121,8 @@ class ScanReport:
             "files": sum(len(paths[i]) for i in self._idents),
             "bytes": sum(rep[i].size for i in self._idents),
             "hashed_bytes": self.hashed_bytes,
-            "duplicate_groups": len(self._groups),
-            "wasted_bytes": sum(g["wasted_bytes"] for g in self._groups),
+            "duplicate_groups": len(self._by_hash),
+            "wasted_bytes": sum(rep[m[0]].size * (len(m) - 1) for m in self._by_hash.values()),
         }
 
     def counts(self) -> dict[str, Any]:
@@ -131,6 +144,7 @@ class ScanReport:
             "missing": self.missing,
             "errors": len(self.error_list),
             "skipped_symlinks": self.skipped_symlinks,
+            "outside_roots": self.outside_roots,
             "seconds": round(self.seconds, 3),
         }
 
@@ -255,20 +269,12 @@ class ScanReport:
         return f"<b>ddas scan</b> of {', '.join(self.roots)}" + table.to_html(index=False)
 
 
-def _groups(plan: Plan, idents: list[tuple]) -> list[dict[str, Any]]:
-    """Contents with two or more distinct identities; the oldest identity is the original."""
-    by_hash: dict[str, list[tuple]] = defaultdict(list)
-    blake3 = plan.blake3
-    for ident in idents:
-        b3 = blake3.get(ident)
-        if b3 is not None:
-            by_hash[b3].append(ident)
+def _groups(plan: Plan, by_hash: dict[str, list[tuple]]) -> list[dict[str, Any]]:
+    """Each duplicate content with its paths; the oldest identity is the original."""
     entries, paths, rep = plan.entries, plan.paths, plan.rep
     groups = []
     for b3, members in by_hash.items():
-        if len(members) < 2:
-            continue
-        members.sort(key=lambda i: (rep[i].mtime_ns or 0, rep[i].location))
+        members = sorted(members, key=lambda i: (rep[i].mtime_ns or 0, rep[i].location))
         size = rep[members[0]].size
         groups.append(
             {

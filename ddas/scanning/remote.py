@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ddas.scan.walk import Excluder, FileEntry, ScanError
+from ddas.scanning.walk import Excluder, FileEntry, ScanError
 
 
 def is_remote(root: str) -> bool:

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 import blake3
 
-from ddas.scan import hashing
-from ddas.scan.walk import FileEntry
+from ddas.scanning import hashing
+from ddas.scanning.walk import FileEntry
 
 CHUNK = 1 << 20  #: lockstep comparison block (remote: one ranged request per block and copy)
 _REMOTE_CHUNK = 8 << 20

@@ -1,7 +1,7 @@
 """``ddas scan ROOT...`` and ``ddas dupes``: the command-line face of scans.
 
 Both are plain click commands, attached to the main ``ddas`` group by :mod:`ddas.cli`, and usable on
-their own (``python -m ddas.scan.cli scan /shared``). Start-up stays lean for cron jobs: nothing
+their own (``python -m ddas.scanning.cli scan /shared``). Start-up stays lean for cron jobs: nothing
 heavier than click is imported until the command runs, and pandas never is.
 """
 
@@ -66,6 +66,12 @@ registry_option = click.option(
 )
 @click.option("--follow-symlinks", is_flag=True, help="Follow symbolic links to files and folders.")
 @click.option("--workers", type=click.IntRange(1, 256), default=None, help="Reader threads.")
+@click.option(
+    "--cluster",
+    default=None,
+    metavar="tcp://HOST:PORT",
+    help="Walk and hash on the workers of this dask scheduler (pip install 'ddas[dask]').",
+)
 @registry_option
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option(
@@ -79,12 +85,14 @@ def scan(
     exclude: tuple[str, ...],
     follow_symlinks: bool,
     workers: int | None,
+    cluster: str | None,
     registry_url: str | None,
     as_json: bool,
     progress: bool | None,
 ) -> None:
     """Scan ROOTS (folders or fsspec URLs), register the datasets found, report duplicates."""
-    from ddas.scan.engine import scan as run_scan
+    from ddas.errors import DDASError
+    from ddas.scanning.engine import scan as run_scan
 
     show = sys.stderr.isatty() if progress is None else progress
     try:
@@ -96,12 +104,16 @@ def scan(
             workers=workers,
             registry=registry_url,
             progress=show,
+            client=cluster,
         )
     except (FileNotFoundError, ValueError) as exc:
         raise click.UsageError(str(exc)) from exc
+    except DDASError as exc:
+        click.echo(f"ddas: error: {exc}", err=True)
+        sys.exit(1)
     summary = report.summary()
     if as_json:
-        click.echo(json.dumps(summary))
+        click.echo(json.dumps({**summary, "workers": report.workers} if cluster else summary))
         return
     counts = report.counts()
     click.echo(
@@ -153,9 +165,20 @@ def dupes(registry_url: str | None, limit: int | None, as_json: bool) -> None:
             click.echo(f"    {c.host + ':' if c.host else ''}{c.location}  ({c.owner})")
 
 
-main = click.Group(
-    "ddas-scan", commands=[scan, dupes], help="Scan shared storage for datasets and duplicates."
-)
+def _group() -> click.Group:
+    from ddas.scanning.lifecycle_cli import COMMANDS
+
+    return click.Group(
+        "ddas-scan",
+        commands=[scan, dupes, *COMMANDS],
+        help="Scan shared storage for datasets and duplicates; keep the store tidy.",
+    )
+
+
+def main() -> None:
+    """``python -m ddas.scanning`` (or ``python -m ddas.scanning.cli``)."""
+    _group()()
+
 
 if __name__ == "__main__":  # pragma: no cover - exercised through a subprocess in the tests
     main()

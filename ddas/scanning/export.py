@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ddas.scan.report import ScanReport
+from ddas.scanning.report import ScanReport
 from ddas.units import human_size
 
 _STYLE = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}

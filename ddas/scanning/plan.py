@@ -1,0 +1,181 @@
+"""Deciding what a scan must read, and what it already knows (the incremental part).
+
+Pure bookkeeping, no I/O. Files arrive from the walk a directory at a time; given the copies the
+registry remembers under the same roots, the plan works out
+
+* each file's status: ``new``, ``changed`` (its (device, inode, size, mtime_ns) fingerprint moved, or
+  it was ``missing``/``corrupt``), or ``unchanged`` (never read again; a known hash is reused). A
+  changed file that had a hash is hashed again, so lookups by digest stay true;
+* its *identity*: paths on one inode are one copy (hard links are linked, never waste);
+* what must be read: a file without a known hash whose size another identity shares. Small files
+  (read whole in one ``pread``) are handed out *as soon as* their size collides, so hashing runs
+  while the walk goes on; larger ones are grouped by size when the walk is over (:meth:`tasks`),
+  because their cheap head+tail samples are compared within the group. A lone size cannot be a
+  duplicate: it is registered ``unhashed`` without a read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from ddas.scanning.hashing import WHOLE_BELOW
+from ddas.scanning.walk import FileEntry
+
+if TYPE_CHECKING:  # pragma: no cover - keeps `import ddas.scanning` free of SQLAlchemy
+    from ddas.registry.scans import KnownCopy
+
+NEW, CHANGED, UNCHANGED = "new", "changed", "unchanged"
+Task = tuple[list[FileEntry], dict[tuple, str], set[tuple]]
+
+
+class Plan:
+    """What is known and what must be read; filled in as the walk, samples and hashes arrive."""
+
+    def __init__(self, known: dict[str, KnownCopy]) -> None:
+        self.known = known
+        self.entries: list[FileEntry] = []
+        self.status: list[str] = []
+        self.blake3: dict[tuple, str] = {}  # identity -> content hash (known or computed)
+        self.paths: dict[tuple, list[int]] = {}  # identity -> indexes into entries
+        self.rep = _FirstPath(self.entries, self.paths)  # identity -> the path read for it
+        self.failed: set[tuple] = set()  # identities whose read failed: not registered this time
+        self.rehash: set[tuple] = set()  # changed files that had a hash: hash them again
+        self.by_size: dict[int, list[tuple]] = {}
+        self.handed_out: set[tuple] = set()  # small files given to a reader during the walk
+        self.dirty: list[tuple] = []  # identities with a new or changed path: rows to write
+        self.groups: list[list[tuple]] = []
+        self.candidates = 0
+
+    def add(self, batch: Iterable[FileEntry]) -> list[FileEntry]:
+        """Record walked files; return the small ones that can be hashed now (their size
+        collides and their hash is unknown)."""
+        ready: list[FileEntry] = []
+        entries, status_append, known_get = self.entries, self.status.append, self.known.get
+        paths_of, by_size = self.paths, self.by_size
+        for entry in batch:  # the hot loop of a rescan: kept flat on purpose
+            i = len(entries)
+            entries.append(entry)
+            location, size, mtime_ns, device, inode = entry[:5]
+            ident = (device, inode) if inode is not None else (None, location)
+            k = known_get(location)
+            status = _status(k, size, mtime_ns, device, inode)
+            status_append(status)
+            if status is not UNCHANGED:
+                self.dirty.append(ident)
+            paths = paths_of.get(ident)
+            if paths is not None:  # another path to a known inode: a hard link
+                paths.append(i)
+                continue
+            paths_of[ident] = [i]
+            if status is UNCHANGED:
+                if k.blake3 and k.state == "present":
+                    self.blake3[ident] = k.blake3
+            elif k is not None and k.blake3:
+                self.rehash.add(ident)
+            members = by_size.get(size)
+            if members is None:
+                by_size[size] = [ident]
+                continue
+            members.append(ident)
+            if size <= WHOLE_BELOW:
+                ready.extend(self._hand_out(members if len(members) == 2 else [ident]))
+        return ready
+
+    def _hand_out(self, idents: list[tuple]) -> list[FileEntry]:
+        out = []
+        for ident in idents:
+            if ident not in self.blake3 and ident not in self.handed_out:
+                self.handed_out.add(ident)
+                out.append(self.rep[ident])
+        return out
+
+    def finish(self) -> None:
+        """The walk is over: settle the size groups of larger files and count candidates."""
+        for idents in self.by_size.values():
+            if len(idents) < 2:
+                continue
+            self.candidates += len(idents)
+            if self.rep[idents[0]].size <= WHOLE_BELOW:
+                continue
+            known, status, paths = self.blake3, self.status, self.paths
+            fresh = any(status[paths[i][0]] is not UNCHANGED for i in idents)
+            if fresh and not all(i in known for i in idents):
+                self.groups.append(idents)
+        self.rehash -= set(self.blake3)  # a hard link of it is unchanged: its hash still holds
+        self.rehash -= self.handed_out
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def tasks(self) -> list[Task]:
+        """One task per size group of larger files that needs reading, plus lone changed files
+        to hash again: (one path per identity, hashes already known, identities that must be
+        hashed). Largest groups first, so the last task to finish is a small one."""
+        out = []
+        for group in self.groups:
+            known = {i: self.blake3[i] for i in group if i in self.blake3}
+            out.append(([self.rep[i] for i in group], known, self.rehash.intersection(group)))
+        grouped = {i for g in self.groups for i in g}
+        out.extend(([self.rep[i]], {}, {i}) for i in self.rehash - grouped)
+        out.sort(key=lambda t: -t[0][0].size * len(t[0]))
+        return out
+
+    def settled(self) -> set[tuple]:
+        """Identities whose rows can be written once the walk is over: those with a new or
+        changed path that no reader is busy with (unchanged files need no row)."""
+        later, out = self.read_later, self.handed_out
+        return {i for i in self.dirty if i not in later and i not in out}
+
+    @property
+    def read_later(self) -> set[tuple]:
+        """Identities whose registration waits for :meth:`tasks` to be read."""
+        return {i for g in self.groups for i in g} | self.rehash
+
+    # -- what to write ---------------------------------------------------------------------------
+
+    def writes(self, idents: Iterable[tuple]) -> list[tuple[FileEntry, str | None]]:
+        """(file, content hash) of these identities' paths whose registry row must change."""
+        out: list[tuple[FileEntry, str | None]] = []
+        entries, status, known, failed = self.entries, self.status, self.known, self.failed
+        for ident in idents:
+            if ident in failed:
+                continue
+            b3 = self.blake3.get(ident)
+            for i in self.paths[ident]:
+                k = known.get(entries[i].location)
+                if status[i] is not UNCHANGED or (k is not None and k.blake3 != b3):
+                    out.append((entries[i], b3))
+        return out
+
+    def vanished(self, seen: set[str]) -> list[KnownCopy]:
+        """Known copies under the roots that the walk did not find (candidates for ``missing``)."""
+        return [k for loc, k in self.known.items() if loc not in seen and k.state != "missing"]
+
+
+class _FirstPath:
+    """``rep[identity]``: the first path walked of an identity, the one that is read. A view on
+    ``entries`` and ``paths`` rather than a third dictionary (a million files: 50 MB less)."""
+
+    __slots__ = ("_entries", "_paths")
+
+    def __init__(self, entries: list[FileEntry], paths: dict[tuple, list[int]]) -> None:
+        self._entries, self._paths = entries, paths
+
+    def __getitem__(self, ident: tuple) -> FileEntry:
+        return self._entries[self._paths[ident][0]]
+
+
+def _status(
+    k: KnownCopy | None, size: int, mtime_ns: int | None, device: int | None, inode: int | None
+) -> str:
+    if k is None:
+        return NEW
+    if (
+        k.size == size
+        and k.mtime_ns == mtime_ns
+        and k.inode == inode
+        and k.device == device
+        and k.state in ("present", "unhashed")
+    ):
+        return UNCHANGED
+    return CHANGED

@@ -1,0 +1,140 @@
+"""Registering what a scan found, in batches, on a thread of its own.
+
+The database works while the readers hash: rows are buffered and each full batch becomes one
+transaction (``Registry.register_scanned``) on a single background thread, in order. The drivers
+release the GIL while the database works. Workers of a cluster scan never touch the registry: they
+return what they found and this is the one place it is written.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from ddas import config
+from ddas.scanning.progress import Reporter
+from ddas.scanning.walk import FileEntry
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ddas.registry import Registry
+
+#: Rows a transaction: large enough to amortise the commit and the index pages it touches.
+BATCH = 10_000
+
+
+@lru_cache(maxsize=4096)
+def owner_name(uid: int | None) -> str:
+    """A file's owner as a user name (``uid1234`` when the uid has no passwd entry)."""
+    if uid is None:
+        return config.current_user()
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid{uid}"
+
+
+def open_registry(registry: Registry | str | None) -> Registry:
+    """The registry a scan writes to (a URL is opened: SQLAlchemy's import, the schema check)."""
+    from ddas.registry import Registry
+
+    return registry if isinstance(registry, Registry) else Registry(registry)
+
+
+class Registrar:
+    """Buffers registrations and writes them in batches (one transaction each), in order.
+
+    Its thread also *opens* the registry, so that importing SQLAlchemy and checking the schema
+    (a third of a second, before any file is looked at) overlaps the walk; then it loads what
+    the registry knows of the roots; then it writes, one batch after the other.
+    """
+
+    def __init__(
+        self, registry: Registry | str | None, reporter: Reporter, batch: int = BATCH
+    ) -> None:
+        self.reporter, self.batch = reporter, batch
+        self.pending: list[tuple[FileEntry, str | None]] = []
+        self.written = 0
+        self._host = config.hostname()
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="ddas-register")
+        self._registry = self._writer.submit(open_registry, registry)
+        self._writes: list[Future] = []
+        self._described = 0
+
+    @property
+    def registry(self) -> Registry:
+        return self._registry.result()
+
+    def submit(self, fn: Any, *args: Any) -> Future:
+        """Run ``fn(registry, *args)`` on the writer thread, after what was submitted before."""
+        return self._writer.submit(lambda: fn(self._registry.result(), *args))
+
+    def add(self, items: Iterable[tuple[FileEntry, str | None]]) -> None:
+        pending = self.pending
+        pending.extend(items)
+        if len(pending) >= self.batch:
+            self._send()
+        self._collect()
+
+    def _send(self) -> None:
+        if self.pending:
+            batch, self.pending = self.pending, []
+            self._writes.append(self._writer.submit(self._write, batch))
+
+    def _write(self, batch: list[tuple[FileEntry, str | None]]) -> int:
+        from ddas.registry.scans import ScannedCopy
+
+        host = self._host
+        rows = [
+            ScannedCopy(
+                e.location,
+                "" if e.fs is not None else host,
+                e.size,
+                b3,
+                e.mtime_ns,
+                e.device,
+                e.inode,
+                owner_name(e.uid),
+            )
+            for e, b3 in batch
+        ]
+        written = self._registry.result().register_scanned(rows, batch_size=len(rows))
+        self._describe(batch)
+        return written
+
+    def _describe(self, batch: list[tuple[FileEntry, str | None]]) -> None:
+        """Queue the batch's hashed local files for metadata extraction (registered by now, so
+        extraction can look them up), at most a queue's worth a scan: a huge scan must not keep
+        a background thread reading for hours; ``ddas.metadata`` fills in the rest later."""
+        from ddas import metadata
+
+        for entry, b3 in batch:
+            if self._described >= metadata.QUEUE_SIZE:
+                return
+            name = os.path.basename(entry.location)
+            if b3 and entry.fs is None and metadata.supported(name):
+                metadata.schedule(self._registry.result().url, b3, entry.location, name)
+                self._described += 1
+
+    def _collect(self) -> None:
+        """Count the writes already done (a failed one raises here, early)."""
+        while self._writes and self._writes[0].done():
+            self.written += self._writes.pop(0).result()
+        self.reporter.update(registered=self.written)
+
+    def flush(self) -> None:
+        """Write what is buffered and wait for every write; a failed write raises here."""
+        self._send()
+        try:
+            for fut in self._writes:
+                self.written += fut.result()
+                self.reporter.update(registered=self.written)
+        finally:
+            self._writes = []
+
+    def close(self) -> None:
+        self._writer.shutdown(wait=True)
