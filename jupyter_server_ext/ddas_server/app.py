@@ -11,6 +11,7 @@ their own single thread (a scan takes minutes and must not starve the sidebar's 
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import os
