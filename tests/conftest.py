@@ -60,11 +60,17 @@ def registry_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     """A fresh, empty registry database URL on each backend."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'registry.db'}"
+        from ddas import metadata
+
+        metadata.wait(60)  # extraction threads of this test's copies, before tmp_path goes
         return
     pg_admin = request.getfixturevalue("pg_admin")
     url, schema = make_pg_url(pg_admin)
     yield url
+    from ddas import metadata
     from ddas.registry.core import _ENGINES
+
+    metadata.wait(60)  # extraction threads of this test's copies, before their schema goes
 
     engine = _ENGINES.pop(url, None)
     if engine is not None:

@@ -137,7 +137,7 @@ def describe_copy(registry_url: str, blake3: str, path: str, name: str) -> bool:
     """Extract and store the metadata of one content unless it has some; True if stored."""
     from ddas.registry import Registry
 
-    registry = Registry(registry_url)
+    registry = Registry(registry_url, migrate=False)  # it exists: a copy was just registered
     content_id = registry.content_id_for_digest(blake3)
     if content_id is None or registry.has_metadata(content_id):
         return False

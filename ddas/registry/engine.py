@@ -17,6 +17,7 @@ import fcntl
 import os
 import random
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -174,6 +175,11 @@ def current_revision(conn: Connection) -> str | None:
     return versions[0] if versions else None
 
 
+#: Alembic's ``context``/``op`` proxies are module globals: two threads of one process migrating
+#: (two registries, or a background metadata thread) would tear them down under each other.
+_ALEMBIC_THREADS = threading.Lock()
+
+
 def ensure_schema(engine: Engine) -> None:
     """Apply pending migrations; refuse a schema newer than this code knows."""
     head = HEAD_REVISION
@@ -184,7 +190,7 @@ def ensure_schema(engine: Engine) -> None:
     from alembic import command  # only now: the registry needs migrating (or is unknown)
 
     check_known_revision(revision)
-    with _migration_lock(engine), engine.connect() as conn:
+    with _ALEMBIC_THREADS, _migration_lock(engine), engine.connect() as conn:
         conn = conn.execution_options(ddas_write=True)
         with conn.begin():
             if engine.dialect.name == "postgresql":
