@@ -18,6 +18,7 @@ from ddas.registry.engine import HEAD_REVISION, create_registry_engine, head_rev
 from ddas.registry.models import Base
 
 TABLES = {"alembic_version", "contents", "digests", "sources", "copies", "events", "leases"}
+TABLES |= {"type_tallies", "user_tallies", "day_tallies"}  # running totals (migration 0004)
 # Trigram search structures are raw SQL in migration 0002 (FTS5 tables, pg_trgm indexes), not models.
 SEARCH_STRUCTURES = ("_fts", "_trgm")
 FUTURE = "9999_from_a_newer_ddas"

@@ -7,11 +7,13 @@ Every other part of DDAS (fetch, scans, the server extension) talks to the datab
 
 from ddas.registry.leases import RegistryLeases, lease_key, new_holder
 from ddas.registry.queries import RegistryQueries
+from ddas.registry.reports import RegistryReports
 from ddas.registry.scans import RegistryScans
 
 
-class Registry(RegistryLeases, RegistryQueries, RegistryScans):
-    """The typed API over the registry database; see the base classes for writes, reads, leases."""
+class Registry(RegistryLeases, RegistryQueries, RegistryReports, RegistryScans):
+    """The typed API over the registry database; see the base classes for writes, reads, reports
+    and leases."""
 
 
 __all__ = ["Registry", "lease_key", "new_holder"]

@@ -1,4 +1,5 @@
-"""ORM rows to the plain records the rest of DDAS sees, and the file type users think in.
+"""ORM rows to the plain records the rest of DDAS sees (copies, sources, events), and the file type
+users think in.
 
 Kept apart so that the query modules and the write core share one conversion (a new column is added
 in one place) without the readers importing the writer.
@@ -6,8 +7,10 @@ in one place) without the readers importing the writer.
 
 from __future__ import annotations
 
-from ddas.records import CopyInfo, SourceInfo
-from ddas.registry.models import Copy, Source
+import json
+
+from ddas.records import CopyInfo, EventInfo, SourceInfo
+from ddas.registry.models import Copy, Event, Source
 
 _COMPOUND = (".tar.gz", ".tar.bz2", ".tar.xz", ".tar.zst", ".nii.gz", ".fastq.gz", ".vcf.gz")
 
@@ -54,4 +57,26 @@ def source_info(row: Source) -> SourceInfo:
         first_seen=row.first_seen,
         last_seen=row.last_seen,
         checksum=row.checksum,
+    )
+
+
+def event_info(row: Event, name: str | None = None) -> EventInfo:
+    """A detached record of an event row (``name``: its content's, when the caller joined it in);
+    a ``detail`` that is not JSON reads as empty rather than failing a whole listing."""
+    try:
+        detail = json.loads(row.detail or "{}")
+    except ValueError:
+        detail = {}
+    return EventInfo(
+        id=row.id,
+        kind=row.kind,
+        user=row.user,
+        at=row.at,
+        content_id=row.content_id,
+        source_id=row.source_id,
+        copy_id=row.copy_id,
+        bytes=row.bytes,
+        seconds=row.seconds,
+        name=name,
+        detail=detail,
     )

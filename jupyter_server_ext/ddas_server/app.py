@@ -109,6 +109,14 @@ class DDASExtension(ExtensionApp):
             "DDAS: serving the registry under /ddas/api/ (admins: %s)",
             ", ".join(sorted(self.admin_users)) or "none",
         )
+        self._executor.submit(self._warm)
+
+    def _warm(self) -> None:
+        """Connect and warm the search at start-up, not on the first user's request."""
+        try:
+            self.get_registry().warm()
+        except Exception as exc:  # a registry that is down now is reported on each request
+            self.log.warning("DDAS: could not warm the registry: %s", type(exc).__name__)
 
     def initialize_handlers(self) -> None:
         from ddas_server.handlers import ROUTES

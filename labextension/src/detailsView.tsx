@@ -93,7 +93,7 @@ function DatasetDetail(props: {
         </dd>
         <dt>Copies</dt>
         <dd>
-          {plural(dataset.copies, 'present copy', 'present copies')}
+          {plural(dataset.copy_count, 'present copy', 'present copies')}
           {dataset.owners.length > 0 && ` · ${dataset.owners.join(', ')}`}
         </dd>
         <dt>Last used</dt>
