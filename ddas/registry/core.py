@@ -27,9 +27,8 @@ from ddas.registry.models import COPY_STATES, EVENT_KINDS, Content, Copy, Digest
 from ddas.registry.rows import copy_info, file_type, source_info
 
 _ENGINES: dict[str, Engine] = {}
-#: What registering a known place again changes. The owner is whoever registered the place first:
-#: a second user downloading a mirror whose bytes are already in the store must not take over the
-#: first user's copy.
+#: What registering a known place again changes; not the owner (a second user downloading a mirror
+#: whose bytes are in the store must not take over the first user's copy).
 COPY_UPDATES = (
     "content_id",
     "state",
@@ -91,28 +90,11 @@ class RegistryCore:
         dialect = sqlite if self.engine.dialect.name == "sqlite" else postgresql
         return dialect.insert(model)
 
-    def _upsert_id(
-        self,
-        session: Session,
-        model: type,
-        values: Mapping[str, Any],
-        keys: list[str],
-        update_cols: list[str] | None,
-    ) -> int:
-        """Insert or update on the natural key; returns the row id in one round trip."""
-        stmt = self._insert(model).values(**values)
-        cols = update_cols or keys[:1]  # a no-op update still RETURNs the existing id
-        stmt = stmt.on_conflict_do_update(
-            index_elements=keys, set_={c: getattr(stmt.excluded, c) for c in cols}
-        ).returning(model.id)
-        return int(session.execute(stmt).scalar_one())
-
     # -- writes -------------------------------------------------------------------------------
 
     def _content(self, session: Session, blake3: str, size: int, name: str, now: float) -> int:
-        """Insert a content if it is new; its id either way. An existing row is not locked here:
-        :meth:`_copy` locks every content a write changes together, in id order, so that two
-        writers never wait on each other's contents in a cycle (see ``ddas.registry.tallies``)."""
+        """Insert a content if it is new; its id either way. No lock here: ``_copy`` locks the
+        contents a write changes all at once, in id order (see ``ddas.registry.tallies``)."""
         stmt = (
             self._insert(Content)
             .values(
@@ -132,7 +114,7 @@ class RegistryCore:
         return int(found)
 
     def _used(self, session: Session, content_id: int, now: float) -> None:
-        """Somebody fetched or reused it; finding a file on disk is not a use."""
+        """Somebody fetched it (finding a file on disk is not a use)."""
         session.execute(update(Content).where(Content.id == content_id).values(last_used_at=now))
 
     def _digests(self, session: Session, content_id: int, digests: Mapping[str, str]) -> None:
@@ -164,7 +146,11 @@ class RegistryCore:
             "last_seen": now,
         }
         update_cols = ["last_seen"] + (["content_id"] if content_id is not None else [])
-        return self._upsert_id(session, Source, values, ["url", "version_key"], update_cols)
+        stmt = self._insert(Source).values(**values)
+        stmt = stmt.on_conflict_do_update(  # RETURNING the id in one round trip
+            index_elements=["url", "version_key"], set_={c: stmt.excluded[c] for c in update_cols}
+        ).returning(Source.id)
+        return int(session.execute(stmt).scalar_one())
 
     def _copy(self, session: Session, values: Mapping[str, Any]) -> int:
         """Register a place (insert, or update the row already there) and recount the contents
@@ -402,11 +388,3 @@ class RegistryCore:
                 detail={"location": info.location},
             )
             return info
-
-    def copy(self, copy_id: int) -> CopyInfo | None:
-        with self._read() as s:
-            row = s.get(Copy, copy_id)
-            if row is None:
-                return None
-            b3 = s.scalar(select(Content.blake3).where(Content.id == row.content_id))
-            return copy_info(row, b3)

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import CompoundSelect
 
-from ddas.records import DatasetDetail, DatasetSummary, Page
+from ddas.records import CopyInfo, DatasetDetail, DatasetSummary, Page
 from ddas.registry import search as _search
 from ddas.registry.lookups import RegistryLookups
 from ddas.registry.models import Content, Copy, Digest, Event, Source
@@ -167,6 +167,15 @@ class RegistryQueries(RegistryLookups):
             )
             for c in contents
         ]
+
+    def copy(self, copy_id: int) -> CopyInfo | None:
+        """One copy by id, any state (None: no such copy, or it was forgotten)."""
+        with self._read() as s:
+            row = s.get(Copy, copy_id)
+            if row is None:
+                return None
+            b3 = s.scalar(select(Content.blake3).where(Content.id == row.content_id))
+            return copy_info(row, b3)
 
     def dataset(self, content_id: int, *, events: int = 50) -> DatasetDetail | None:
         """One content with every copy (any state), every source version and recent events."""

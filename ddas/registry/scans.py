@@ -18,7 +18,7 @@ from sqlalchemy.dialects import sqlite
 
 from ddas.records import CopyInfo
 from ddas.registry import tallies
-from ddas.registry.core import RegistryCore
+from ddas.registry.core import COPY_UPDATES, RegistryCore
 from ddas.registry.models import Content, Copy
 from ddas.registry.rows import copy_info, file_type
 
@@ -68,16 +68,9 @@ _COPY_COLUMNS = [
     "created_at",
     "verified_at",
 ]
-_COPY_UPDATES = [
-    "content_id",
-    "owner",
-    "state",
-    "size",
-    "mtime_ns",
-    "device",
-    "inode",
-    "verified_at",
-]
+#: A rescan changes what a download's re-registration does, but it re-assigns the owner (whoever
+#: owns the file now) and leaves ``in_store`` alone (scanning the store itself is harmless).
+_COPY_UPDATES = ["owner", *(c for c in COPY_UPDATES if c != "in_store")]
 _COPIES = Copy.__table__
 _UPDATE_KNOWN = (
     update(_COPIES)
@@ -215,8 +208,8 @@ class RegistryScans(RegistryCore):
                 )
                 for copy_id, location, *current in conn.execute(stmt):
                     want = wanted[(host, location)]
-                    if current[0] is not None:
-                        held.add(current[0])
+                    if (held_by := current[_COPY_UPDATES.index("content_id")]) is not None:
+                        held.add(held_by)
                     if current != [want[c] for c in _COPY_UPDATES]:
                         changes.append(
                             {"b_id": copy_id, **{f"b_{c}": want[c] for c in _COPY_UPDATES}}

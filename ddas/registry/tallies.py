@@ -53,7 +53,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ddas.registry.models import Content, Copy, DayTally, Event, TypeTally, UserTally
 
 _CHUNK = 900  # ids per statement: below SQLite's bound-parameter limit
-_TYPE_COLUMNS = (
+#: The counters of a TypeTally row (migration 0004 creates them from this list).
+TYPE_COLUMNS = (
     "contents",
     "bytes",
     "copy_count",
@@ -146,7 +147,7 @@ def _refresh(conn: Connection, ids: list[int]) -> None:
     ).all()
     counted = {cid: (n, p) for cid, n, p in conn.execute(aggregates(Copy.content_id.in_(ids)))}
     changed: list[dict[str, int]] = []
-    deltas: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_TYPE_COLUMNS, 0))
+    deltas: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(TYPE_COLUMNS, 0))
     for cid, size, ext, tallied, n0, p0, w0 in stored:
         n, p = counted.get(cid, (0, 0))
         w = size * max(p - 1, 0)
@@ -214,15 +215,15 @@ def _rebuild_types(conn: Connection) -> None:
             func.sum(case((Content.places >= 2, 1), else_=0)),
         ).group_by(Content.ext)
     ):
-        rows[ext] = dict.fromkeys(_TYPE_COLUMNS, 0)
-        rows[ext].update(zip(_TYPE_COLUMNS, (int(s or 0) for s in sums), strict=False))
+        rows[ext] = dict.fromkeys(TYPE_COLUMNS, 0)
+        rows[ext].update(zip(TYPE_COLUMNS, (int(s or 0) for s in sums), strict=False))
     for ext, n, nbytes in conn.execute(
         select(Content.ext, func.count(Event.id), func.sum(Event.bytes))
         .join(Content, Content.id == Event.content_id)
         .where(Event.kind == "reuse")
         .group_by(Content.ext)
     ):
-        row = rows.setdefault(ext, dict.fromkeys(_TYPE_COLUMNS, 0))
+        row = rows.setdefault(ext, dict.fromkeys(TYPE_COLUMNS, 0))
         row["reuses"], row["bytes_saved"] = int(n), int(nbytes or 0)
     if rows:
         conn.execute(insert(TypeTally), [{"ext": ext, **row} for ext, row in rows.items()])

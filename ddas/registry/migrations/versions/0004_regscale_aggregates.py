@@ -45,16 +45,7 @@ def upgrade() -> None:
     op.create_table(
         "type_tallies",
         sa.Column("ext", sa.String(32), nullable=False),
-        *_counters(
-            "contents",
-            "bytes",
-            "copy_count",
-            "present_bytes",
-            "wasted_bytes",
-            "duplicates",
-            "reuses",
-            "bytes_saved",
-        ),
+        *_counters(*tallies.TYPE_COLUMNS),
         sa.PrimaryKeyConstraint("ext", name="pk_type_tallies"),
     )
     op.create_table(
