@@ -21,6 +21,7 @@ from ddas import config
 from ddas.records import LeaseInfo
 from ddas.registry.core import RegistryCore
 from ddas.registry.models import Lease
+from ddas.registry.rows import lease_info
 
 
 def lease_key(normalized_url: str) -> str:
@@ -31,19 +32,6 @@ def lease_key(normalized_url: str) -> str:
 def new_holder() -> str:
     """A holder id unique to this attempt, readable enough to debug (host, pid)."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-
-
-def _info(row: Lease) -> LeaseInfo:
-    return LeaseInfo(
-        key=row.key,
-        holder=row.holder,
-        user=row.user,
-        acquired_at=row.acquired_at,
-        heartbeat_at=row.heartbeat_at,
-        expires_at=row.expires_at,
-        progress_bytes=row.progress_bytes,
-        total_bytes=row.total_bytes,
-    )
 
 
 class RegistryLeases(RegistryCore):
@@ -83,7 +71,7 @@ class RegistryLeases(RegistryCore):
                 )
                 if s.execute(takeover).scalar_one_or_none() is None:
                     return None
-            return _info(s.get_one(Lease, key))
+            return lease_info(s.get_one(Lease, key))
 
     def heartbeat(
         self, key: str, holder: str, *, progress_bytes: int | None = None, ttl: float | None = None
@@ -112,4 +100,4 @@ class RegistryLeases(RegistryCore):
         """The live lease on ``key``, or None (expired leases count as none)."""
         with self._read() as s:
             row = s.scalar(select(Lease).where(Lease.key == key, Lease.expires_at >= time.time()))
-            return _info(row) if row else None
+            return lease_info(row) if row else None

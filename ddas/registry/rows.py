@@ -1,4 +1,4 @@
-"""ORM rows to the plain records the rest of DDAS sees (copies, sources, events), and the file type
+"""ORM rows to the plain records the rest of DDAS sees (copies, sources, events, leases), and the file type
 users think in.
 
 Kept apart so that the query modules and the write core share one conversion (a new column is added
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 
-from ddas.records import CopyInfo, EventInfo, SourceInfo
-from ddas.registry.models import Copy, Event, Source
+from ddas.records import CopyInfo, EventInfo, LeaseInfo, SourceInfo
+from ddas.registry.models import Copy, Event, Lease, Source
 
 _COMPOUND = (".tar.gz", ".tar.bz2", ".tar.xz", ".tar.zst", ".nii.gz", ".fastq.gz", ".vcf.gz")
 
@@ -79,4 +79,18 @@ def event_info(row: Event, name: str | None = None) -> EventInfo:
         seconds=row.seconds,
         name=name,
         detail=detail,
+    )
+
+
+def lease_info(row: Lease) -> LeaseInfo:
+    """A detached record of a lease row."""
+    return LeaseInfo(
+        key=row.key,
+        holder=row.holder,
+        user=row.user,
+        acquired_at=row.acquired_at,
+        heartbeat_at=row.heartbeat_at,
+        expires_at=row.expires_at,
+        progress_bytes=row.progress_bytes,
+        total_bytes=row.total_bytes,
     )
