@@ -186,7 +186,8 @@ def fetchers(registry_url: str, workdir: Path, rate: float) -> Iterator[list[sub
         }
         argv = [sys.executable, "-c", FETCH_LOOP, f"http://127.0.0.1:{port}", str(rate), str(n)]
         argv.append(str(FILES))
-        loops.append(subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL))
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        loops.append(subprocess.Popen(argv, env=env, **quiet))
     try:
         yield loops
     finally:

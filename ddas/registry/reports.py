@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import Connection, func, select, union_all
 from sqlalchemy.orm import Session
 
 from ddas.records import (
@@ -34,7 +34,7 @@ from ddas.records import (
 from ddas.registry import tallies
 from ddas.registry.core import RegistryCore
 from ddas.registry.models import Content, Copy, DayTally, Event, Source, TypeTally, UserTally
-from ddas.registry.rows import copy_info, event_info
+from ddas.registry.rows import COPY_COLUMNS, event_info
 from ddas.registry.tallies import day_of
 
 URLS_SHOWN = 10  # URLs per dataset in listings; the dataset's details have all of them
@@ -42,7 +42,7 @@ MAX_EVENTS = 1000
 _IN_CHUNK = 900  # ids per IN (...): below SQLite's bound-parameter limit
 
 
-def urls_by_content(s: Session, ids: Sequence[int]) -> dict[int, list[str]]:
+def urls_by_content(s: Session | Connection, ids: Sequence[int]) -> dict[int, list[str]]:
     """The first :data:`URLS_SHOWN` distinct source URLs of each content, in one statement per
     chunk of ids (never one per content)."""
     urls: dict[int, list[str]] = defaultdict(list)
@@ -58,17 +58,17 @@ def urls_by_content(s: Session, ids: Sequence[int]) -> dict[int, list[str]]:
     return urls
 
 
-def _present_copies(s: Session, contents: Sequence[Content]) -> dict[int, list[CopyInfo]]:
+def _present_copies(conn: Connection, ids: Sequence[int]) -> dict[int, list[CopyInfo]]:
+    """The present copies of these contents, as Core rows straight into records."""
     out: dict[int, list[CopyInfo]] = defaultdict(list)
-    blake3 = {c.id: c.blake3 for c in contents}
-    ids = list(blake3)
     for start in range(0, len(ids), _IN_CHUNK):
-        for row in s.scalars(
-            select(Copy)
+        for row in conn.execute(
+            select(*COPY_COLUMNS)
+            .join(Content, Content.id == Copy.content_id)
             .where(Copy.content_id.in_(ids[start : start + _IN_CHUNK]), Copy.state == "present")
             .order_by(Copy.content_id, Copy.id)
         ):
-            out[row.content_id].append(copy_info(row, blake3[row.content_id]))
+            out[row.content_id].append(CopyInfo(*row))
     return out
 
 
@@ -84,7 +84,14 @@ class RegistryReports(RegistryCore):
         if offset < 0 or (limit is not None and limit < 1):
             raise ValueError("need offset >= 0 and limit >= 1 (or None for all)")
         page = (
-            select(Content)
+            select(
+                Content.id,
+                Content.blake3,
+                Content.size,
+                Content.name,
+                Content.last_used_at,
+                Content.wasted_bytes,
+            )
             .where(Content.places >= 2)
             .order_by(Content.wasted_bytes.desc(), Content.id.desc())
             .offset(offset)
@@ -94,11 +101,11 @@ class RegistryReports(RegistryCore):
             func.coalesce(func.sum(TypeTally.duplicates), 0),
             func.coalesce(func.sum(TypeTally.wasted_bytes), 0),
         )
-        with self._read() as s:
-            total, wasted = s.execute(totals).one()
-            contents = s.scalars(page).all()
-            copies = _present_copies(s, contents)
-            urls = urls_by_content(s, [c.id for c in contents])
+        with self.engine.connect() as conn:  # Core rows: a page is 150 rows, no ORM objects
+            total, wasted = conn.execute(totals).one()
+            contents = conn.execute(page).all()
+            copies = _present_copies(conn, [c.id for c in contents])
+            urls = urls_by_content(conn, [c.id for c in contents])
         items = [
             DuplicateGroup(
                 id=c.id,
@@ -185,14 +192,14 @@ class RegistryReports(RegistryCore):
             ids = union_all(*(select(a.subquery().c.id) for a in arms)).subquery()
             cond = [Event.id.in_(select(ids.c.id))]
         stmt = (
-            select(Event, Content.name)
+            select(Event.__table__, Content.name.label("content_name"))
             .outerjoin(Content, Content.id == Event.content_id)
             .where(*cond)
             .order_by(Event.id)
             .limit(limit)
         )
-        with self._read() as s:
-            return [event_info(row, name) for row, name in s.execute(stmt)]
+        with self.engine.connect() as conn:  # Core rows carry the columns event_info reads
+            return [event_info(row, row.content_name) for row in conn.execute(stmt)]
 
     def last_download(self, content_id: int) -> EventInfo | None:
         """The most recent download of a content: how long it took tells what a reuse saves."""

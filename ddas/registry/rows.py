@@ -9,9 +9,29 @@ from __future__ import annotations
 
 import json
 
-from ddas.records import CopyInfo, EventInfo, LeaseInfo, SourceInfo
-from ddas.registry.models import Copy, Event, Lease, Source
+from sqlalchemy import Row
 
+from ddas.records import CopyInfo, EventInfo, LeaseInfo, SourceInfo
+from ddas.registry.models import Content, Copy, Event, Lease, Source
+
+#: Exactly CopyInfo's fields, in order (joined with ``contents`` for the BLAKE3): a Core row of
+#: these *is* a record, ``CopyInfo(*row)``, with no ORM object built on the way (hot paths).
+COPY_COLUMNS = (
+    Copy.id,
+    Copy.content_id,
+    Copy.host,
+    Copy.location,
+    Copy.owner,
+    Copy.state,
+    Copy.size,
+    Copy.in_store,
+    Copy.created_at,
+    Copy.verified_at,
+    Copy.mtime_ns,
+    Copy.device,
+    Copy.inode,
+    Content.blake3,
+)
 _COMPOUND = (".tar.gz", ".tar.bz2", ".tar.xz", ".tar.zst", ".nii.gz", ".fastq.gz", ".vcf.gz")
 
 
@@ -60,7 +80,7 @@ def source_info(row: Source) -> SourceInfo:
     )
 
 
-def event_info(row: Event, name: str | None = None) -> EventInfo:
+def event_info(row: Event | Row, name: str | None = None) -> EventInfo:
     """A detached record of an event row (``name``: its content's, when the caller joined it in);
     a ``detail`` that is not JSON reads as empty rather than failing a whole listing."""
     try:
