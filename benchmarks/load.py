@@ -343,16 +343,22 @@ def print_table(results: list[dict]) -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--client", help=argparse.SUPPRESS)
+def arguments(doc: str | None) -> argparse.ArgumentParser:
+    """The options the 1M-registry benchmarks share: size, backends, where registries are kept."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
     parser.add_argument("--copies", type=int, default=1_000_000)
     parser.add_argument(
         "--backends", nargs="+", default=["sqlite", "postgresql"], choices=["sqlite", "postgresql"]
     )
+    parser.add_argument("--keep", type=Path, help="keep (and reuse) the seeded registries here")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = arguments(__doc__)
+    parser.add_argument("--client", help=argparse.SUPPRESS)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 16, 64])
     parser.add_argument("--seconds", type=float, default=15.0, help="per client level")
-    parser.add_argument("--keep", type=Path, help="keep (and reuse) the seeded registries here")
     parser.add_argument(
         "--fetch-rate", type=float, default=2.0, help="fetches a second per fetcher, at most"
     )

@@ -12,7 +12,6 @@ pool. Target: p99 <= 50 ms at 1M, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -24,7 +23,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "jupyter_server_ext"), str(Path(__file__).parent)]
 
-from load import kept_registry  # noqa: E402
+from load import arguments, kept_registry  # noqa: E402
 
 from ddas.registry import Registry  # noqa: E402
 
@@ -81,13 +80,8 @@ def run(backend: str, copies: int, n: int, keep: Path | None) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--copies", type=int, default=1_000_000)
-    parser.add_argument(
-        "--backends", nargs="+", default=["sqlite", "postgresql"], choices=["sqlite", "postgresql"]
-    )
+    parser = arguments(__doc__)
     parser.add_argument("--calls", type=int, default=200)
-    parser.add_argument("--keep", type=Path, help="where load.py keeps its registries")
     args = parser.parse_args(argv)
     results = []
     for backend in args.backends:

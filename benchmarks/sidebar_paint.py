@@ -14,7 +14,6 @@ The registry is the one ``benchmarks/load.py --keep DIR`` builds (reused if it i
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -25,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "jupyter_server_ext"), str(Path(__file__).parent)]
 
-from load import kept_registry  # noqa: E402
+from load import arguments, kept_registry  # noqa: E402
 
 from tests.fixtures.lab import CHROMIUM, CHROMIUM_ARGS, open_lab, show_sidebar, start_lab, stop_lab  # noqa: E402
 
@@ -92,13 +91,8 @@ def run(backend: str, copies: int, runs: int, keep: Path | None) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--copies", type=int, default=1_000_000)
-    parser.add_argument(
-        "--backends", nargs="+", default=["sqlite", "postgresql"], choices=["sqlite", "postgresql"]
-    )
+    parser = arguments(__doc__)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--keep", type=Path, help="where load.py keeps its registries")
     args = parser.parse_args(argv)
     results = []
     for backend in args.backends:
