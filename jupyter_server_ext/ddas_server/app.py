@@ -109,7 +109,6 @@ class DDASExtension(ExtensionApp):
             "DDAS: serving the registry under /ddas/api/ (admins: %s)",
             ", ".join(sorted(self.admin_users)) or "none",
         )
-        self._executor.submit(self._warm)
 
     def _warm(self) -> None:
         """Connect and warm the search at start-up, not on the first user's request."""
@@ -122,6 +121,11 @@ class DDASExtension(ExtensionApp):
         from ddas_server.handlers import ROUTES
 
         self.handlers.extend(ROUTES)
+        # Warm up on a registry thread, once this thread has imported what the registry needs:
+        # two threads importing SQLAlchemy at once can meet a half-initialised module.
+        import ddas.registry  # noqa: F401
+
+        self._executor.submit(self._warm)
 
     async def stop_extension(self) -> None:
         """Stop taking work: running queries finish, a running scan stops at its next progress
