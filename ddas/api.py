@@ -245,14 +245,14 @@ def duplicates(*, registry: Registry | None = None) -> pd.DataFrame:
                 "name": g.name,
                 "blake3": g.blake3,
                 "size": g.size,
-                "copies": len(g.copy_list),
+                "copy_count": g.copy_count,
                 "wasted_bytes": g.wasted_bytes,
-                "owners": sorted({c.owner for c in g.copy_list}),
+                "owners": g.owners,
                 "paths": g.paths,
             }
             for g in groups
         ],
-        columns=["name", "blake3", "size", "copies", "wasted_bytes", "owners", "paths"],
+        columns=["name", "blake3", "size", "copy_count", "wasted_bytes", "owners", "paths"],
     )
 
 
@@ -260,7 +260,7 @@ def stats(*, registry: Registry | None = None) -> pd.DataFrame:
     """Downloads and bytes saved per user; institution-wide totals are in ``df.attrs``."""
     import pandas as pd
 
-    data = (registry or Registry()).stats()
+    data = (registry or Registry()).stats().to_dict()
     columns = ["user", "downloads", "bytes_downloaded", "reuses", "bytes_saved"]
     frame = pd.DataFrame(data["by_user"], columns=columns)
     frame.attrs.update({k: v for k, v in data.items() if k not in ("by_user",)})

@@ -179,21 +179,18 @@ def stats(as_json: bool) -> None:
     else:
         data = _run(lambda: Registry().stats())
     if as_json:
-        _echo_json(data)
+        _echo_json(data.to_dict())
         return
     click.echo(
-        f"datasets: {data['contents']}  present copies: {data['copies']}  "
-        f"duplicate groups: {data['duplicate_groups']}  "
-        f"wasted: {human_size(data['wasted_bytes'])}"
+        f"datasets: {data.contents}  present copies: {data.copy_count}  "
+        f"duplicate groups: {data.duplicate_groups}  "
+        f"wasted: {human_size(data.wasted_bytes)}"
     )
     click.echo(
-        f"downloads: {data['downloads']}  reuses: {data['reuses']}  "
-        f"saved: {human_size(data['bytes_saved'])}"
+        f"downloads: {data.downloads}  reuses: {data.reuses}  saved: {human_size(data.bytes_saved)}"
     )
-    for row in data["by_user"]:
-        click.echo(
-            f"  {row['user']}: {row['reuses']} reuses, {human_size(row['bytes_saved'])} saved"
-        )
+    for row in data.by_user:
+        click.echo(f"  {row.user}: {row.reuses} reuses, {human_size(row.bytes_saved)} saved")
 
 
 @main.command()

@@ -99,7 +99,7 @@ class DatasetSummary(Record):
     blake3: str
     size: int
     name: str
-    copies: int
+    copy_count: int  # present copies
     owners: list[str]
     last_used: float | None
     urls: list[str]
@@ -112,7 +112,7 @@ class DatasetDetail(Record):
     blake3: str
     size: int
     name: str
-    copies: int
+    copy_count: int
     owners: list[str]
     last_used: float | None
     urls: list[str]
@@ -125,14 +125,20 @@ class DatasetDetail(Record):
 
 @dataclass(frozen=True)
 class DuplicateGroup(Record):
-    """A content with two or more present copies on distinct inodes."""
+    """A content with two or more present copies on distinct inodes: a dataset summary plus its
+    present copies and the bytes all but one place of them waste."""
 
     id: int
     blake3: str
     size: int
     name: str
-    copy_list: list[CopyInfo]
+    copy_count: int
+    owners: list[str]
+    last_used: float | None
+    urls: list[str]
     wasted_bytes: int
+    copy_list: list[CopyInfo]
+    _timestamps = ("last_used",)
 
     @property
     def paths(self) -> list[str]:
@@ -149,6 +155,64 @@ class Page(Record):
     limit: int
     items: list[Any]
     total_exact: bool = True
+
+
+@dataclass(frozen=True)
+class DuplicatePage(Page):
+    """A page of duplicate groups, with the waste of *all* of them (not only this page's)."""
+
+    wasted_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class UserStats(Record):
+    """One user's downloads and reuses. A reuse is a download avoided: ``reuses`` counts them and
+    ``bytes_saved`` is what they would have transferred."""
+
+    user: str
+    downloads: int
+    bytes_downloaded: int
+    reuses: int
+    bytes_saved: int
+
+
+@dataclass(frozen=True)
+class TypeStats(Record):
+    """One file type (``.nc``, ``.tar.gz``; "(none)" without one): its contents, their bytes,
+    and the reuses of them."""
+
+    ext: str
+    contents: int
+    bytes: int
+    reuses: int
+    bytes_saved: int
+
+
+@dataclass(frozen=True)
+class DayStats(Record):
+    """Reuses on one UTC day (``YYYY-MM-DD``)."""
+
+    day: str
+    reuses: int
+    bytes_saved: int
+
+
+@dataclass(frozen=True)
+class RegistryStats(Record):
+    """The sidebar's Savings view. Each number appears once: ``reuses`` is the count of
+    downloads avoided (the old ``downloads_saved`` was the same number under a second name)."""
+
+    contents: int  # distinct datasets (BLAKE3, size)
+    copy_count: int  # present copies of them
+    present_bytes: int  # what those copies hold (content size x present copies)
+    wasted_bytes: int  # size x (places - 1) over the duplicates
+    duplicate_groups: int  # contents with present copies on two or more distinct inodes
+    downloads: int
+    reuses: int
+    bytes_saved: int
+    by_user: list[UserStats]
+    by_type: list[TypeStats]
+    over_time: list[DayStats]
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ def test_seed_makes_the_demo_history_once(
 ) -> None:
     assert seed(registry, tmp_path, server.base_url) == 4  # 2 downloads, 1 reuse, bob's copy
 
-    users = {row["user"]: row for row in registry.stats()["by_user"]}
+    users = {row["user"]: row for row in registry.stats().to_dict()["by_user"]}
     assert users["alice"]["downloads"] == 2 and users["alice"]["reuses"] == 0
     assert users["bob"]["reuses"] == 1
     assert users["bob"]["bytes_saved"] == len(CATALOG["air_temperature_2020.csv"]())

@@ -35,7 +35,7 @@ def test_second_user_reuses_alices_copy_without_downloading(
     reuse = [e for e in registry.events() if e.kind == "reuse"]
     assert len(reuse) == 1 and reuse[0].user == "bob" and reuse[0].bytes == len(DATA)
     stats = registry.stats()
-    assert stats["bytes_saved"] == len(DATA) and stats["downloads_saved"] == 1
+    assert stats.bytes_saved == len(DATA) and stats.reuses == 1
 
 
 def test_the_hit_alert_names_who_where_and_the_verified_hash(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -33,6 +34,7 @@ TABLES = {
     "annotations",
     "annotation_words",
 }
+TABLES |= {"type_tallies", "user_tallies", "day_tallies"}  # running totals (migration 0004)
 # Trigram search structures are raw SQL in migration 0002 (FTS5 tables, pg_trgm indexes), not models.
 SEARCH_STRUCTURES = ("_fts", "_trgm")
 FUTURE = "9999_from_a_newer_ddas"
@@ -169,3 +171,67 @@ def test_an_up_to_date_registry_opens_without_importing_alembic(registry_url: st
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_upgrading_a_registry_with_history_builds_its_tallies_exactly(registry_url: str) -> None:
+    """A registry of an older DDAS (revision 0003, no tallies) with copies, hardlinks, a missing
+    copy, downloads and reuses: migration 0004 counts it all, as a full recount does."""
+    from alembic import command
+
+    from ddas.registry.engine import alembic_config
+    from tests.recount import recount, reported
+
+    now = time.time()
+    engine = create_registry_engine(registry_url)
+    with engine.connect() as conn:
+        conn = conn.execution_options(ddas_write=True)
+        with conn.begin():
+            command.upgrade(alembic_config(conn), "0003")
+            for i, ext in enumerate([".nc", ".nc", ".csv"], start=1):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO contents (id, blake3, size, name, ext, created_at)"
+                        " VALUES (:i, :b, :s, :n, :e, :t)"
+                    ),
+                    {"i": i, "b": f"{i:064x}", "s": 100 * i, "n": f"f{i}{ext}", "e": ext, "t": now},
+                )
+            copies = [  # (content, state, inode): 1 has two places and a hardlink; 2 one place
+                (1, "present", 10),
+                (1, "present", 10),
+                (1, "present", 11),
+                (2, "present", 20),
+                (2, "missing", 21),
+                (3, "corrupt", 30),
+            ]
+            for n, (cid, state, inode) in enumerate(copies, start=1):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO copies (id, content_id, host, location, owner, state,"
+                        " in_store, size, device, inode, created_at)"
+                        " VALUES (:n, :c, 'h', :loc, 'alice', :st, false, :s, 1, :ino, :t)"
+                    ),
+                    {"n": n, "c": cid, "loc": f"/d/{n}", "st": state, "s": 100 * cid}
+                    | {"ino": inode, "t": now},
+                )
+            for kind, user, cid in [
+                ("download", "alice", 1),
+                ("reuse", "bob", 1),
+                ("reuse", "carol", 3),
+            ]:
+                conn.execute(
+                    sa.text(
+                        'INSERT INTO events (kind, "user", at, content_id, bytes, seconds, detail)'
+                        " VALUES (:k, :u, :t, :c, :b, 0, '{}')"
+                    ),
+                    {"k": kind, "u": user, "t": now, "c": cid, "b": 100 * cid},
+                )
+    engine.dispose()
+
+    registry = Registry(registry_url)  # upgrades to head
+
+    assert snapshot(registry_url)["revision"] == head_revision()
+    assert reported(registry) == recount(registry)
+    stats = registry.stats()
+    assert (stats.contents, stats.copy_count, stats.duplicate_groups) == (3, 4, 1)
+    assert (stats.wasted_bytes, stats.reuses, stats.bytes_saved) == (100, 2, 400)
+    assert [g.id for g in registry.duplicates().items] == [1]

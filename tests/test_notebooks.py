@@ -126,7 +126,7 @@ def test_quickstart_in_a_demo_folder_writes_the_demo_registry(
     from ddas.registry import Registry
 
     registry = Registry(ddas_env["DDAS_REGISTRY"])
-    users = {row["user"]: row for row in registry.stats()["by_user"]}
+    users = {row["user"]: row for row in registry.stats().to_dict()["by_user"]}
     assert users["alice"]["downloads"] == 2 and users["bob"]["reuses"] == 1
     assert users["newcomer"]["downloads"] == 1  # ocean_buoys.csv
     assert users["newcomer"]["reuses"] == 2  # the hit and ddas::; policy="error" reused nothing

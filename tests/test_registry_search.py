@@ -179,7 +179,7 @@ def test_a_selective_text_keeps_an_exact_total(registry, library, monkeypatch) -
     monkeypatch.setattr(queries, "WINDOW", 12)
     page = registry.search("merra2_0014", limit=5)
     assert page.total_exact and page.total == 1
-    assert registry.search("era5", sort="copies", limit=2).total_exact  # no index: exact path
+    assert registry.search("era5", sort="copies", limit=2).total_exact
 
 
 def test_long_texts_asked_by_their_rarest_trigrams_answer_what_a_scan_would(

@@ -26,7 +26,7 @@ async def test_the_sidebar_searches_datasets_and_sees_every_copy_and_source(ddas
     assert code == 200 and page["total"] == 1 and (page["offset"], page["limit"]) == (0, 50)
     (era5,) = page["items"]
     assert era5["id"] == ids["era5"].content_id and era5["blake3"] == B3["era5"]
-    assert era5["copies"] == 2 and era5["owners"] == ["alice", "bob"]
+    assert era5["copy_count"] == 2 and era5["owners"] == ["alice", "bob"]
     assert era5["urls"] == [ERA5_URL]  # the signature never reaches the wire
     assert era5["last_used"].endswith("Z")
 
@@ -46,7 +46,7 @@ async def test_datasets_paginate_sort_and_filter_by_owner(ddas_api, registry):
     code, page = await ddas_api("datasets", params={"sort": "name"})
     assert [d["name"] for d in page["items"]] == ["era5_2020.nc", "stations.csv", "tas_day.tar.gz"]
     code, page = await ddas_api("datasets", params={"sort": "-copies", "limit": "1"})
-    assert page["items"][0]["copies"] == 2
+    assert page["items"][0]["copy_count"] == 2
     code, page = await ddas_api("datasets", params={"owner": "carol"})
     assert [d["name"] for d in page["items"]] == ["stations.csv"]
     code, page = await ddas_api("datasets", params={"owner": "me"}, user="bob")
@@ -219,7 +219,9 @@ async def test_duplicates_are_sorted_by_waste_with_their_copies(ddas_api, regist
     assert code == 200 and dup["total"] == 2 and dup["wasted_bytes"] == 4000 + 1000
     assert [d["name"] for d in dup["items"]] == ["era5_2020.nc", "tas_day.tar.gz"]
     first = dup["items"][0]
-    assert first["wasted_bytes"] == 4000 and first["copies"] == 2 and len(first["copy_list"]) == 2
+    assert (
+        first["wasted_bytes"] == 4000 and first["copy_count"] == 2 and len(first["copy_list"]) == 2
+    )
     assert first["owners"] == ["alice", "bob"] and first["urls"] == [ERA5_URL]
     code, page = await ddas_api("duplicates", params={"offset": "1", "limit": "1"})
     assert [d["name"] for d in page["items"]] == ["tas_day.tar.gz"] and page["total"] == 2
@@ -230,8 +232,8 @@ async def test_duplicates_are_sorted_by_waste_with_their_copies(ddas_api, regist
 async def test_stats_count_savings_by_user_type_and_day(ddas_api, registry):
     seed(registry)
     code, stats = await ddas_api("stats")
-    assert code == 200 and stats["contents"] == 3 and stats["copies"] == 4
-    assert stats["bytes_saved"] == 4000 and stats["downloads_saved"] == 1
+    assert code == 200 and stats["contents"] == 3 and stats["copy_count"] == 4
+    assert stats["bytes_saved"] == 4000 and stats["reuses"] == 1
     assert stats["wasted_bytes"] == 4000 and stats["downloads"] == 2
     carol = next(u for u in stats["by_user"] if u["user"] == "carol")
     assert carol["reuses"] == 1 and carol["bytes_saved"] == 4000

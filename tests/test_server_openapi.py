@@ -213,3 +213,40 @@ def test_schemathesis_finds_no_server_error_and_no_contract_violation(
     print(run.stdout[-3000:], f"\nschemathesis took {seconds:.1f} s")
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     assert "Server error" not in run.stdout
+
+
+def test_the_openapi_schemas_of_stats_and_duplicates_are_the_registrys_records() -> None:
+    """Stats, its rows, and a duplicate group are typed records: the spec names exactly their
+    fields (a renamed or added field must be documented, and nothing documented is missing)."""
+    import dataclasses
+
+    from ddas.records import (
+        DatasetSummary,
+        DayStats,
+        DuplicateGroup,
+        DuplicatePage,
+        RegistryStats,
+        TypeStats,
+        UserStats,
+    )
+
+    schemas = yaml.safe_load(SPEC.read_text())["components"]["schemas"]
+
+    def fields(record: type) -> set[str]:
+        return {f.name for f in dataclasses.fields(record)}
+
+    for name, record in [
+        ("Stats", RegistryStats),
+        ("UserStats", UserStats),
+        ("TypeStats", TypeStats),
+        ("DayStats", DayStats),
+        ("DatasetSummary", DatasetSummary),
+    ]:
+        assert set(schemas[name]["properties"]) == fields(record), name
+        assert set(schemas[name]["required"]) == fields(record), name
+    page = schemas["DuplicatePage"]
+    assert set(page["properties"]) == fields(DuplicatePage)
+    summary, extra = page["properties"]["items"]["items"]["allOf"]
+    assert summary == {"$ref": "#/components/schemas/DatasetSummary"}
+    assert fields(DuplicateGroup) == fields(DatasetSummary) | set(extra["properties"])
+    assert "downloads_saved" not in schemas["Stats"]["properties"]

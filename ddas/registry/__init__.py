@@ -10,6 +10,7 @@ from ddas.registry.collections import RegistryCollections
 from ddas.registry.leases import RegistryLeases, lease_key, new_holder
 from ddas.registry.metadata import RegistryMetadata
 from ddas.registry.queries import RegistryQueries
+from ddas.registry.reports import RegistryReports
 from ddas.registry.scanruns import RegistryScanRuns
 from ddas.registry.scans import RegistryScans
 
@@ -17,13 +18,15 @@ from ddas.registry.scans import RegistryScans
 class Registry(
     RegistryLeases,
     RegistryQueries,
+    RegistryReports,
     RegistryScans,
     RegistryCollections,
     RegistryMetadata,
     RegistryAnnotations,
     RegistryScanRuns,
 ):
-    """The typed API over the registry database; see the base classes for writes, reads, leases."""
+    """The typed API over the registry database; see the base classes for writes, reads, reports
+    and leases."""
 
 
 __all__ = ["Registry", "lease_key", "new_holder"]

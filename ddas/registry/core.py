@@ -24,11 +24,24 @@ from ddas.errors import ServiceRegistryError
 from ddas.identity import NormalizedURL, Validators, normalize_url
 from ddas.permissions import registry_error
 from ddas.records import CopyInfo, SourceInfo
+from ddas.registry import tallies
 from ddas.registry.engine import create_registry_engine, ensure_schema
 from ddas.registry.models import COPY_STATES, EVENT_KINDS, Content, Copy, Digest, Event, Source
 from ddas.registry.rows import copy_info, file_type, source_info
 
 _ENGINES: dict[str, Engine] = {}
+#: What registering a known place again changes; not the owner (a second user downloading a mirror
+#: whose bytes are in the store must not take over the first user's copy).
+COPY_UPDATES = (
+    "content_id",
+    "state",
+    "size",
+    "mtime_ns",
+    "device",
+    "inode",
+    "verified_at",
+    "in_store",
+)
 
 
 class RegistryCore:
@@ -100,43 +113,32 @@ class RegistryCore:
         dialect = sqlite if self.engine.dialect.name == "sqlite" else postgresql
         return dialect.insert(model)
 
-    def _upsert_id(
-        self,
-        session: Session,
-        model: type,
-        values: Mapping[str, Any],
-        keys: list[str],
-        update_cols: list[str] | None,
-    ) -> int:
-        """Insert or update on the natural key; returns the row id in one round trip."""
-        stmt = self._insert(model).values(**values)
-        cols = update_cols or keys[:1]  # a no-op update still RETURNs the existing id
-        stmt = stmt.on_conflict_do_update(
-            index_elements=keys, set_={c: getattr(stmt.excluded, c) for c in cols}
-        ).returning(model.id)
-        return int(session.execute(stmt).scalar_one())
-
     # -- writes -------------------------------------------------------------------------------
 
-    def _content(
-        self, session: Session, blake3: str, size: int, name: str, now: float, *, used: bool = True
-    ) -> int:
-        """Upsert a content. ``used`` is False for a file found on disk: finding it is not a use,
-        and "last used" must keep meaning that somebody fetched or reused it."""
-        return self._upsert_id(
-            session,
-            Content,
-            {
-                "blake3": blake3,
-                "size": size,
-                "name": name,
-                "ext": file_type(name),
-                "created_at": now,
-                "last_used_at": now if used else None,
-            },
-            ["blake3"],
-            ["last_used_at"] if used else None,
+    def _content(self, session: Session, blake3: str, size: int, name: str, now: float) -> int:
+        """Insert a content if it is new; its id either way. No lock here: ``_copy`` locks the
+        contents a write changes all at once, in id order (see ``ddas.registry.tallies``)."""
+        stmt = (
+            self._insert(Content)
+            .values(
+                blake3=blake3,
+                size=size,
+                name=name,
+                ext=file_type(name),
+                created_at=now,
+                last_used_at=None,
+            )
+            .on_conflict_do_nothing(index_elements=["blake3"])
+            .returning(Content.id)
         )
+        found = session.execute(stmt).scalar()
+        if found is None:
+            found = session.scalar(select(Content.id).where(Content.blake3 == blake3))
+        return int(found)
+
+    def _used(self, session: Session, content_id: int, now: float) -> None:
+        """Somebody fetched it (finding a file on disk is not a use)."""
+        session.execute(update(Content).where(Content.id == content_id).values(last_used_at=now))
 
     def _digests(self, session: Session, content_id: int, digests: Mapping[str, str]) -> None:
         for algorithm, value in digests.items():
@@ -167,22 +169,34 @@ class RegistryCore:
             "last_seen": now,
         }
         update_cols = ["last_seen"] + (["content_id"] if content_id is not None else [])
-        return self._upsert_id(session, Source, values, ["url", "version_key"], update_cols)
+        stmt = self._insert(Source).values(**values)
+        stmt = stmt.on_conflict_do_update(  # RETURNING the id in one round trip
+            index_elements=["url", "version_key"], set_={c: stmt.excluded[c] for c in update_cols}
+        ).returning(Source.id)
+        return int(session.execute(stmt).scalar_one())
 
     def _copy(self, session: Session, values: Mapping[str, Any]) -> int:
-        # The owner is whoever registered the place first: a second user downloading a mirror
-        # whose bytes are already in the store must not take over the first user's copy.
-        update_cols = [
-            "content_id",
-            "state",
-            "size",
-            "mtime_ns",
-            "device",
-            "inode",
-            "verified_at",
-            "in_store",
-        ]
-        return self._upsert_id(session, Copy, values, ["host", "location"], update_cols)
+        """Register a place (insert, or update the row already there) and recount the contents
+        it left and joined, exactly: the old content is read under the row's lock."""
+        conn = session.connection()
+        stmt = (
+            self._insert(Copy)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["host", "location"])
+            .returning(Copy.id)
+        )
+        copy_id, before = conn.execute(stmt).scalar(), None
+        if copy_id is None:  # the place is known (perhaps just committed by another writer)
+            copy_id, before = conn.execute(
+                select(Copy.id, Copy.content_id)
+                .where(Copy.host == values["host"], Copy.location == values["location"])
+                .with_for_update(key_share=True)
+            ).one()
+            conn.execute(
+                update(Copy).where(Copy.id == copy_id).values({c: values[c] for c in COPY_UPDATES})
+            )
+        tallies.refresh(conn, (before, values["content_id"]))
+        return int(copy_id)
 
     def _event(
         self,
@@ -200,10 +214,11 @@ class RegistryCore:
     ) -> int:
         if kind not in EVENT_KINDS:
             raise ValueError(f"unknown event kind {kind!r}")
+        user, now = user or config.current_user(), now or time.time()
         event = Event(
             kind=kind,
-            user=user or config.current_user(),
-            at=now or time.time(),
+            user=user,
+            at=now,
             content_id=content_id,
             source_id=source_id,
             copy_id=copy_id,
@@ -213,6 +228,7 @@ class RegistryCore:
         )
         session.add(event)
         session.flush()
+        tallies.count_event(session.connection(), kind, user, content_id, int(nbytes), now)
         return event.id
 
     def record_download(
@@ -241,8 +257,6 @@ class RegistryCore:
         owner = owner or config.current_user()
         with self._write() as s:
             content_id = self._content(s, blake3, size, name or nurl.name, now)
-            self._digests(s, content_id, digests or {})
-            source_id = self._source(s, nurl, validators, content_id, now)
             copy_id = self._copy(
                 s,
                 {
@@ -260,6 +274,9 @@ class RegistryCore:
                     "verified_at": now,
                 },
             )
+            self._used(s, content_id, now)  # locked by _copy: rows, then contents, then the rest
+            self._digests(s, content_id, digests or {})
+            source_id = self._source(s, nurl, validators, content_id, now)
             self._event(
                 s,
                 kind,
@@ -310,7 +327,7 @@ class RegistryCore:
             content_id = None
             if blake3 is not None:
                 base = name or location.rstrip("/").rsplit("/", 1)[-1]
-                content_id = self._content(s, blake3, size, base, now, used=False)
+                content_id = self._content(s, blake3, size, base, now)
             copy_id = self._copy(
                 s,
                 {
@@ -337,10 +354,14 @@ class RegistryCore:
         if state not in COPY_STATES:
             raise ValueError(f"copy state must be one of {COPY_STATES}, not {state!r}")
         with self._write() as s:
-            row = s.get(Copy, copy_id)
+            row = s.get(
+                Copy, copy_id, with_for_update={"key_share": True}
+            )  # its content cannot change now
             if row is None:
                 raise KeyError(copy_id)
             row.state = state
+            s.flush()
+            tallies.refresh(s.connection(), (row.content_id,))
             self._event(
                 s,
                 "verify",
@@ -352,11 +373,13 @@ class RegistryCore:
     def mark_verified(self, copy_id: int, *, size: int, mtime_ns: int | None) -> None:
         """A copy was re-hashed and still matches: remember its new (size, mtime) fingerprint."""
         with self._write() as s:
-            s.execute(
+            content_id = s.scalar(
                 update(Copy)
                 .where(Copy.id == copy_id)
                 .values(size=size, mtime_ns=mtime_ns, verified_at=time.time(), state="present")
+                .returning(Copy.content_id)
             )
+            tallies.refresh(s.connection(), (content_id,))
 
     def record_event(self, kind: str, **kwargs: Any) -> int:
         """Append an event (``reuse``, ``alert``, ``lookup``...) in its own transaction."""
@@ -372,11 +395,13 @@ class RegistryCore:
     def forget_copy(self, copy_id: int, *, user: str | None = None) -> CopyInfo:
         """Remove a copy's row (the file is untouched): for copies that were moved or deleted."""
         with self._write() as s:
-            row = s.get(Copy, copy_id)
+            row = s.get(Copy, copy_id, with_for_update={"key_share": True})
             if row is None:
                 raise KeyError(copy_id)
             info = copy_info(row)
             s.delete(row)
+            s.flush()
+            tallies.refresh(s.connection(), (info.content_id,))
             self._event(
                 s,
                 "forget",
@@ -386,11 +411,3 @@ class RegistryCore:
                 detail={"location": info.location},
             )
             return info
-
-    def copy(self, copy_id: int) -> CopyInfo | None:
-        with self._read() as s:
-            row = s.get(Copy, copy_id)
-            if row is None:
-                return None
-            b3 = s.scalar(select(Content.blake3).where(Content.id == row.content_id))
-            return copy_info(row, b3)

@@ -22,6 +22,7 @@ from ddas import config
 from ddas.records import LeaseInfo
 from ddas.registry.core import RegistryCore
 from ddas.registry.models import Lease
+from ddas.registry.rows import lease_info
 
 
 def lease_key(normalized_url: str) -> str:
@@ -78,19 +79,6 @@ def holder_is_dead(holder: str) -> bool:
     return started != parts[3]
 
 
-def _info(row: Lease) -> LeaseInfo:
-    return LeaseInfo(
-        key=row.key,
-        holder=row.holder,
-        user=row.user,
-        acquired_at=row.acquired_at,
-        heartbeat_at=row.heartbeat_at,
-        expires_at=row.expires_at,
-        progress_bytes=row.progress_bytes,
-        total_bytes=row.total_bytes,
-    )
-
-
 class RegistryLeases(RegistryCore):
     """Acquire / heartbeat / release of download leases."""
 
@@ -130,7 +118,7 @@ class RegistryLeases(RegistryCore):
                     s, key, values
                 ):
                     return None
-            return _info(s.get_one(Lease, key))
+            return lease_info(s.get_one(Lease, key))
 
     def _take_from_dead(self, s: Any, key: str, values: dict[str, Any]) -> bool:
         """Take over at once a live-looking lease whose holder is a dead process of this host
@@ -173,4 +161,4 @@ class RegistryLeases(RegistryCore):
         """The live lease on ``key``, or None (expired leases count as none)."""
         with self._read() as s:
             row = s.scalar(select(Lease).where(Lease.key == key, Lease.expires_at >= time.time()))
-            return _info(row) if row else None
+            return lease_info(row) if row else None

@@ -23,24 +23,7 @@ from ddas.identity import NormalizedURL, Validators, normalize_url
 from ddas.records import CopyInfo, SourceInfo
 from ddas.registry.core import RegistryCore
 from ddas.registry.models import Content, Copy, Digest, Source
-
-# Exactly CopyInfo's fields, in order.
-_COPY_COLUMNS = (
-    Copy.id,
-    Copy.content_id,
-    Copy.host,
-    Copy.location,
-    Copy.owner,
-    Copy.state,
-    Copy.size,
-    Copy.in_store,
-    Copy.created_at,
-    Copy.verified_at,
-    Copy.mtime_ns,
-    Copy.device,
-    Copy.inode,
-    Content.blake3,
-)
+from ddas.registry.rows import COPY_COLUMNS as _COPY_COLUMNS
 
 # Each statement in two forms: one state (``state = :state``, the usual "present") and several
 # (``state IN (...)``, whose expanding parameter SQLAlchemy must re-render on every execution).

@@ -7,6 +7,10 @@
 * **Event** is the audit trail and the stats' raw material (lookup, download, reuse, alert, scan, ...).
 * **Lease** is the cross-process, cross-machine "I am downloading this" flag with heartbeat and expiry:
   file locks are not trustworthy on NFS/Lustre/GPFS, a database row is.
+* **TypeTally**, **UserTally**, **DayTally** are running totals (per file type, per user, per day
+  and user) that ``stats`` and ``duplicates`` read instead of aggregating a million rows; with
+  the per-content columns ``copy_count``, ``places`` and ``wasted_bytes`` they are kept exact by
+  :mod:`ddas.registry.tallies` in the transaction of every copy change and every event.
 
 Timestamps are stored as UTC epoch seconds (floats): comparable and indexable identically on SQLite and
 PostgreSQL, and immune to time-zone handling differences between the two drivers.
@@ -24,6 +28,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -53,6 +59,15 @@ class Content(Base):
         Index("ix_contents_name_id", "name", "id"),
         Index("ix_contents_size_id", "size", "id"),
         Index("ix_contents_created_at_id", "created_at", "id"),
+        Index("ix_contents_copy_count_id", "copy_count", "id"),
+        # "Largest waste first" walks this index backwards; it holds only the duplicates.
+        Index(
+            "ix_contents_duplicates",
+            "wasted_bytes",
+            "id",
+            sqlite_where=text("places >= 2"),
+            postgresql_where=text("places >= 2"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -62,6 +77,12 @@ class Content(Base):
     ext: Mapped[str] = mapped_column(String(32), default="")  # file type, for stats by type
     created_at: Mapped[float] = mapped_column(Float)
     last_used_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Aggregates of the present copies, kept by ddas.registry.tallies (never written elsewhere).
+    # Server defaults only: the scans' bulk upserts list their columns and leave these out.
+    copy_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    places: Mapped[int] = mapped_column(Integer, server_default="0")  # distinct inodes
+    wasted_bytes: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    tallied: Mapped[bool] = mapped_column(server_default=false())  # counted in TypeTally
 
 
 class Digest(Base):
@@ -123,10 +144,15 @@ class Copy(Base):
 
 class Event(Base):
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_user_id", "user", "id"),)
+    # The sidebar polls "after id N" for one user, for some kinds, or both: each is a range walk.
+    __table_args__ = (
+        Index("ix_events_user_id", "user", "id"),
+        Index("ix_events_kind_id", "kind", "id"),
+        Index("ix_events_user_kind_id", "user", "kind", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
     user: Mapped[str] = mapped_column(String(255))
     at: Mapped[float] = mapped_column(Float, index=True)
     content_id: Mapped[int | None] = mapped_column(
@@ -171,6 +197,49 @@ class ScanRun(Base):
     heartbeat_at: Mapped[float] = mapped_column(Float)
     finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     message: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class TypeTally(Base):
+    """Running totals per file type (``Content.ext``); ``stats`` sums them for the registry's totals.
+
+    One row per type rather than one for the registry: concurrent writers of different types do
+    not queue on one hot row (PostgreSQL holds a row lock until commit)."""
+
+    __tablename__ = "type_tallies"
+
+    ext: Mapped[str] = mapped_column(String(32), primary_key=True)
+    contents: Mapped[int] = mapped_column(BigInteger, default=0)
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)  # sizes of the contents
+    copy_count: Mapped[int] = mapped_column(BigInteger, default=0)  # present copies
+    present_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    wasted_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    duplicates: Mapped[int] = mapped_column(BigInteger, default=0)  # contents with places >= 2
+    reuses: Mapped[int] = mapped_column(BigInteger, default=0)
+    bytes_saved: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class UserTally(Base):
+    """Downloads and reuses per user (events of those kinds, counted as they are written)."""
+
+    __tablename__ = "user_tallies"
+
+    user: Mapped[str] = mapped_column(String(255), primary_key=True)
+    downloads: Mapped[int] = mapped_column(BigInteger, default=0)
+    bytes_downloaded: Mapped[int] = mapped_column(BigInteger, default=0)
+    reuses: Mapped[int] = mapped_column(BigInteger, default=0)
+    bytes_saved: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class DayTally(Base):
+    """Reuses per UTC day (``YYYY-MM-DD``) and user: the Savings chart; per user so that today's
+    row is not one hot row for everybody."""
+
+    __tablename__ = "day_tallies"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    user: Mapped[str] = mapped_column(String(255), primary_key=True)
+    reuses: Mapped[int] = mapped_column(BigInteger, default=0)
+    bytes_saved: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 # Lookups the hot path depends on: by URL (sources.url via the unique index's leading column),

@@ -14,11 +14,12 @@ from collections.abc import Iterable, Sequence
 from itertools import chain
 from typing import NamedTuple
 
-from sqlalchemy import Connection, Dialect, Table, bindparam, select
+from sqlalchemy import Connection, Dialect, Table, bindparam, select, update
 from sqlalchemy.dialects import sqlite
 
 from ddas.records import CopyInfo
-from ddas.registry.core import RegistryCore
+from ddas.registry import tallies
+from ddas.registry.core import COPY_UPDATES, RegistryCore
 from ddas.registry.models import Content, Copy
 from ddas.registry.rows import copy_info, file_type
 
@@ -68,16 +69,15 @@ _COPY_COLUMNS = [
     "created_at",
     "verified_at",
 ]
-_COPY_UPDATES = [
-    "content_id",
-    "owner",
-    "state",
-    "size",
-    "mtime_ns",
-    "device",
-    "inode",
-    "verified_at",
-]
+#: A rescan changes what a download's re-registration does, but it re-assigns the owner (whoever
+#: owns the file now) and leaves ``in_store`` alone (scanning the store itself is harmless).
+_COPY_UPDATES = ["owner", *(c for c in COPY_UPDATES if c != "in_store")]
+_COPIES = Copy.__table__
+_UPDATE_KNOWN = (
+    update(_COPIES)
+    .where(_COPIES.c.id == bindparam("b_id"))
+    .values({c: bindparam(f"b_{c}") for c in _COPY_UPDATES})
+)
 _CONTENT_COLUMNS = ["blake3", "size", "name", "ext", "created_at", "last_used_at"]
 _SQL_CACHE: dict[tuple[type, str], str] = {}
 _MULTI_SQL: dict[tuple[str, int], str] = {}
@@ -182,8 +182,8 @@ class RegistryScans(RegistryCore):
     ) -> int:
         """Register ``files`` (one transaction per ``batch_size``); returns how many were written.
 
-        A copy already registered at the same (host, location) is updated: a changed file loses
-        its old content (``blake3=None`` makes it ``unhashed`` again). ``in_store`` and
+        A copy already registered at the same (host, location) is updated (only where something
+        differs): a changed file loses its old content (``blake3=None`` makes it ``unhashed`` again). ``in_store`` and
         ``created_at`` of existing rows are left alone, so scanning the store itself is harmless.
         """
         written = 0
@@ -209,11 +209,42 @@ class RegistryScans(RegistryCore):
                     )
                     for f in batch
                 ]
-                self._bulk_upsert(
-                    conn, Copy, _COPY_COLUMNS, rows, ["host", "location"], _COPY_UPDATES
-                )
+                # New places first (existing rows untouched), then the known ones, under their
+                # row locks, so that the contents they leave are known exactly.
+                self._bulk_upsert(conn, Copy, _COPY_COLUMNS, rows, ["host", "location"], [])
+                left = self._update_known(conn, rows)
+                tallies.refresh(conn, left | set(ids.values()))
             written += len(batch)
         return written
+
+    def _update_known(self, conn: Connection, rows: list[tuple]) -> set[int]:
+        """Lock the batch's rows, update those that differ from the scan, and return the contents
+        they held before (rows this batch just inserted hold the new content: harmless)."""
+        wanted = {(r[1], r[2]): dict(zip(_COPY_COLUMNS, r, strict=True)) for r in rows}
+        by_host: dict[str, list[str]] = {}
+        for host, location in wanted:
+            by_host.setdefault(host, []).append(location)
+        held: set[int] = set()
+        changes: list[dict] = []
+        for host, locations in by_host.items():
+            for chunk in _chunks(sorted(locations), _IN_CHUNK):
+                stmt = (
+                    select(Copy.id, Copy.location, *(_COPIES.c[c] for c in _COPY_UPDATES))
+                    .where(Copy.host == host, Copy.location.in_(chunk))
+                    .order_by(Copy.id)
+                    .with_for_update(key_share=True)
+                )
+                for copy_id, location, *current in conn.execute(stmt):
+                    want = wanted[(host, location)]
+                    if (held_by := current[_COPY_UPDATES.index("content_id")]) is not None:
+                        held.add(held_by)
+                    if current != [want[c] for c in _COPY_UPDATES]:
+                        changes.append(
+                            {"b_id": copy_id, **{f"b_{c}": want[c] for c in _COPY_UPDATES}}
+                        )
+        if changes:
+            conn.execute(_UPDATE_KNOWN, changes)
+        return held
 
     def _content_ids(
         self, conn: Connection, batch: Sequence[ScannedCopy], now: float
@@ -261,17 +292,16 @@ class RegistryScans(RegistryCore):
     def mark_missing(self, copy_ids: Sequence[int]) -> int:
         """Mark copies a scan no longer finds as ``missing`` (rows are kept: history, stats)."""
         done = 0
-        for batch in _chunks(list(copy_ids), BATCH_SIZE):
+        for batch in _chunks(list(copy_ids), _IN_CHUNK):
             with self._write() as s:
                 conn = s.connection()
-                if self.engine.dialect.name == "sqlite":
-                    conn.exec_driver_sql(
-                        "UPDATE copies SET state = 'missing' WHERE id = ?", [(i,) for i in batch]
-                    )
-                else:
-                    conn.exec_driver_sql(
-                        "UPDATE copies SET state = 'missing' WHERE id = ANY(%s)", (list(batch),)
-                    )
+                touched = conn.execute(
+                    update(Copy)
+                    .where(Copy.id.in_(batch))
+                    .values(state="missing")
+                    .returning(Copy.content_id)
+                ).scalars()
+                tallies.refresh(conn, set(touched))
             done += len(batch)
         return done
 

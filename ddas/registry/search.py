@@ -152,6 +152,16 @@ def _pg_sample(conn: Connection, tbl: str, col: str) -> list[str]:
     return sample
 
 
+def warm(conn: Connection) -> None:
+    """Do now what the first search would otherwise pay for: the SQLite FTS check, PostgreSQL's
+    table samples (:func:`_pg_sample`). A server calls it at start-up (``Registry.warm``)."""
+    if conn.dialect.name == "sqlite":
+        sqlite_fts(conn)
+    elif conn.dialect.name == "postgresql":
+        _pg_sample(conn, "contents", "name")
+        _pg_sample(conn, "sources", "url")
+
+
 def _pg_units(text: str) -> dict[str, tuple[int, re.Pattern[str] | None]]:
     """Substrings of ``text`` for which ``LIKE '%unit%'`` gives pg_trgm exactly one trigram, with
     their position and how to recognise that trigram in a value (None: plain containment).

@@ -202,6 +202,13 @@ class DDASExtension(ExtensionApp):
         except Exception as exc:  # a registry down at start must not stop the server
             self.log.error("DDAS: could not check for interrupted scans: %s", exc)
 
+    def _warm(self) -> None:
+        """Connect and warm the search at start-up, not on the first user's request."""
+        try:
+            self.get_registry().warm()
+        except Exception as exc:  # a registry that is down now is reported on each request
+            self.log.warning("DDAS: could not warm the registry: %s", type(exc).__name__)
+
     def initialize_handlers(self) -> None:
         if config.registry_service(self.registry_url):  # a Hub user's server: the service answers
             from ddas_server.relay import RELAY_ROUTES
@@ -213,9 +220,12 @@ class DDASExtension(ExtensionApp):
         from ddas_server.collections import ROUTES as COLLECTION_ROUTES
         from ddas_server.handlers import ROUTES
 
-        self.handlers.extend(
-            lifecycle.ROUTES + COLLECTION_ROUTES + ROUTES
-        )  # before ROUTES' catch-all 404
+        self.handlers.extend(lifecycle.ROUTES + COLLECTION_ROUTES + ROUTES)  # before the 404
+        # Warm up on a registry thread, once this thread has imported what the registry needs:
+        # two threads importing SQLAlchemy at once can meet a half-initialised module.
+        import ddas.registry  # noqa: F401
+
+        threading.Thread(target=self._warm, name="ddas-warm", daemon=True).start()
 
     async def stop_extension(self) -> None:
         """Stop taking work: running queries finish, a running scan stops at its next progress

@@ -28,7 +28,6 @@ from ddas.errors import (
     StorePermissionError,
 )
 from ddas.netpolicy import BlockedAddressError
-from ddas.records import iso
 from ddas_server import metrics
 from ddas_server import validation as v
 from ddas_server.executors import ROUTE_LANES
@@ -211,36 +210,6 @@ class LookupHandler(DDASHandler):
         self.reply(result)
 
 
-def _duplicates(registry: Registry, offset: int, limit: int) -> dict[str, Any]:
-    """The duplicates page in the contract's shape (DatasetSummary + copy_list, wasted_bytes)."""
-    groups = registry.duplicates().items  # all groups: the total waste needs every one
-    items = []
-    for group in groups[offset : offset + limit]:
-        detail = registry.dataset(group.id, events=0)
-        copies = [c.to_dict() for c in group.copy_list]
-        items.append(
-            {
-                "id": group.id,
-                "blake3": group.blake3,
-                "size": group.size,
-                "name": group.name,
-                "copies": len(copies),
-                "owners": sorted({c["owner"] for c in copies}),
-                "last_used": iso(detail.last_used) if detail else None,
-                "urls": detail.urls[:10] if detail else [],
-                "wasted_bytes": group.wasted_bytes,
-                "copy_list": copies,
-            }
-        )
-    return {
-        "total": len(groups),
-        "offset": offset,
-        "limit": limit,
-        "wasted_bytes": sum(g.wasted_bytes for g in groups),
-        "items": items,
-    }
-
-
 class DuplicatesHandler(DDASHandler):
     route = "duplicates"
 
@@ -251,7 +220,8 @@ class DuplicatesHandler(DDASHandler):
         offset, limit = v.page(
             self.get_query_argument("offset", None), self.get_query_argument("limit", None)
         )
-        self.reply(await self.registry(lambda r: _duplicates(r, offset, limit)))
+        page = await self.registry(lambda r: r.duplicates(offset=offset, limit=limit))
+        self.reply(page.to_dict())
 
 
 class StatsHandler(DDASHandler):
@@ -263,7 +233,7 @@ class StatsHandler(DDASHandler):
     async def get(self) -> None:
         stats = await self.registry(lambda r: r.stats())
         metrics.observe_stats(stats)
-        self.reply(stats)
+        self.reply(stats.to_dict())
 
 
 class EventsHandler(DDASHandler):

@@ -95,7 +95,7 @@ function DatasetDetail(props: {
         </dd>
         <dt>Copies</dt>
         <dd>
-          {plural(dataset.copies, 'present copy', 'present copies')}
+          {plural(dataset.copy_count, 'present copy', 'present copies')}
           {dataset.owners.length > 0 && (
             <>
               {' · '}

@@ -44,15 +44,15 @@ function Savings(props: { stats: IStats }): React.ReactElement {
         />
         <Card
           label="Downloads saved"
-          value={formatCount(stats.downloads_saved)}
+          value={formatCount(stats.reuses)}
+          hint="Reuses of a shared copy: each one a download avoided"
           testId="ddas-downloads-saved"
         />
-        <Card label="Reuses" value={formatCount(stats.reuses)} />
         <Card label="Downloads" value={formatCount(stats.downloads)} />
         <Card
           label="Stored"
           value={formatBytes(stats.present_bytes)}
-          hint={`${formatCount(stats.contents)} datasets in ${formatCount(stats.copies)} copies`}
+          hint={`${formatCount(stats.contents)} datasets in ${formatCount(stats.copy_count)} copies`}
         />
         <Card
           label="Still wasted"
@@ -128,6 +128,9 @@ function Savings(props: { stats: IStats }): React.ReactElement {
                 <th scope="col" className="jp-ddas-num">
                   Size
                 </th>
+                <th scope="col" className="jp-ddas-num">
+                  Saved
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -136,6 +139,12 @@ function Savings(props: { stats: IStats }): React.ReactElement {
                   <th scope="row">{type.ext || '(none)'}</th>
                   <td className="jp-ddas-num">{formatCount(type.contents)}</td>
                   <td className="jp-ddas-num">{formatBytes(type.bytes)}</td>
+                  <td
+                    className="jp-ddas-num"
+                    title={`${formatCount(type.reuses)} reuses`}
+                  >
+                    {formatBytes(type.bytes_saved)}
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -329,7 +329,7 @@ function ResultRow(props: {
       data-index={index}
       style={style}
       title={tooltip}
-      aria-label={`${visibleText(name)}, ${formatBytes(dataset.size)}, ${plural(dataset.copies, 'copy', 'copies')}`}
+      aria-label={`${visibleText(name)}, ${formatBytes(dataset.size)}, ${plural(dataset.copy_count, 'copy', 'copies')}`}
       onClick={() => onOpen(dataset)}
       onKeyDown={event => {
         if (event.key === 'Enter' || event.key === ' ') {
@@ -346,7 +346,7 @@ function ResultRow(props: {
       </div>
       <div className="jp-ddas-row-meta">
         <span className="jp-ddas-row-copies">
-          {plural(dataset.copies, 'copy', 'copies')}
+          {plural(dataset.copy_count, 'copy', 'copies')}
         </span>
         {owners && (
           <span className="jp-ddas-row-owners">

@@ -66,7 +66,7 @@ export interface IDatasetSummary {
   size: number;
   name: string;
   /** Number of *present* copies. */
-  copies: number;
+  copy_count: number;
   owners: string[];
   last_used: Timestamp | null;
   urls: string[];
@@ -135,7 +135,11 @@ export interface IDuplicateGroup extends IDatasetSummary {
 }
 
 export interface IDuplicatesPage {
+  /** Duplicate groups in all, not only this page's. */
   total: number;
+  offset: number;
+  limit: number;
+  /** What all groups waste: size × (places − 1). */
   wasted_bytes: number;
   items: IDuplicateGroup[];
 }
@@ -149,9 +153,12 @@ export interface IUserStats {
 }
 
 export interface ITypeStats {
+  /** `.nc`, `.tar.gz`, or `(none)`. */
   ext: string;
   contents: number;
   bytes: number;
+  reuses: number;
+  bytes_saved: number;
 }
 
 export interface IDayStats {
@@ -161,15 +168,18 @@ export interface IDayStats {
   bytes_saved: number;
 }
 
+/** `GET stats`: every number once (`reuses` are the downloads saved). */
 export interface IStats {
   contents: number;
-  copies: number;
+  /** Present copies of those contents. */
+  copy_count: number;
   present_bytes: number;
   wasted_bytes: number;
+  duplicate_groups: number;
   downloads: number;
+  /** Reuses of a shared copy: downloads avoided. */
   reuses: number;
   bytes_saved: number;
-  downloads_saved: number;
   by_user: IUserStats[];
   by_type: ITypeStats[];
   over_time: IDayStats[];
