@@ -85,6 +85,7 @@ def test_a_download_is_recorded_as_content_digests_source_copy_and_event(registr
                 "metadata_words",
                 "annotations",
                 "annotation_words",
+                "scan_runs",
             ),
             0,
         ),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,6 +97,22 @@ def _summary(row: Collection, owners: list[str], versions: int = 1) -> Collectio
 
 class RegistryCollections(RegistryCore):
     """Writes and reads of collections (see the module docstring)."""
+
+    def _upsert_id(
+        self,
+        session: Session,
+        model: type,
+        values: Mapping[str, Any],
+        keys: list[str],
+        update_cols: list[str],
+    ) -> int:
+        """Insert or update on the natural key; returns the row id in one round trip (a no-op
+        update still RETURNs the existing row's id)."""
+        stmt = self._insert(model).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=keys, set_={c: getattr(stmt.excluded, c) for c in update_cols}
+        ).returning(model.id)
+        return int(session.execute(stmt).scalar_one())
 
     def record_collection(
         self, url: str | NormalizedURL, members: Sequence[tuple[str, str]]
