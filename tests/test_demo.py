@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from ddas.demo import CATALOG, find_server, seed, start
-from ddas.demo_server import STATUS_PATH, DemoServer, publish
+from ddas.demo.server import STATUS_PATH, DemoServer, publish
 from ddas.registry import Registry
 
 REPO = Path(__file__).resolve().parents[1]
