@@ -19,6 +19,7 @@ import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import { createDatasetActions } from './actions';
 import { DdasApi } from './api';
 import { datasetsIcon } from './icon';
+import { applyKernelspecsOnLoad } from './kernelPreference';
 import { SidebarModel, ViewName } from './model';
 import { EventNotifier } from './notifications';
 import { DatasetsSidebar, SIDEBAR_ID } from './sidebar';
@@ -45,6 +46,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
     palette: ICommandPalette | null
   ) => {
     const api = new DdasApi(app.serviceManager.serverSettings);
+    if (tracker) {
+      // the quickstart is run right after it opens: no "Select Kernel" then
+      applyKernelspecsOnLoad(tracker);
+    }
 
     // One `whoami` for the sidebar and the notifier; retried after a failure.
     let whoamiRequest: Promise<IWhoAmI> | null = null;
