@@ -290,7 +290,11 @@ def test_the_sidebars_rest_calls_work_through_the_hubs_proxy_with_the_oauth_cook
     base = hub.service_base
     page = browser.get(base + "datasets", params={"q": "sidebar"}, timeout=30).json()
     assert [i["name"] for i in page["items"]] == ["sidebar.parquet"]
-    looked = browser.get(base + "lookup", params={"url": url}, timeout=30).json()
+    # probing the remote for a cookie login needs the XSRF token, as the sidebar sends it
+    xsrf = {"X-XSRFToken": browser.get(base + "whoami", timeout=30).json()["xsrf_token"]}
+    refused = browser.get(base + "lookup", params={"url": url}, timeout=30)
+    assert refused.status_code == 403, refused.text
+    looked = browser.get(base + "lookup", params={"url": url}, headers=xsrf, timeout=30).json()
     assert looked["status"] == "hit" and looked["copies"][0]["owner"] == hub.name("alice")
     for path in ("stats", "duplicates", "events?since=0&limit=5", "whoami"):
         assert browser.get(base + path, timeout=30).status_code == 200, path

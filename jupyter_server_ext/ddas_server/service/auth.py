@@ -111,6 +111,12 @@ class HubServiceMixin(HubOAuthenticated):
         self.finish()
 
     @property
+    def token_authenticated(self) -> bool:
+        """A kernel's or the CLI's request (a Hub token in ``Authorization``), not a browser's
+        cookie: only the cookie needs the XSRF proof of :meth:`require_same_site`."""
+        return bool(self.request.headers.get("Authorization"))
+
+    @property
     def acting_user(self) -> str:
         return cast("HubUser", self.current_user).username
 
@@ -122,8 +128,11 @@ class HubServiceMixin(HubOAuthenticated):
         core = self.settings["ddas_service"]
         return user.username in core.admin_users or bool(user.groups & set(core.admin_groups))
 
-    async def registry(self, fn: Callable[[Any], Any]) -> Any:
-        """The handlers' registry calls, run as the Hub user (whatever the service's own env)."""
+    async def registry(self, fn: Callable[[Any], Any], lane: str | None = None) -> Any:
+        """The handlers' registry calls, run as the Hub user (whatever the service's own env), on
+        the route's lane and within that user's limit there, as in the server extension."""
+        from ddas_server.executors import ROUTE_LANES
+
         user = self.acting_user
         core = self.settings["ddas_core"]
 
@@ -131,7 +140,8 @@ class HubServiceMixin(HubOAuthenticated):
             with config.acting_as(user):
                 return fn(registry)
 
-        return await core.with_registry(as_user)
+        lane = lane or ROUTE_LANES.get(getattr(self, "route", ""), "query")
+        return await core.with_registry(as_user, lane=lane, user=user)
 
 
 @functools.cache

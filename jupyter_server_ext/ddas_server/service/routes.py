@@ -16,6 +16,7 @@ from ddas import config
 from ddas.hashes import parse_known_hash
 from ddas.identity import normalize_url
 from ddas.registry import lease_key
+from ddas_server import lifecycle
 from ddas_server import validation as v
 from ddas_server.collections import ROUTES as COLLECTION_ROUTES
 from ddas_server.handlers import API, ROUTES, DDASHandler, WhoamiHandler, client_errors
@@ -119,8 +120,11 @@ def service_routes(prefix: str) -> list[tuple[str, type]]:
         (rf"{API}/whoami", ServiceWhoamiHandler),
     ]
     table = [(base + pattern, hub_handler(cls)) for pattern, cls in own]
-    # collections before ROUTES' catch-all 404, as the extension orders them
-    table += [(base + pattern, hub_handler(cls)) for pattern, cls in COLLECTION_ROUTES + ROUTES]
+    # the store lifecycle and collections before ROUTES' catch-all 404, as the extension has them
+    table += [
+        (base + pattern, hub_handler(cls))
+        for pattern, cls in lifecycle.ROUTES + COLLECTION_ROUTES + ROUTES
+    ]
     table += [
         (rf"{base}/oauth_callback", HubOAuthCallbackHandler),
         (rf"{base}/oauth_login", LoginHandler),
