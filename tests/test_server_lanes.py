@@ -19,9 +19,14 @@ def jp_server_config(ddas_server_config: Config) -> Config:
 
 
 def lock_events(registry, conn: sa.Connection) -> None:
-    """Stall every read of the events table (stats reads it; search does not): PostgreSQL's
-    ACCESS EXCLUSIVE lock, held by this test's transaction until it rolls back."""
-    conn.execute(sa.text("LOCK TABLE events IN ACCESS EXCLUSIVE MODE"))
+    """Stall every read of the tables stats reads (the events and the running tallies; search
+    reads none of them): PostgreSQL's ACCESS EXCLUSIVE lock, held by this test's transaction
+    until it rolls back."""
+    conn.execute(
+        sa.text(
+            "LOCK TABLE events, type_tallies, user_tallies, day_tallies IN ACCESS EXCLUSIVE MODE"
+        )
+    )
 
 
 async def settle(tasks: list[asyncio.Future], n: int, timeout: float = 30.0) -> list:
