@@ -159,9 +159,11 @@ class Page(Record):
 
 @dataclass(frozen=True)
 class DuplicatePage(Page):
-    """A page of duplicate groups, with the waste of *all* of them (not only this page's)."""
+    """A page of duplicate groups, with the waste of *all* of them (not only this page's), and
+    the cursor of the next page (None on the last one)."""
 
     wasted_bytes: int = 0
+    next_cursor: str | None = None
 
 
 @dataclass(frozen=True)

@@ -119,8 +119,22 @@ def reported(registry: Registry) -> dict[str, Any]:
     assert page.wasted_bytes == sum(g.wasted_bytes for g in page.items)
     for group in page.items:
         assert group.copy_count == aggregates[group.id][0] == len(group.copy_list)
+    assert paged_by_cursor(registry, limit=2) == [g.id for g in page.items]
     return {
         "aggregates": aggregates,
         "duplicates": [(g.id, g.wasted_bytes) for g in page.items],
         "stats": registry.stats().to_dict(),
     }
+
+
+def paged_by_cursor(registry: Registry, *, limit: int) -> list[int]:
+    """The duplicates' ids, read ``limit`` at a time by following ``next_cursor`` to the end."""
+    ids: list[int] = []
+    cursor = None
+    for _ in range(10_000):  # bounded: a cursor that never ends is a failure, not a hang
+        page = registry.duplicates(limit=limit, cursor=cursor)
+        ids += [g.id for g in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            return ids
+    raise AssertionError("next_cursor never ended")

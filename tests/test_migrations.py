@@ -35,6 +35,7 @@ TABLES = {
     "annotation_words",
 }
 TABLES |= {"type_tallies", "user_tallies", "day_tallies"}  # running totals (migration 0004)
+TABLES |= {"registry_generation"}  # the change counter (migration 0006)
 # Trigram search structures are raw SQL in migration 0002 (FTS5 tables, pg_trgm indexes), not models.
 SEARCH_STRUCTURES = ("_fts", "_trgm")
 FUTURE = "9999_from_a_newer_ddas"

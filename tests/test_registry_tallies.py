@@ -10,8 +10,10 @@ import random
 import threading
 import time
 
+import pytest
+
 from ddas.identity import Validators
-from ddas.registry import Registry
+from ddas.registry import Registry, tallies
 from ddas.registry.scans import ScannedCopy
 from tests.recount import recount, reported
 
@@ -167,3 +169,33 @@ def test_the_savings_chart_counts_whole_utc_days_of_the_last_90(registry: Regist
 
     assert [d.reuses for d in stats.over_time] == [1, 2], "95 days ago is outside the chart"
     assert stats.reuses == 4 and stats.by_user[0].bytes_saved == 20, "but counts in the totals"
+
+
+def test_the_generation_moves_on_with_each_committed_change_only(registry: Registry) -> None:
+    """A server answers "not modified" while the generation stands still: it must move on with
+    every change of copies or events, and only with a committed one."""
+    start = registry.generation()
+    copy = registry.record_download(
+        url="https://data.example.org/g.nc",
+        validators=Validators(size=7),
+        blake3=b3("g"),
+        size=7,
+        location="/g.nc",
+    )
+    after_download = registry.generation()
+    registry.mark_verified(copy.id, size=7, mtime_ns=copy.mtime_ns or 0)  # changes no tally
+    unchanged = registry.generation()
+    registry.forget_copy(copy.id, user="alice")
+    after_forget = registry.generation()
+    with contextlib.suppress(RuntimeError), registry._write() as s:
+        tallies.count_event(s.connection(), "reuse", "bob", copy.content_id, 7, time.time())
+        raise RuntimeError("rolled back")
+    rolled_back = registry.generation()
+
+    assert start < after_download == unchanged < after_forget == rolled_back
+
+
+def test_a_cursor_not_given_out_is_refused_with_what_to_do(registry: Registry) -> None:
+    for bad in ("", "abc", "MTIz", "LTEuMg"):  # nothing, garbage, "123", "-1.2"
+        with pytest.raises(ValueError, match="next_cursor"):
+            registry.duplicates(cursor=bad)

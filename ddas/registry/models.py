@@ -242,6 +242,16 @@ class DayTally(Base):
     bytes_saved: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class Generation(Base):
+    """One row: how many committed transactions have changed copies or written events (see
+    ``ddas.registry.tallies``); a server compares it to tell that a report is unchanged."""
+
+    __tablename__ = "registry_generation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 # Lookups the hot path depends on: by URL (sources.url via the unique index's leading column),
 # by digest (contents.blake3 unique, digests(algorithm, value) unique), copies by content.
 

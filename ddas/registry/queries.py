@@ -54,6 +54,20 @@ def owned_by(owner: str) -> ColumnElement[bool]:
 class RegistryQueries(RegistryLookups):
     """The dataset listing and details; every method opens and closes its own read transaction."""
 
+    def warm(self, connections: int = 4) -> None:
+        """Do now what a server's first searches would otherwise pay for: open ``connections``
+        pooled connections, take the search's samples (:func:`ddas.registry.search.warm`), and
+        run each kind of search once, so its statements are compiled and its pages cached."""
+        opened = [self.engine.connect() for _ in range(max(1, connections))]
+        try:
+            _search.warm(opened[0])
+            opened[0].rollback()
+        finally:
+            for conn in opened:
+                conn.close()
+        for text in ("", "ddas-warm-up", "warm-up.example.org/ddas/2026"):
+            self.search(text, limit=50)
+
     def search(
         self,
         q: str = "",

@@ -4,8 +4,9 @@ Each answers from an index walk and the running totals of :mod:`ddas.registry.ta
 aggregate over all copies or events, so it costs the same at a thousand copies and at a million:
 
 * ``duplicates`` walks ``ix_contents_duplicates`` (a partial index on ``(wasted_bytes, id)`` holding
-  only contents with two or more places) backwards for its page, then reads that page's copies and
-  URLs in one statement each; the total and the total waste are sums of the type tallies;
+  only contents with two or more places) backwards for its page, from the start or from where the
+  last page ended (a keyset ``cursor``), then reads that page's copies and URLs in one statement
+  each; the total and the total waste are sums of the type tallies;
 * ``stats`` reads the tally tables, a few rows per file type, user and day;
 * ``events`` reads "after id N" as a range of the primary key, of ``(user, id)``, or one range per
   asked kind of ``(kind, id)`` / ``(user, kind, id)``, merged.
@@ -13,12 +14,14 @@ aggregate over all copies or events, so it costs the same at a thousand copies a
 
 from __future__ import annotations
 
+import base64
+import binascii
 import time
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, func, select, union_all
+from sqlalchemy import Connection, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from ddas.records import (
@@ -72,61 +75,106 @@ def _present_copies(conn: Connection, ids: Sequence[int]) -> dict[int, list[Copy
     return out
 
 
+_GROUP_COLUMNS = (
+    Content.id,
+    Content.blake3,
+    Content.size,
+    Content.name,
+    Content.last_used_at,
+    Content.wasted_bytes,
+)
+_DUPLICATE_TOTALS = select(
+    func.coalesce(func.sum(TypeTally.duplicates), 0),
+    func.coalesce(func.sum(TypeTally.wasted_bytes), 0),
+)
+
+
+def make_cursor(wasted_bytes: int, content_id: int) -> str:
+    """Where a duplicates page ended, as an opaque token (clients pass it back, never parse it)."""
+    raw = f"{int(wasted_bytes)}.{int(content_id)}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def parse_cursor(cursor: str) -> tuple[int, int]:
+    """(wasted_bytes, content id) of a :func:`make_cursor` token; ValueError for anything else."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+        waste, cid = text.split(".")
+        if not (waste.isdigit() and cid.isdigit()):
+            raise ValueError(text)
+        return int(waste), int(cid)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise ValueError(
+            "cursor is not one this server gave out: pass a page's next_cursor unchanged, "
+            "or leave it out to start from the first page"
+        ) from None
+
+
+def _groups(conn: Connection, contents: Sequence[Any]) -> list[DuplicateGroup]:
+    """The page's contents as groups, with their copies and URLs (one statement each)."""
+    copies = _present_copies(conn, [c.id for c in contents])
+    urls = urls_by_content(conn, [c.id for c in contents])
+    return [
+        DuplicateGroup(
+            id=c.id,
+            blake3=c.blake3,
+            size=c.size,
+            name=c.name,
+            copy_count=len(copies[c.id]),
+            owners=sorted({x.owner for x in copies[c.id]}),
+            last_used=c.last_used_at,
+            urls=urls[c.id],
+            wasted_bytes=c.wasted_bytes,
+            copy_list=copies[c.id],
+        )
+        for c in contents
+    ]
+
+
 class RegistryReports(RegistryCore):
     """Duplicates, stats and events; see the module notes for why each is cheap."""
 
-    def duplicates(self, *, offset: int = 0, limit: int | None = None) -> DuplicatePage:
+    def duplicates(
+        self, *, offset: int = 0, limit: int | None = None, cursor: str | None = None
+    ) -> DuplicatePage:
         """Contents with present copies on two or more distinct inodes, largest waste first
-        (equal waste: newest content first). ``limit=None``: every group from ``offset`` on.
+        (equal waste: newest content first). ``limit=None``: every group from there on.
 
+        ``cursor`` (a page's ``next_cursor``) starts after that page's last group: a range of
+        the index from where the last page ended, so page 2,000 costs what the first one does;
+        ``offset`` walks and skips that many entries (kept for clients that page by number).
         Hardlinks (same host, device and inode) are one copy: linking is the cure, not the waste.
         """
         if offset < 0 or (limit is not None and limit < 1):
             raise ValueError("need offset >= 0 and limit >= 1 (or None for all)")
+        where = [Content.places >= 2]
+        if cursor is not None:
+            waste, last_id = parse_cursor(cursor)
+            # The bound on wasted_bytes is the index range; the id breaks ties within it.
+            where += [
+                Content.wasted_bytes <= waste,
+                or_(Content.wasted_bytes < waste, Content.id < last_id),
+            ]
         page = (
-            select(
-                Content.id,
-                Content.blake3,
-                Content.size,
-                Content.name,
-                Content.last_used_at,
-                Content.wasted_bytes,
-            )
-            .where(Content.places >= 2)
+            select(*_GROUP_COLUMNS)
+            .where(*where)
             .order_by(Content.wasted_bytes.desc(), Content.id.desc())
             .offset(offset)
             .limit(limit)
         )
-        totals = select(
-            func.coalesce(func.sum(TypeTally.duplicates), 0),
-            func.coalesce(func.sum(TypeTally.wasted_bytes), 0),
-        )
         with self.engine.connect() as conn:  # Core rows: a page is 150 rows, no ORM objects
-            total, wasted = conn.execute(totals).one()
+            total, wasted = conn.execute(_DUPLICATE_TOTALS).one()
             contents = conn.execute(page).all()
-            copies = _present_copies(conn, [c.id for c in contents])
-            urls = urls_by_content(conn, [c.id for c in contents])
-        items = [
-            DuplicateGroup(
-                id=c.id,
-                blake3=c.blake3,
-                size=c.size,
-                name=c.name,
-                copy_count=len(copies[c.id]),
-                owners=sorted({x.owner for x in copies[c.id]}),
-                last_used=c.last_used_at,
-                urls=urls[c.id],
-                wasted_bytes=c.wasted_bytes,
-                copy_list=copies[c.id],
-            )
-            for c in contents
-        ]
+            items = _groups(conn, contents)
+        last = contents[-1] if contents else None
+        more = last is not None and limit is not None and len(contents) == limit
         return DuplicatePage(
             total=int(total),
             offset=offset,
             limit=limit or len(items),
             items=items,
             wasted_bytes=int(wasted),
+            next_cursor=make_cursor(last.wasted_bytes, last.id) if more and last else None,
         )
 
     def stats(self, *, days: int = 90) -> RegistryStats:
@@ -222,3 +270,10 @@ class RegistryReports(RegistryCore):
         the running totals: they must not change)."""
         with self._write() as s:
             tallies.rebuild(s.connection())
+            tallies.changed(s.connection())  # (not in rebuild: migration 0004 predates the counter)
+
+    def generation(self) -> int:
+        """The registry's generation (see :mod:`ddas.registry.tallies`): read it *before* a report,
+        and the report is at least as new as it; equal generations, equal reports."""
+        with self.engine.connect() as conn:
+            return tallies.generation(conn)

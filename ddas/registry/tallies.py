@@ -19,7 +19,12 @@ day. The rules that keep them exact:
   under the lock), then the contents (all at once, here), then sources, events and tallies (in key
   order). ``NO KEY UPDATE``, not ``UPDATE``: the foreign-key checks of inserted copies and events
   take ``KEY SHARE`` locks on contents, which ``FOR UPDATE`` would wait on, in a cycle;
-* every event goes through :func:`count_event` in the transaction that writes it.
+* every event goes through :func:`count_event` in the transaction that writes it;
+* a transaction that changed a content's aggregates or wrote an event adds one to the registry's
+  generation (``registry_generation``, migration 0006) as its last statement before COMMIT
+  (:func:`_bump_generation`): the last lock it takes, held only while it commits, so writers never
+  wait on it in a cycle. A reader that reads the generation and *then* a report has a report at
+  least as new as that generation: the server's ETags and response cache rest on that.
 
 :func:`rebuild` recounts everything from scratch: migration 0004 uses it for existing registries,
 and bulk loads that write rows directly (benchmarks) call it through ``Registry.rebuild_tallies``.
@@ -34,6 +39,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Engine,
     Select,
     String,
     bindparam,
@@ -41,6 +47,7 @@ from sqlalchemy import (
     cast,
     delete,
     distinct,
+    event,
     func,
     insert,
     literal,
@@ -50,7 +57,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ddas.registry.models import Content, Copy, DayTally, Event, TypeTally, UserTally
+from ddas.registry.models import Content, Copy, DayTally, Event, Generation, TypeTally, UserTally
 
 _CHUNK = 900  # ids per statement: below SQLite's bound-parameter limit
 #: The counters of a TypeTally row (migration 0004 creates them from this list).
@@ -72,6 +79,37 @@ _SET_AGGREGATES = (
         copy_count=bindparam("n"), places=bindparam("p"), wasted_bytes=bindparam("w"), tallied=True
     )
 )
+
+
+_CHANGED = "ddas_generation_changed"  # in Connection.info: this transaction changes the generation
+_BUMP = "UPDATE registry_generation SET generation = generation + 1 WHERE id = 1"
+
+
+def changed(conn: Connection) -> None:
+    """Mark this transaction as one that moves the generation on when it commits."""
+    conn.info[_CHANGED] = True
+
+
+@event.listens_for(Engine, "commit")
+def _bump_generation(conn: Connection) -> None:
+    """Right before COMMIT (SQLAlchemy's ``commit`` event precedes the DB-API commit): the bump,
+    on the DB-API cursor, inside the transaction it counts."""
+    if conn.info.pop(_CHANGED, False):
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(_BUMP)
+        finally:
+            cursor.close()
+
+
+@event.listens_for(Engine, "rollback")
+def _forget_change(conn: Connection) -> None:
+    conn.info.pop(_CHANGED, None)
+
+
+def generation(conn: Connection) -> int:
+    """The registry's generation: changes whenever committed copies or events change."""
+    return int(conn.execute(select(Generation.generation).where(Generation.id == 1)).scalar() or 0)
 
 
 def day_of(at: float) -> str:
@@ -146,14 +184,14 @@ def _refresh(conn: Connection, ids: list[int]) -> None:
         .with_for_update(key_share=True)
     ).all()
     counted = {cid: (n, p) for cid, n, p in conn.execute(aggregates(Copy.content_id.in_(ids)))}
-    changed: list[dict[str, int]] = []
+    updates: list[dict[str, int]] = []
     deltas: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(TYPE_COLUMNS, 0))
     for cid, size, ext, tallied, n0, p0, w0 in stored:
         n, p = counted.get(cid, (0, 0))
         w = size * max(p - 1, 0)
         if tallied and (n, p, w) == (n0, p0, w0):
             continue
-        changed.append({"cid": cid, "n": n, "p": p, "w": w})
+        updates.append({"cid": cid, "n": n, "p": p, "w": w})
         d = deltas[(ext,)]
         if not tallied:  # a new content: count it once, whatever its copies
             d["contents"] += 1
@@ -162,15 +200,18 @@ def _refresh(conn: Connection, ids: list[int]) -> None:
         d["present_bytes"] += size * (n - n0)
         d["wasted_bytes"] += w - w0
         d["duplicates"] += (p >= 2) - (p0 >= 2)
-    if changed:
-        conn.execute(_SET_AGGREGATES, changed)
+    if updates:
+        conn.execute(_SET_AGGREGATES, updates)
+        changed(conn)
     _add(conn, TypeTally, ("ext",), deltas)
 
 
 def count_event(
     conn: Connection, kind: str, user: str, content_id: int | None, nbytes: int, at: float
 ) -> None:
-    """Count a download or a reuse (other kinds have no tallies) in the transaction writing it."""
+    """Count a download or a reuse (other kinds have no tallies) in the transaction writing it;
+    every event moves the generation on (the event feed changed)."""
+    changed(conn)
     if kind == "download":
         _add(conn, UserTally, ("user",), {(user,): {"downloads": 1, "bytes_downloaded": nbytes}})
         return
