@@ -6,12 +6,14 @@ the registry is seeded through ``ddas.registry.Registry`` only.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from traitlets.config import Config
 
 from ddas.identity import Validators
 from ddas.registry import lease_key
-from tests.fixtures.ddas_server import B3, ERA5_URL, seed
+from tests.fixtures.ddas_server import B3, ERA5_URL, as_user, seed
 from tests.fixtures.http_server import CountingServer
 
 
@@ -227,6 +229,61 @@ async def test_duplicates_are_sorted_by_waste_with_their_copies(ddas_api, regist
     assert [d["name"] for d in page["items"]] == ["tas_day.tar.gz"] and page["total"] == 2
     code, reply = await ddas_api("duplicates", params={"limit": "100000"})
     assert code == 400 and "limit" in reply["message"]
+
+
+async def test_duplicates_page_on_with_the_cursor_each_page_gives(ddas_api, registry):
+    seed(registry)
+    registry.register_file(
+        "/scratch/tas_day.tar.gz", size=1000, blake3=B3["cmip"], owner="carol", host="h1"
+    )
+    code, first = await ddas_api("duplicates", params={"limit": "1"})
+    assert code == 200 and [d["name"] for d in first["items"]] == ["era5_2020.nc"]
+    code, second = await ddas_api(
+        "duplicates", params={"limit": "1", "cursor": first["next_cursor"]}
+    )
+    assert code == 200 and [d["name"] for d in second["items"]] == ["tas_day.tar.gz"]
+    assert second["total"] == 2 and second["wasted_bytes"] == 5000
+    code, end = await ddas_api("duplicates", params={"limit": "1", "cursor": second["next_cursor"]})
+    assert (code, end["items"], end["next_cursor"]) == (200, [], None)
+    code, whole = await ddas_api("duplicates")
+    assert len(whole["items"]) == 2 and whole["next_cursor"] is None, "a short page is the last"
+
+    for bad in ("not-a-cursor", "x" * 65, ""):
+        code, reply = await ddas_api("duplicates", params={"cursor": bad})
+        assert code == 400 and "cursor" in reply["message"]
+
+
+async def _get(jp_fetch, path: str, user: str = "alice", etag: str | None = None, **params):
+    headers = {**as_user(user), **({"If-None-Match": etag} if etag else {})}
+    response = await jp_fetch(
+        "ddas", "api", path, params=params, headers=headers, raise_error=False
+    )
+    body = json.loads(response.body) if response.body else None
+    return response.code, response.headers.get("ETag"), body
+
+
+async def test_an_unchanged_report_is_304_and_any_change_is_seen_at_once(jp_fetch, registry):
+    """The sidebar's polls cost one primary-key read while nothing changes; a write from another
+    process (here: this test's own Registry) is in the very next answer."""
+    ids = seed(registry)
+    for path, params in (("stats", {}), ("duplicates", {"limit": "5"}), ("events", {"since": "0"})):
+        code, tag, body = await _get(jp_fetch, path, **params)
+        assert code == 200 and tag and body
+        code, same_tag, empty = await _get(jp_fetch, path, etag=tag, **params)
+        assert (code, same_tag, empty) == (304, tag, None)
+        code, other_tag, _ = await _get(jp_fetch, path, user="bob", etag=tag, **params)
+        assert code == 200 and other_tag != tag, "another user's answer has its own ETag"
+
+    code, tag, before = await _get(jp_fetch, "stats")
+    registry.record_event("reuse", user="dave", content_id=ids["era5"].content_id, nbytes=4000)
+    code, new_tag, after = await _get(jp_fetch, "stats", etag=tag)
+    assert code == 200 and new_tag != tag and after["reuses"] == before["reuses"] + 1
+    code, tag, events = await _get(jp_fetch, "events", since="0")
+    assert events["items"][-1]["user"] == "dave"
+
+    registry.forget_copy(ids["bob_era5"].id, user="bob")  # era5 is no longer a duplicate
+    code, _tag, dup = await _get(jp_fetch, "duplicates", etag=tag)
+    assert code == 200 and dup["total"] == 0
 
 
 async def test_stats_count_savings_by_user_type_and_day(ddas_api, registry):

@@ -28,6 +28,7 @@ from traitlets import Bool, Float, Int, List, Set, TraitError, Unicode, default,
 from ddas import config
 from ddas.netpolicy import AddressPolicy, guarded_session
 from ddas.secrets import install_log_filter
+from ddas_server.conditional import ReportCache
 from ddas_server.executors import Lane, Lanes
 from ddas_server.scans import ScanCancelled, ScanJobs, ScanRunner
 
@@ -172,6 +173,7 @@ class DDASExtension(ExtensionApp):
         self.probe_session = guarded_session(policy, (self.probe_timeout, self.probe_timeout))
         self._scan_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ddas-scan")
         self.scans = ScanJobs(self._scan_executor)
+        self.report_cache = ReportCache()  # report bodies by generation (ddas_server.conditional)
         self.log.info(
             "DDAS: serving the registry under /ddas/api/ (admins: %s)",
             ", ".join(sorted(self.admin_users)) or "none",
@@ -203,11 +205,26 @@ class DDASExtension(ExtensionApp):
             self.log.error("DDAS: could not check for interrupted scans: %s", exc)
 
     def _warm(self) -> None:
-        """Connect and warm the search at start-up, not on the first user's request."""
+        """At start-up, not on the first users' requests: open the pool's connections, take the
+        search's samples, and make each GET route's registry call once (SQLAlchemy compiles a
+        statement on its first use in a process; PostgreSQL plans and caches catalog rows)."""
+        from ddas.api import lookup_status  # imported by initialize_handlers' thread already
+
+        started = time.monotonic()
         try:
-            self.get_registry().warm()
+            registry = self.get_registry()
+            registry.warm(connections=min(self.registry_threads, 5))
+            newest = registry.last_event_id()
+            registry.generation()
+            registry.duplicates(limit=50)
+            registry.stats()
+            registry.events(since=max(0, newest - 50))
+            registry.dataset(1)
+            lookup_status("https://ddas-warm-up.invalid/warm", registry=registry, probe=False)
         except Exception as exc:  # a registry that is down now is reported on each request
-            self.log.warning("DDAS: could not warm the registry: %s", type(exc).__name__)
+            self.log.warning("DDAS: could not warm the registry: %s: %s", type(exc).__name__, exc)
+            return
+        self.log.info("DDAS: registry warm in %.1f s", time.monotonic() - started)
 
     def initialize_handlers(self) -> None:
         if config.registry_service(self.registry_url):  # a Hub user's server: the service answers
@@ -221,8 +238,10 @@ class DDASExtension(ExtensionApp):
         from ddas_server.handlers import ROUTES
 
         self.handlers.extend(lifecycle.ROUTES + COLLECTION_ROUTES + ROUTES)  # before the 404
-        # Warm up on a registry thread, once this thread has imported what the registry needs:
-        # two threads importing SQLAlchemy at once can meet a half-initialised module.
+        # Warm up on a registry thread, once this thread has imported what the registry and
+        # the lookups need: two threads importing SQLAlchemy at once can meet a half-initialised
+        # module.
+        import ddas.api
         import ddas.registry  # noqa: F401
 
         threading.Thread(target=self._warm, name="ddas-warm", daemon=True).start()

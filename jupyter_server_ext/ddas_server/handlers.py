@@ -28,7 +28,7 @@ from ddas.errors import (
     StorePermissionError,
 )
 from ddas.netpolicy import BlockedAddressError
-from ddas_server import metrics
+from ddas_server import conditional, metrics
 from ddas_server import validation as v
 from ddas_server.executors import ROUTE_LANES
 from ddas_server.guards import RequestGuards
@@ -103,6 +103,25 @@ class DDASHandler(ExtensionHandlerMixin, RequestGuards):
         """The registry call on this route's lane (see ``executors``), within the user's limit."""
         lane = lane or ROUTE_LANES.get(self.route, "query")
         return await self.ddas.with_registry(fn, lane=lane, user=self.acting_user)
+
+    async def reply_report(self, compute: Callable[[Registry], Any]) -> None:
+        """Answer a report route (``compute`` builds its JSON payload) with ``304`` when the
+        client's ETag is this generation's, from the cache when it has this generation's body,
+        else by computing it (see :mod:`ddas_server.conditional`)."""
+        key = conditional.request_key(self.route, self.request.query, self.acting_user)
+        generation = await self.registry(lambda r: r.generation(), lane="query")
+        tag = conditional.etag(generation, key)
+        self.set_header("ETag", tag)
+        self.set_header("Cache-Control", "private, no-cache")  # revalidate: ask with the ETag
+        if conditional.matches(self.request.headers.get("If-None-Match"), tag):
+            self.set_status(304)
+            self.finish()
+            return
+        body = self.ddas.report_cache.get(key, generation)
+        if body is None:
+            body = json.dumps(await self.registry(compute))
+            self.ddas.report_cache.put(key, generation, body)
+        self.finish(body)
 
     def reply(self, payload: Any, status: int = 200) -> None:
         self.set_status(status)
@@ -217,11 +236,12 @@ class DuplicatesHandler(DDASHandler):
     @authorized
     @client_errors
     async def get(self) -> None:
-        offset, limit = v.page(
-            self.get_query_argument("offset", None), self.get_query_argument("limit", None)
+        arg = self.get_query_argument
+        offset, limit = v.page(arg("offset", None), arg("limit", None))
+        cursor = v.duplicates_cursor(arg("cursor", None))
+        await self.reply_report(
+            lambda r: r.duplicates(offset=offset, limit=limit, cursor=cursor).to_dict()
         )
-        page = await self.registry(lambda r: r.duplicates(offset=offset, limit=limit))
-        self.reply(page.to_dict())
 
 
 class StatsHandler(DDASHandler):
@@ -231,9 +251,13 @@ class StatsHandler(DDASHandler):
     @authorized
     @client_errors
     async def get(self) -> None:
-        stats = await self.registry(lambda r: r.stats())
-        metrics.observe_stats(stats)
-        self.reply(stats.to_dict())
+        await self.reply_report(_stats)
+
+
+def _stats(registry: Registry) -> dict[str, Any]:
+    stats = registry.stats()
+    metrics.observe_stats(stats)
+    return stats.to_dict()
 
 
 class EventsHandler(DDASHandler):
@@ -250,17 +274,19 @@ class EventsHandler(DDASHandler):
         user = self.acting_user if user == "me" else user
         kinds = v.event_kinds(arg("kind", None))
 
-        def page(r: Registry) -> tuple[list[dict[str, Any]], int]:
+        def page(r: Registry) -> dict[str, Any]:
             newest = r.last_event_id()  # read first: the page then holds every event up to it
             events = r.events(since=since, user=user or None, kinds=kinds, limit=limit)
-            return [e.to_dict() for e in events], newest
+            items = [e.to_dict() for e in events]
+            # last_id: where this page ends (pass it back as since to read on); newest_id: the
+            # newest event of anyone, so a client can skip history in one request.
+            return {
+                "items": items,
+                "last_id": items[-1]["id"] if items else since,
+                "newest_id": newest,
+            }
 
-        items, newest = await self.registry(page)
-        # last_id: where this page ends (pass it back as since to read on); newest_id: the newest
-        # event of anyone, so a client can skip history in one request.
-        self.reply(
-            {"items": items, "last_id": items[-1]["id"] if items else since, "newest_id": newest}
-        )
+        await self.reply_report(page)
 
 
 class ScansHandler(DDASHandler):

@@ -16,6 +16,7 @@ from typing import Any
 from ddas.errors import InvalidURLError
 from ddas.identity import normalize_url
 from ddas.registry.models import EVENT_KINDS
+from ddas.registry.reports import parse_cursor
 
 MAX_QUERY_CHARS = 1000
 MAX_NAME_CHARS = 255  # users and owners: the registry's String(255) columns
@@ -28,6 +29,7 @@ MAX_ID = 2**63 - 1  # BIGINT on PostgreSQL, INTEGER on SQLite: larger ids cannot
 MAX_OFFSET = 2**31 - 1
 MAX_PAGE = 500  # the contract's limit<=500 (ddas.registry.queries.MAX_LIMIT)
 MAX_EVENTS = 1000
+MAX_CURSOR_CHARS = 64  # a duplicates cursor: two integers, base64
 MAX_ROOTS = 100
 MAX_PATH_CHARS = 4096
 #: Sorts the REST contract offers (the registry knows a few more, kept internal).
@@ -88,6 +90,19 @@ def page(offset: str | None, limit: str | None, *, high: int = MAX_PAGE) -> tupl
         integer(offset, "offset", default=0, high=MAX_OFFSET),
         integer(limit, "limit", default=min(50, high), low=1, high=high),
     )
+
+
+def duplicates_cursor(raw: str | None) -> str | None:
+    """A ``next_cursor`` a duplicates page gave out (checked here: a mangled one is a 400)."""
+    if raw is None:
+        return None
+    try:
+        if len(raw) > MAX_CURSOR_CHARS:
+            raise ValueError("cursor is longer than any this server gives out")
+        parse_cursor(raw)  # the registry owns what a cursor means
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+    return raw
 
 
 def dataset_sort(raw: str | None) -> str:
