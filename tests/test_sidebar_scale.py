@@ -132,8 +132,13 @@ def test_duplicates_and_savings_paint_from_the_running_totals(lab: Lab, browser:
         expect(groups).to_have_count(50)  # one page
         expect(groups.first.locator(".jp-ddas-row-name")).to_have_text("survey_06000.nc")
         expect(groups.first.locator(".jp-ddas-group-waste")).to_have_text("7.0 kB wasted")
-        expect(page.get_by_text("Load more (2,950 left)")).to_be_visible()
+        more = page.get_by_text("Load more (2,950 left)")
+        expect(more).to_be_visible()
         screenshot(page, "sidebar-scale-duplicates")
+        more.click()  # the next page starts at the cursor the first one gave
+        expect(groups).to_have_count(100, timeout=TIMEOUT)
+        expect(groups.nth(50).locator(".jp-ddas-row-name")).to_have_text("survey_05900.nc")
+        expect(page.get_by_text("Load more (2,900 left)")).to_be_visible()
 
         saved = page.get_by_test_id("ddas-bytes-saved").locator(".jp-ddas-card-value")
         first_paint(page, "savings", saved)

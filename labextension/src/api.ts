@@ -107,16 +107,21 @@ export class DdasApi {
     });
   }
 
-  /** `GET duplicates` — contents held more than once, largest waste first. */
+  /**
+   * `GET duplicates` — contents held more than once, largest waste first.
+   * `cursor`: the previous page's `next_cursor` (the page after it; as
+   * cheap as the first page however deep); none for the first page.
+   */
   duplicates(
-    offset = 0,
+    cursor: string | null = null,
     limit = 50,
     signal?: AbortSignal
   ): Promise<IDuplicatesPage> {
-    return this.request<IDuplicatesPage>(['duplicates'], {
-      query: { offset, limit },
-      signal
-    });
+    const query: Record<string, string | number> = { limit };
+    if (cursor !== null) {
+      query.cursor = cursor;
+    }
+    return this.request<IDuplicatesPage>(['duplicates'], { query, signal });
   }
 
   /** `GET collections` — datasets of many files, newest version of each URL. */

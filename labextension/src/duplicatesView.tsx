@@ -28,6 +28,8 @@ interface IDuplicates {
   items: IDuplicateGroup[];
   total: number;
   wasted: number;
+  /** Where the next page starts (the last page's `next_cursor`). */
+  next: string | null;
 }
 
 /** Exact duplicates first; "same data, different files" in a section below. */
@@ -56,13 +58,14 @@ function ExactDuplicates(props: { model: SidebarModel }): React.ReactElement {
     setData(null);
     setError(null);
     api
-      .duplicates(0, PAGE_SIZE, controller.signal)
+      .duplicates(null, PAGE_SIZE, controller.signal)
       .then(page => {
         if (!controller.signal.aborted) {
           setData({
             items: byWaste(page.items),
             total: page.total,
-            wasted: page.wasted_bytes
+            wasted: page.wasted_bytes,
+            next: page.next_cursor
           });
         }
       })
@@ -77,12 +80,12 @@ function ExactDuplicates(props: { model: SidebarModel }): React.ReactElement {
   }, [api, generation, attempt]);
 
   const loadMore = useCallback(async () => {
-    if (!data || loadingMore) {
+    if (!data || loadingMore || data.next === null) {
       return;
     }
     setLoadingMore(true);
     try {
-      const page = await api.duplicates(data.items.length, PAGE_SIZE);
+      const page = await api.duplicates(data.next, PAGE_SIZE);
       setData(previous => {
         const items = previous ? previous.items : [];
         const seen = new Set(items.map(item => item.id));
@@ -91,7 +94,8 @@ function ExactDuplicates(props: { model: SidebarModel }): React.ReactElement {
             items.concat(page.items.filter(item => !seen.has(item.id)))
           ),
           total: page.total,
-          wasted: page.wasted_bytes
+          wasted: page.wasted_bytes,
+          next: page.next_cursor
         };
       });
     } catch (reason) {
@@ -129,7 +133,7 @@ function ExactDuplicates(props: { model: SidebarModel }): React.ReactElement {
           />
         ))}
       </ul>
-      {data.items.length < data.total && (
+      {data.next !== null && data.items.length < data.total && (
         <div className="jp-ddas-list-footer">
           {loadingMore ? (
             <LoadingState label="Loading more…" />
@@ -183,7 +187,8 @@ function DuplicateGroup(props: {
         </span>
       </button>
       <div className="jp-ddas-row-meta">
-        {plural(group.copy_count, 'copy', 'copies')} of {formatBytes(group.size)}
+        {plural(group.copy_count, 'copy', 'copies')} of{' '}
+        {formatBytes(group.size)}
       </div>
       <ul className="jp-ddas-group-copies">
         {shown.map(copy => (

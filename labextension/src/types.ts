@@ -141,6 +141,8 @@ export interface IDuplicatesPage {
   limit: number;
   /** What all groups waste: size × (places − 1). */
   wasted_bytes: number;
+  /** Pass back as `cursor` for the next page; null on the last page. */
+  next_cursor: string | null;
   items: IDuplicateGroup[];
 }
 
