@@ -5,16 +5,16 @@ HTTP against a real ``jupyter server`` with the ``ddas_server`` extension (token
 registry thread pool), one keep-alive connection, and beside its peer: the same ``Registry`` call made
 directly in this process, so ``HTTP/direct`` is the server's overhead. Target: p99 <= 50 ms.
 
-The registry (half as many contents as copies: every dataset has a copy in the store and one in
-somebody's home) is seeded with SQLAlchemy Core executemany straight into the tables; lookups run
-with ``lookup_probe`` off, since a HEAD to the remote costs whatever the remote costs.
+The registry is the institution layout of ``benchmarks/seeding.py`` (``--keep DIR`` builds it once
+and reuses it); lookups run with ``lookup_probe`` off, since a HEAD to the remote costs whatever the
+remote costs. The URL-part search's samples include the very first call the fresh server answers
+(after it is up and has warmed at start-up), which is also printed on its own.
 
-    python benchmarks/api.py --copies 1000000 --backends sqlite postgresql
+    python benchmarks/api.py --copies 1000000 --backends sqlite postgresql --keep /tmp/regscale-1m
 """
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
 import os
@@ -33,108 +33,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "jupyter_server_ext"), str(Path(__file__).parent)]
 
-from registry_lookup import backend_registry, bulk_load, p99  # noqa: E402
+from seeding import (  # noqa: E402
+    TOPICS,
+    arguments,
+    kept_registry,
+    load_average,
+    name_of,
+    p99,
+    url_of,
+)
 
 from ddas.api import lookup_status  # noqa: E402
-from ddas.registry import Registry  # noqa: E402
-from ddas.registry.models import Content, Copy, Source  # noqa: E402
 
-BATCH = 20_000
 TOKEN = "bench-token"
-TOPICS = [
-    "era5",
-    "cmip6_tas",
-    "gpm_imerg",
-    "sentinel2_l2a",
-    "modis_lst",
-    "landsat8_sr",
-    "merra2",
-    "goes16_abi",
-    "jra55",
-    "icesat2_atl06",
-]
-EXTS = [".nc", ".tif", ".zarr.zip", ".csv", ".parquet", ".grib2", ".h5", ".tar.gz"]
-USERS = [f"user{i:03d}" for i in range(200)]
-
-
-def name_of(i: int) -> str:
-    return f"{TOPICS[i % len(TOPICS)]}_{i:07d}{EXTS[i % len(EXTS)]}"
-
-
-def url_of(i: int) -> str:
-    topic = TOPICS[i % len(TOPICS)]
-    return f"https://data{i % 37}.example.org/{topic}/{2000 + i % 25}/{name_of(i)}"
-
-
-def blake3_of(i: int) -> str:
-    return f"{(i * 0x9E3779B97F4A7C15) % (1 << 128):032x}{i:032x}"
-
-
-def rows(contents: int) -> Iterator[tuple[list[dict], list[dict], list[dict]]]:
-    """contents, sources, copies in batches (two copies per content)."""
-    now = time.time()
-    for start in range(1, contents + 1, BATCH):
-        ids = range(start, min(start + BATCH, contents + 1))
-        yield (
-            [
-                {
-                    "id": i,
-                    "blake3": blake3_of(i),
-                    "size": 1000 + i,
-                    "name": name_of(i),
-                    "ext": EXTS[i % len(EXTS)],
-                    "created_at": now - i,
-                    "last_used_at": now - i,
-                }
-                for i in ids
-            ],
-            [
-                {
-                    "id": i,
-                    "url": url_of(i),
-                    "version_key": f'"e{i}"||{1000 + i}',
-                    "etag": f'"e{i}"',
-                    "last_modified": None,
-                    "size": 1000 + i,
-                    "checksum": None,
-                    "content_id": i,
-                    "first_seen": now,
-                    "last_seen": now,
-                }
-                for i in ids
-            ],
-            [
-                {
-                    "id": 2 * i - k,
-                    "content_id": i,
-                    "host": "hpc",
-                    "location": f"/store/{i}/{name_of(i)}"
-                    if k
-                    else f"/home/{USERS[i % 200]}/{name_of(i)}",
-                    "owner": USERS[(i + k) % 200],
-                    "state": "present",
-                    "in_store": bool(k),
-                    "size": 1000 + i,
-                    "mtime_ns": i,
-                    "device": 1,
-                    "inode": 2 * i - k,
-                    "created_at": now,
-                    "verified_at": now,
-                }
-                for i in ids
-                for k in (1, 0)
-            ],
-        )
-
-
-def seed(registry: Registry, copies: int) -> float:
-    return bulk_load(registry, rows(copies // 2), (Content, Source, Copy))
 
 
 @contextmanager
-def jupyter_server(registry_url: str, workdir: Path) -> Iterator[http.client.HTTPConnection]:
-    """A real ``jupyter server`` on a free port, serving this registry; yields a keep-alive
-    connection carrying the token."""
+def jupyter_server(
+    registry_url: str, workdir: Path, extra_config: str = ""
+) -> Iterator[http.client.HTTPConnection]:
+    """A real ``jupyter server`` on a free port, serving this registry, once it answers and has
+    logged that its registry is warm (what it does at start-up, before any user's request); yields
+    a keep-alive connection carrying the token."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -142,7 +62,7 @@ def jupyter_server(registry_url: str, workdir: Path) -> Iterator[http.client.HTT
     config.write_text(
         "c.ServerApp.jpserver_extensions = {'ddas_server': True}\n"
         f"c.IdentityProvider.token = {TOKEN!r}\nc.DDASExtension.registry_url = {registry_url!r}\n"
-        "c.DDASExtension.lookup_probe = False\nc.ServerApp.log_level = 'WARN'\n"
+        "c.DDASExtension.lookup_probe = False\nc.ServerApp.log_level = 'INFO'\n" + extra_config
     )
     env = {
         **os.environ,
@@ -151,6 +71,7 @@ def jupyter_server(registry_url: str, workdir: Path) -> Iterator[http.client.HTT
         "JUPYTER_CONFIG_DIR": str(workdir / "cfg"),
         "JUPYTER_RUNTIME_DIR": str(workdir / "rt"),
     }
+    log = workdir / "server.log"
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -165,19 +86,15 @@ def jupyter_server(registry_url: str, workdir: Path) -> Iterator[http.client.HTT
         ],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=(workdir / "server.log").open("wb"),
+        stderr=log.open("wb"),
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            try:
-                get(conn, "/ddas/api/whoami")
-                break
-            except (OSError, http.client.HTTPException):
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError((workdir / "server.log").read_text()[-3000:]) from None
-                time.sleep(0.2)
+        deadline = time.monotonic() + 180
+        while "DDAS: registry warm" not in log.read_text(errors="replace"):
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError(log.read_text()[-3000:])
+            time.sleep(0.2)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         yield conn
     finally:
         proc.terminate()
@@ -205,6 +122,19 @@ def timed(fn: Callable[[object], object], keys: list, warmup: int = 20) -> list[
     return out
 
 
+URL_PART = "datasets?q=<URL part>"
+
+
+def first_call(conn: http.client.HTTPConnection, contents: int) -> float:
+    """The first search of a fresh server (once it answers): a URL part, the slowest kind on
+    PostgreSQL, which the server must have warmed at start-up rather than on this request."""
+    i = random.Random(-1).randint(1, contents)
+    params = {"q": f"data{i % 37}.example.org/{TOPICS[i % 10]}/{2000 + i % 25}"}
+    t0 = time.perf_counter_ns()
+    get(conn, "/ddas/api/datasets", params)
+    return (time.perf_counter_ns() - t0) / 1e6
+
+
 def cases(contents: int, n: int) -> list[tuple[str, list, Callable, Callable]]:
     """(label, keys, http(conn, key), direct(registry, key)) for each measured call."""
     rnd = random.Random(contents)
@@ -220,7 +150,7 @@ def cases(contents: int, n: int) -> list[tuple[str, list, Callable, Callable]]:
         ("datasets?q=<exact name>", picks, *search(lambda i: {"q": name_of(i)})),
         ("datasets?q=<name word>", picks, *search(lambda i: {"q": f"{i:07d}"})),
         (
-            "datasets?q=<URL part>",
+            URL_PART,
             picks,
             *search(lambda i: {"q": f"data{i % 37}.example.org/{TOPICS[i % 10]}/{2000 + i % 25}"}),
         ),
@@ -241,17 +171,18 @@ def cases(contents: int, n: int) -> list[tuple[str, list, Callable, Callable]]:
     ]
 
 
-def run(backend: str, copies: int, n: int) -> list[dict]:
+def run(backend: str, copies: int, n: int, keep: Path | None) -> list[dict]:
     with (
-        backend_registry(backend) as (registry, _raw, _p),
+        kept_registry(backend, copies, keep) as registry,
         tempfile.TemporaryDirectory(prefix="ddas-bench-api-") as tmp,
     ):
-        seconds = seed(registry, copies)
-        print(f"    seeded {copies:,} copies in {seconds:.0f} s", file=sys.stderr, flush=True)
         out = []
         with jupyter_server(registry.url, Path(tmp)) as conn:
+            first = first_call(conn, copies // 2)
             for label, keys, over_http, direct in cases(copies // 2, n):
                 ours = timed(lambda k, f=over_http: f(conn, k), keys)
+                if label == URL_PART:  # the fresh server's first call counts too
+                    ours.append(first)
                 peer = timed(lambda k, f=direct: f(registry, k), keys)
                 out.append(
                     {
@@ -262,6 +193,8 @@ def run(backend: str, copies: int, n: int) -> list[dict]:
                         "http_p99": p99(ours),
                         "direct_med": statistics.median(peer),
                         "direct_p99": p99(peer),
+                        "first": first if label == URL_PART else None,
+                        "load": load_average(),
                     }
                 )
                 print(f"    {label}: p99 {p99(ours):.1f} ms", file=sys.stderr, flush=True)
@@ -271,7 +204,7 @@ def run(backend: str, copies: int, n: int) -> list[dict]:
 def print_table(results: list[dict]) -> None:
     head = (
         f"{'backend':<11}{'copies':>10}  {'call':<25}{'HTTP p50':>10}{'HTTP p99':>10}"
-        f"{'direct p50':>12}{'direct p99':>12}{'HTTP/direct':>12}"
+        f"{'direct p50':>12}{'direct p99':>12}{'HTTP/direct':>12}  load"
     )
     print(head)
     print("-" * len(head))
@@ -279,27 +212,25 @@ def print_table(results: list[dict]) -> None:
         print(
             f"{r['backend']:<11}{r['copies']:>10,}  {r['call']:<25}"
             f"{r['http_med']:>8.1f}ms{r['http_p99']:>8.1f}ms{r['direct_med']:>10.1f}ms"
-            f"{r['direct_p99']:>10.1f}ms{r['http_med'] / r['direct_med']:>11.2f}x"
+            f"{r['direct_p99']:>10.1f}ms{r['http_med'] / r['direct_med']:>11.2f}x  {r['load']}"
         )
+        if r["first"] is not None:
+            print(f"{'':<23}  (first call on the fresh server: {r['first']:.1f} ms, in the p99)")
     print(
         "HTTP = GET /ddas/api/... on a real jupyter server (keep-alive, token auth, JSON); "
-        "direct = the same Registry call in-process. Target: HTTP p99 <= 50 ms."
+        "direct = the same Registry call in-process; load = load average 1/5/15 min after the "
+        "call. Target: HTTP p99 <= 50 ms."
     )
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--copies", type=int, nargs="+", default=[1_000_000])
-    parser.add_argument(
-        "--backends", nargs="+", default=["sqlite", "postgresql"], choices=["sqlite", "postgresql"]
-    )
+    parser = arguments(__doc__)
     parser.add_argument("--requests", type=int, default=300, help="timed requests per call")
     args = parser.parse_args(argv)
     results = []
     for backend in args.backends:
-        for copies in args.copies:
-            print(f"... {backend}, {copies:,} copies", file=sys.stderr, flush=True)
-            results.extend(run(backend, copies, args.requests))
+        print(f"... {backend}, {args.copies:,} copies", file=sys.stderr, flush=True)
+        results.extend(run(backend, args.copies, args.requests, args.keep))
     print_table(results)
 
 

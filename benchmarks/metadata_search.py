@@ -26,7 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from registry_lookup import backend_registry, bulk_load, p99, rows
+from registry_lookup import backend_registry, rows
+from seeding import bulk_load, p99
 
 from ddas.registry.models import Content, Copy, Digest, MetadataWord, Source
 

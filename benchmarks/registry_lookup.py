@@ -16,15 +16,13 @@ runs in its own schema, dropped afterwards.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sqlite3
 import statistics
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -32,12 +30,13 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from seeding import BATCH, PG_URL, bulk_load, fresh_registry, p99
+
 from ddas.registry import Registry
-from ddas.registry.core import _ENGINES
 from ddas.registry.models import Content, Copy, Digest, Source
 
-PG_URL = os.environ.get("DDAS_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-BATCH = 20_000
 URL_SQL = (
     "SELECT c.id, c.content_id, c.host, c.location, c.owner, c.state, c.size, c.in_store,"
     " c.created_at, c.verified_at, c.mtime_ns, c.device, c.inode, t.blake3"
@@ -120,44 +119,6 @@ def rows(n: int) -> Iterator[tuple[list[dict], list[dict], list[dict], list[dict
         )
 
 
-def bulk_load(
-    registry: Registry, batches: Iterable[Sequence[list[dict]]], models: Sequence[type]
-) -> float:
-    """Insert ``batches`` (one list of rows per model, in ``models`` order) in one transaction,
-    recount the running tallies (rows written around the API have none), then gather statistics;
-    the seconds it took.
-
-    PostgreSQL gets ``VACUUM ANALYZE``, as autovacuum would run a minute later: otherwise autovacuum
-    runs *during* the timed requests (visibility map, GIN pending lists), and a registry in use is
-    measured in its steady state, not in its first minute. SQLite gets ``ANALYZE``.
-    """
-    started = time.perf_counter()
-    with registry.engine.connect() as conn:
-        conn = conn.execution_options(ddas_write=True)
-        with conn.begin():
-            for batch in batches:
-                for model, values in zip(models, batch, strict=True):
-                    conn.execute(sa.insert(model.__table__), values)
-            if registry.engine.dialect.name == "postgresql":
-                advance_sequences(conn, models)
-    registry.rebuild_tallies()
-    postgres = registry.engine.dialect.name == "postgresql"
-    with registry.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("VACUUM ANALYZE" if postgres else "ANALYZE")
-    return time.perf_counter() - started
-
-
-def advance_sequences(conn: sa.Connection, models: Sequence[type]) -> None:
-    """PostgreSQL: move each table's id sequence past the explicit ids just loaded, so that the
-    registry's own inserts afterwards (fetches during a benchmark) get fresh ids."""
-    for model in models:
-        table = model.__tablename__
-        conn.exec_driver_sql(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-            f"(SELECT coalesce(max(id), 1) FROM {table}))"
-        )
-
-
 def seed(registry: Registry, n: int) -> float:
     return bulk_load(registry, rows(n), (Content, Digest, Source, Copy))
 
@@ -165,37 +126,21 @@ def seed(registry: Registry, n: int) -> float:
 @contextmanager
 def backend_registry(backend: str) -> Iterator[tuple[Registry, Callable[[], object], str]]:
     """A fresh, migrated registry plus a raw DB-API connection factory and paramstyle."""
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="ddas-bench-") as tmp:
-            path = Path(tmp) / "registry.db"
-            url = f"sqlite:///{path}"
-            try:
-                yield Registry(url), lambda: sqlite3.connect(path), "?"
-            finally:
-                _ENGINES.pop(url).dispose()
-        return
-    import psycopg
+    with fresh_registry(backend) as registry:
+        url = registry.engine.url
+        if backend == "sqlite":
+            yield registry, lambda: sqlite3.connect(url.database), "?"
+            return
+        import psycopg
 
-    schema = f"ddas_bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-    dsn = sa.make_url(PG_URL).set(drivername="postgresql")
-    conninfo = dsn.render_as_string(hide_password=False)
-    try:
+        schema = url.query["options"].split("search_path=", 1)[1]
+        conninfo = sa.make_url(PG_URL).set(drivername="postgresql")
+        dsn = conninfo.render_as_string(hide_password=False)
         yield (
-            Registry(url),
-            lambda: psycopg.connect(conninfo, options=f"-csearch_path={schema}", autocommit=True),
+            registry,
+            lambda: psycopg.connect(dsn, options=f"-csearch_path={schema}", autocommit=True),
             "%s",
         )
-    finally:
-        engine = _ENGINES.pop(url, None)
-        if engine is not None:
-            engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def timed(fn: Callable[[str], object], keys: list[str], warmup: int = 200) -> list[float]:
@@ -208,10 +153,6 @@ def timed(fn: Callable[[str], object], keys: list[str], warmup: int = 200) -> li
         out.append((time.perf_counter_ns() - t0) / 1e6)
         assert result, f"no copy found for {key}"
     return out
-
-
-def p99(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=100)[98]
 
 
 def run(backend: str, n: int, lookups: int) -> list[dict]:

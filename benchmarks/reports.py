@@ -1,17 +1,19 @@
 """The sidebar's report routes in-process at 1M copies: duplicates, stats, events, beside a recount.
 
-``Registry.duplicates`` (first page and a page 90,000 groups deep), ``Registry.stats`` and
+``Registry.duplicates`` (first page, a random deep page by cursor, a page 90,000 groups deep by
+offset), ``Registry.stats`` and
 ``Registry.events`` (after an id; one user's; rare kinds), each timed over repeated calls on the
-registry ``benchmarks/load.py --keep DIR`` builds. The peer is what these routes cost before the
+registry ``benchmarks/seeding.py`` builds (``--keep DIR``). The peer is what these routes cost before the
 running tallies: the recount of every present copy they used to do (``GROUP BY content_id`` over the
 copies for the duplicates, the same with a ``SUM`` for the stats), timed on the same connection
 pool. Target: p99 <= 50 ms at 1M, on SQLite and PostgreSQL.
 
-    python benchmarks/reports.py --copies 1000000 --backends sqlite postgresql --keep /tmp/ddas-load
+    python benchmarks/reports.py --copies 1000000 --backends sqlite postgresql --keep /tmp/regscale-1m
 """
 
 from __future__ import annotations
 
+import random
 import statistics
 import sys
 import time
@@ -23,7 +25,8 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "jupyter_server_ext"), str(Path(__file__).parent)]
 
-from load import arguments, kept_registry  # noqa: E402
+from load import deep_cursor  # noqa: E402
+from seeding import arguments, kept_registry, load_average  # noqa: E402
 
 from ddas.registry import Registry  # noqa: E402
 
@@ -34,16 +37,26 @@ RECOUNT = (
 )
 
 
-def calls(registry: Registry) -> list[tuple[str, Callable[[], object]]]:
+def calls(registry: Registry, contents: int) -> list[tuple[str, Callable[[], object]]]:
     newest = registry.last_event_id()
     return [
         ("duplicates?limit=50", lambda: registry.duplicates(limit=50).to_dict()),
+        ("duplicates?cursor=<deep>", lambda: deep_page(registry, contents)),
         ("duplicates?offset=90000", lambda: registry.duplicates(offset=90_000, limit=50)),
         ("stats", lambda: registry.stats().to_dict()),
         ("events?since=newest-100", lambda: registry.events(since=max(0, newest - 100))),
         ("events?user=&since=0", lambda: registry.events(since=0, user="fetcher3")),
         ("events?kind=forget,scan", lambda: registry.events(kinds=("forget", "scan"))),
     ]
+
+
+_DEEP = random.Random(13)
+
+
+def deep_page(registry: Registry, contents: int) -> object:
+    """A page anywhere in the list, reached by a cursor (as "Load more" pages down)."""
+    cursor = deep_cursor(contents, _DEEP.randint(1, contents - 100))
+    return registry.duplicates(limit=50, cursor=cursor)
 
 
 def timed(fn: Callable[[], object], n: int) -> list[float]:
@@ -65,7 +78,7 @@ def run(backend: str, copies: int, n: int, keep: Path | None) -> list[dict]:
         with registry.engine.connect() as conn:
             recount = timed(lambda: conn.execute(sa.text(RECOUNT)).all(), max(3, n // 20))
         out = []
-        for label, fn in calls(registry):
+        for label, fn in calls(registry, copies // 2):
             ours = timed(fn, n)
             out.append(
                 {
@@ -74,6 +87,7 @@ def run(backend: str, copies: int, n: int, keep: Path | None) -> list[dict]:
                     "p50": statistics.median(ours),
                     "p99": p99(ours),
                     "recount": statistics.median(recount),
+                    "load": load_average(),
                 }
             )
         return out
@@ -87,11 +101,12 @@ def main(argv: list[str] | None = None) -> None:
     for backend in args.backends:
         print(f"... {backend}, {args.copies:,} copies", file=sys.stderr, flush=True)
         results += run(backend, args.copies, args.calls, args.keep)
-    print(f"{'backend':<11}{'call':<26}{'p50':>9}{'p99':>9}{'recount p50':>13}{'ratio':>8}")
+    head = f"{'backend':<11}{'call':<26}{'p50':>9}{'p99':>9}{'recount p50':>13}{'ratio':>8}"
+    print(head + "  load average after")
     for r in results:
         print(
             f"{r['backend']:<11}{r['call']:<26}{r['p50']:>7.1f}ms{r['p99']:>7.1f}ms"
-            f"{r['recount']:>11.0f}ms{r['recount'] / r['p50']:>7.0f}x"
+            f"{r['recount']:>11.0f}ms{r['recount'] / r['p50']:>7.0f}x  {r['load']}"
         )
     print(
         "in-process Registry calls; recount = the GROUP BY over every present copy that the "

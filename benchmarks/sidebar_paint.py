@@ -7,9 +7,9 @@ first React render). The peer is the tab's REST call alone (``GET duplicates?lim
 ``GET stats``) timed from Python against the same server: paint/peer is what the browser adds.
 Target: first paint <= 1 s.
 
-The registry is the one ``benchmarks/load.py --keep DIR`` builds (reused if it is there).
+The registry is the one ``benchmarks/seeding.py`` builds (``--keep DIR``) (reused if it is there).
 
-    python benchmarks/sidebar_paint.py --copies 1000000 --backends sqlite postgresql --keep /tmp/ddas-load
+    python benchmarks/sidebar_paint.py --copies 1000000 --backends sqlite postgresql --keep /tmp/regscale-1m
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "jupyter_server_ext"), str(Path(__file__).parent)]
 
-from load import arguments, kept_registry  # noqa: E402
+from seeding import arguments, kept_registry, load_average  # noqa: E402
 
 from tests.fixtures.lab import CHROMIUM, CHROMIUM_ARGS, open_lab, show_sidebar, start_lab, stop_lab  # noqa: E402
 
@@ -81,6 +81,7 @@ def run(backend: str, copies: int, runs: int, keep: Path | None) -> list[dict]:
                             "median": statistics.median(paints),
                             "max": max(paints),
                             "rest": statistics.median(peers),
+                            "load": load_average(),
                         }
                     )
                     print(f"    {tab}: {out[-1]['median']:.0f} ms", file=sys.stderr, flush=True)
@@ -98,11 +99,12 @@ def main(argv: list[str] | None = None) -> None:
     for backend in args.backends:
         print(f"... {backend}, {args.copies:,} copies", file=sys.stderr, flush=True)
         results += run(backend, args.copies, args.runs, args.keep)
-    print(f"{'backend':<11}{'tab':<12}{'paint median':>14}{'paint max':>11}{'REST median':>13}")
+    head = f"{'backend':<11}{'tab':<12}{'paint median':>14}{'paint max':>11}{'REST median':>13}"
+    print(head + "  load average after")
     for r in results:
         print(
             f"{r['backend']:<11}{r['tab']:<12}{r['median']:>12.0f}ms{r['max']:>9.0f}ms"
-            f"{r['rest']:>11.1f}ms"
+            f"{r['rest']:>11.1f}ms  {r['load']}"
         )
     print(
         f"paint = click on the tab to its first content visible, fresh page each run ({args.runs}"
