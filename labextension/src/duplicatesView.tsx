@@ -17,6 +17,7 @@ import {
 } from './format';
 import { IPagedListHandle, usePagedList } from './hooks';
 import { SidebarModel } from './model';
+import { remainingRows } from './pagedList';
 import { SameDataSection } from './sameDataView';
 import { IDuplicateGroup, IDuplicatesPage } from './types';
 
@@ -42,7 +43,7 @@ function ExactDuplicates(props: { model: SidebarModel }): React.ReactElement {
   const { model } = props;
   const api = model.api;
   const list: Duplicates = usePagedList(
-    (offset, signal) => api.duplicates(offset, PAGE_SIZE, signal),
+    ({ offset }, signal) => api.duplicates(offset, PAGE_SIZE, signal),
     [api, model.generation]
   );
   const groups = useMemo(() => byWaste(list.items), [list.items]);
@@ -88,7 +89,8 @@ function DuplicatesFooter(props: {
   list: Duplicates;
 }): React.ReactElement | null {
   const { list } = props;
-  if (list.items.length >= list.total) {
+  const remaining = remainingRows(list);
+  if (remaining === 0) {
     return null;
   }
   return (
@@ -101,7 +103,7 @@ function DuplicatesFooter(props: {
           className="jp-ddas-button"
           onClick={list.loadMore}
         >
-          Load more ({formatCount(list.total - list.items.length)} left)
+          Load more ({formatCount(remaining)} left)
         </button>
       )}
     </div>

@@ -16,6 +16,7 @@ import { isAbort } from './api';
 import {
   canLoadMore,
   emptyPagedList,
+  INextPage,
   IPagedList,
   IPageOf,
   PagedListAction,
@@ -110,12 +111,13 @@ export interface IPagedListHandle<T, P extends IPageOf<T>> extends IPagedList<
 
 /**
  * Read a list one page at a time: the first page whenever `deps` change
- * (or `reload` is called), the next one on `loadMore`. Changing `deps`
+ * (or `reload` is called), the next one on `loadMore` (`fetchPage` is told
+ * the offset reached and the previous page, for routes that page by cursor). Changing `deps`
  * aborts every request of the previous list, and answers that arrive after
  * the view moved on are dropped, so a page never lands in the wrong list.
  */
 export function usePagedList<T extends { id: number }, P extends IPageOf<T>>(
-  fetchPage: (offset: number, signal: AbortSignal) => Promise<P>,
+  fetchPage: (next: INextPage<P>, signal: AbortSignal) => Promise<P>,
   deps: DependencyList
 ): IPagedListHandle<T, P> {
   const [state, dispatch] = useReducer(
@@ -138,7 +140,8 @@ export function usePagedList<T extends { id: number }, P extends IPageOf<T>>(
     listRef.current = controller;
     busyRef.current = false;
     dispatch({ type: 'reset' });
-    const request = fetchRef.current(0, controller.signal);
+    const first = { offset: 0, previous: null };
+    const request = fetchRef.current(first, controller.signal);
     void settle(request, controller, true, dispatch);
     return () => controller.abort();
     // `deps` is the caller's dependency list, forwarded on purpose.
@@ -155,7 +158,8 @@ export function usePagedList<T extends { id: number }, P extends IPageOf<T>>(
     }
     busyRef.current = true;
     dispatch({ type: 'loadingMore' });
-    const request = fetchRef.current(current.items.length, controller.signal);
+    const next = { offset: current.items.length, previous: current.page };
+    const request = fetchRef.current(next, controller.signal);
     void settle(request, controller, false, dispatch).finally(() => {
       if (listRef.current === controller) {
         busyRef.current = false;

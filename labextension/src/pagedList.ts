@@ -12,6 +12,15 @@ export interface IPageOf<T> {
   limit: number;
   /** False when `total` is an estimate (a search matching a large share). */
   total_exact?: boolean;
+  /** On cursor-paged routes: where the next page starts, null after the last. */
+  next_cursor?: string | null;
+}
+
+/** Which page to fetch next: at `offset` rows, or after `previous`'s cursor. */
+export interface INextPage<P> {
+  offset: number;
+  /** The newest page so far (null for the first page). */
+  previous: P | null;
 }
 
 export interface IPagedList<T, P extends IPageOf<T>> {
@@ -108,8 +117,8 @@ export function pagedListReducer<
 export function remainingRows<T, P extends IPageOf<T>>(
   state: IPagedList<T, P>
 ): number {
-  if (state.page === null) {
-    return 0;
+  if (state.page === null || state.page.next_cursor === null) {
+    return 0; // nothing yet, or the page said it was the last
   }
   return Math.max(state.total - state.items.length, state.exact ? 0 : 1);
 }

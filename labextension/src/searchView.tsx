@@ -85,7 +85,7 @@ export function SearchView(props: { model: SidebarModel }): React.ReactElement {
   const owner = search.mineOnly && me ? me : undefined;
   // The first page whenever what is asked (or a refresh) changes.
   const results: Results = usePagedList(
-    (offset, signal) =>
+    ({ offset }, signal) =>
       api.listDatasets(
         { q: query || undefined, sort, owner, offset, limit: PAGE_SIZE },
         signal
@@ -283,9 +283,6 @@ function ResultRow(props: {
 }): React.ReactElement {
   const { dataset, index, style, onOpen } = props;
   const name = dataset.name || shortDigest(dataset.blake3);
-  const owners = dataset.owners.slice(0, 3).join(', ');
-  const more =
-    dataset.owners.length > 3 ? ` +${dataset.owners.length - 3}` : '';
   const tooltip = [name, ...dataset.urls.slice(0, 3)]
     .map(text => visibleText(text))
     .join('\n');
@@ -314,26 +311,37 @@ function ResultRow(props: {
         </span>
         <span className="jp-ddas-row-size">{formatBytes(dataset.size)}</span>
       </div>
-      <div className="jp-ddas-row-meta">
-        <span className="jp-ddas-row-copies">
-          {plural(dataset.copy_count, 'copy', 'copies')}
+      <ResultMeta dataset={dataset} />
+    </div>
+  );
+}
+
+/** Copies, the first owners and when the dataset was last used. */
+function ResultMeta(props: { dataset: IDatasetSummary }): React.ReactElement {
+  const { dataset } = props;
+  const owners = dataset.owners.slice(0, 3).join(', ');
+  const more =
+    dataset.owners.length > 3 ? ` +${dataset.owners.length - 3}` : '';
+  return (
+    <div className="jp-ddas-row-meta">
+      <span className="jp-ddas-row-copies">
+        {plural(dataset.copy_count, 'copy', 'copies')}
+      </span>
+      {owners && (
+        <span className="jp-ddas-row-owners">
+          <SafeText value={owners} max={80} />
+          {more}
         </span>
-        {owners && (
-          <span className="jp-ddas-row-owners">
-            <SafeText value={owners} max={80} />
-            {more}
-          </span>
+      )}
+      <span className="jp-ddas-row-used">
+        {dataset.last_used ? (
+          <>
+            used <RelativeTime value={dataset.last_used} />
+          </>
+        ) : (
+          'never used'
         )}
-        <span className="jp-ddas-row-used">
-          {dataset.last_used ? (
-            <>
-              used <RelativeTime value={dataset.last_used} />
-            </>
-          ) : (
-            'never used'
-          )}
-        </span>
-      </div>
+      </span>
     </div>
   );
 }

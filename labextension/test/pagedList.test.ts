@@ -86,6 +86,17 @@ describe('pagedListReducer', () => {
     expect(canLoadMore(list)).toBe(false);
   });
 
+  it('ends where a cursor-paged route says its last page is', () => {
+    const last = { ...page([1, 2, 3], 9), next_cursor: null };
+    const more = { ...page([1, 2, 3], 9), next_cursor: 'c3' };
+    expect(canLoadMore(run({ type: 'page', page: last, first: true }))).toBe(
+      false
+    );
+    expect(remainingRows(run({ type: 'page', page: more, first: true }))).toBe(
+      6
+    );
+  });
+
   it('tells a failed first page from a failed next page', () => {
     const failure = new Error('503 the database is unreachable');
     const first = run({ type: 'failed', error: failure, first: true });
