@@ -174,6 +174,8 @@ class DDASExtension(ExtensionApp):
         self._scan_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ddas-scan")
         self.scans = ScanJobs(self._scan_executor)
         self.report_cache = ReportCache()  # report bodies by generation (ddas_server.conditional)
+        self._warm_stop = threading.Event()
+        self._warmer: threading.Thread | None = None
         self.log.info(
             "DDAS: serving the registry under /ddas/api/ (admins: %s)",
             ", ".join(sorted(self.admin_users)) or "none",
@@ -207,20 +209,27 @@ class DDASExtension(ExtensionApp):
     def _warm(self) -> None:
         """At start-up, not on the first users' requests: open the pool's connections, take the
         search's samples, and make each GET route's registry call once (SQLAlchemy compiles a
-        statement on its first use in a process; PostgreSQL plans and caches catalog rows)."""
+        statement on its first use in a process; PostgreSQL plans and caches catalog rows).
+        Stops between steps once the server stops (``stop_extension`` waits for it: a warm-up
+        still reading must not hold locks against whoever drops the database next)."""
         from ddas.api import lookup_status  # imported by initialize_handlers' thread already
 
         started = time.monotonic()
         try:
             registry = self.get_registry()
-            registry.warm(connections=min(self.registry_threads, 5))
-            newest = registry.last_event_id()
-            registry.generation()
-            registry.duplicates(limit=50)
-            registry.stats()
-            registry.events(since=max(0, newest - 50))
-            registry.dataset(1)
-            lookup_status("https://ddas-warm-up.invalid/warm", registry=registry, probe=False)
+            steps = [
+                lambda: registry.warm(connections=min(self.registry_threads, 5)),
+                registry.generation,
+                lambda: registry.duplicates(limit=50),
+                registry.stats,
+                lambda: registry.events(since=max(0, registry.last_event_id() - 50)),
+                lambda: registry.dataset(1),
+                lambda: lookup_status("https://warm-up.invalid/x", registry=registry, probe=False),
+            ]
+            for step in steps:
+                if self._warm_stop.is_set():
+                    return
+                step()
         except Exception as exc:  # a registry that is down now is reported on each request
             self.log.warning("DDAS: could not warm the registry: %s: %s", type(exc).__name__, exc)
             return
@@ -244,12 +253,16 @@ class DDASExtension(ExtensionApp):
         import ddas.api
         import ddas.registry  # noqa: F401
 
-        threading.Thread(target=self._warm, name="ddas-warm", daemon=True).start()
+        self._warmer = threading.Thread(target=self._warm, name="ddas-warm", daemon=True)
+        self._warmer.start()
 
     async def stop_extension(self) -> None:
         """Stop taking work: running queries finish, a running scan stops at its next progress
         report (its registry writes so far are kept; a new scan resumes incrementally)."""
         self.scans.cancel_all()
+        self._warm_stop.set()
+        if self._warmer is not None:
+            await asyncio.to_thread(self._warmer.join, 60)  # a step is one query: it ends soon
         self.lanes.shutdown()
         self._scan_executor.shutdown(wait=False, cancel_futures=True)
         self.probe_session.close()
