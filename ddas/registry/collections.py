@@ -22,7 +22,7 @@ from ddas.identity import NormalizedURL
 from ddas.records import CollectionDetail, CollectionSummary, MemberInfo, Page
 from ddas.registry.database import RegistryPart, as_normalized
 from ddas.registry.models import Collection, CollectionMember, Content, Copy
-from ddas.registry.rows import collection_summary, member_info
+from ddas.registry.rows import collection_detail, collection_summary, member_info
 
 MAX_MEMBERS_SHOWN = 10_000  # a details view lists this many members at most
 
@@ -158,23 +158,14 @@ class Collections(RegistryPart):
                 select(Collection).where(Collection.url == row.url).order_by(Collection.id.desc())
             ).all()
             owners = _owners(s, [v.id for v in versions])
-            return CollectionDetail(
-                id=row.id,
-                url=row.url,
-                digest=row.digest,
-                members=row.members,
-                size=row.size,
-                owners=owners.get(row.id, []),
-                created=row.created_at,
-                last_used=row.last_used_at,
-                versions=len(versions),
-                member_list=[
+            return collection_detail(
+                row,
+                owners.get(row.id, []),
+                [
                     member_info(m, b3, counts[m.content_id], copies[m.content_id])
                     for m, b3 in members
                 ],
-                version_list=[
-                    collection_summary(v, owners.get(v.id, []), len(versions)) for v in versions
-                ],
+                [collection_summary(v, owners.get(v.id, []), len(versions)) for v in versions],
             )
 
     def collections_of_url(self, url: str | NormalizedURL) -> list[CollectionSummary]:

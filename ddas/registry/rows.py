@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import Row
 
 from ddas.records import (
     AnnotationInfo,
+    CollectionDetail,
     CollectionSummary,
     CopyInfo,
     EventInfo,
@@ -152,18 +154,34 @@ def lease_info(row: Lease) -> LeaseInfo:
     )
 
 
+def _collection_fields(row: Collection, owners: list[str], versions: int) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "url": row.url,
+        "digest": row.digest,
+        "members": row.members,
+        "size": row.size,
+        "owners": owners,
+        "created": row.created_at,
+        "last_used": row.last_used_at,
+        "versions": versions,
+    }
+
+
 def collection_summary(row: Collection, owners: list[str], versions: int = 1) -> CollectionSummary:
     """A collection version's record (``owners``: of its members' present copies)."""
-    return CollectionSummary(
-        id=row.id,
-        url=row.url,
-        digest=row.digest,
-        members=row.members,
-        size=row.size,
-        owners=owners,
-        created=row.created_at,
-        last_used=row.last_used_at,
-        versions=versions,
+    return CollectionSummary(**_collection_fields(row, owners, versions))
+
+
+def collection_detail(
+    row: Collection,
+    owners: list[str],
+    members: list[MemberInfo],
+    versions: list[CollectionSummary],
+) -> CollectionDetail:
+    """A collection version with its members and every version of its URL."""
+    return CollectionDetail(
+        **_collection_fields(row, owners, len(versions)), member_list=members, version_list=versions
     )
 
 
