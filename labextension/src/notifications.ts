@@ -229,11 +229,11 @@ export class EventNotifier implements IDisposable {
   /** Where the existing copy is, whose it is and since when. */
   private async _context(event: IDdasEvent): Promise<IToastContext> {
     const detail = event.detail ?? {};
+    // `reuse` events carry where the copy is and whose; the rest comes from the dataset.
     const context: IToastContext = {
-      name: event.name ?? text(detail.name),
-      location: text(detail.location) ?? text(detail.path),
-      owner: text(detail.owner),
-      since: text(detail.created) ?? text(detail.since)
+      name: event.name,
+      location: text(detail.location),
+      owner: text(detail.owner)
     };
     if (
       event.content_id !== null &&

@@ -38,7 +38,7 @@ export interface ISource {
 }
 
 export type EventKind =
-  'lookup' | 'download' | 'reuse' | 'alert' | 'scan' | 'verify' | 'forget';
+  'download' | 'reuse' | 'alert' | 'scan' | 'verify' | 'forget';
 
 /** A JSON value as found in the free-form `detail` of an event. */
 export type JsonValue =
