@@ -183,7 +183,8 @@ function DuplicateGroup(props: {
         </span>
       </button>
       <div className="jp-ddas-row-meta">
-        {plural(group.copy_count, 'copy', 'copies')} of {formatBytes(group.size)}
+        {plural(group.copy_count, 'copy', 'copies')} of{' '}
+        {formatBytes(group.size)}
       </div>
       <ul className="jp-ddas-group-copies">
         {shown.map(copy => (
