@@ -88,7 +88,6 @@ class Registry:
     # Downloads, mirrors, scanned files, copy states, events (ddas.registry.writes).
     record_download = _By("_writes", Writes.record_download)
     add_source = _By("_writes", Writes.add_source)
-    touch_source = _By("_writes", Writes.touch_source)
     register_file = _By("_writes", Writes.register_file)
     mark_copy = _By("_writes", Writes.mark_copy)
     mark_verified = _By("_writes", Writes.mark_verified)

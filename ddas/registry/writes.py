@@ -24,6 +24,7 @@ from ddas.registry import tallies
 from ddas.registry.database import RegistryPart, as_normalized
 from ddas.registry.models import COPY_STATES, EVENT_KINDS, Content, Copy, Digest, Event, Source
 from ddas.registry.rows import copy_info, file_type, source_info
+from ddas.vocabulary import CopyState, EventKind
 
 #: What registering a known place again changes; not the owner (a second user downloading a mirror
 #: whose bytes are in the store must not take over the first user's copy).
@@ -41,7 +42,7 @@ COPY_UPDATES = (
 
 def add_event(
     session: Session,
-    kind: str,
+    kind: EventKind,
     *,
     user: str | None = None,
     content_id: int | None = None,
@@ -228,13 +229,6 @@ class Writes(RegistryPart):
             source_id = self._source(s, nurl, validators, content_id, time.time())
             return source_info(s.get_one(Source, source_id))
 
-    def touch_source(self, url: str | NormalizedURL, validators: Validators) -> SourceInfo:
-        """Remember a URL version we saw (a lookup of an unknown URL), without content yet."""
-        nurl = as_normalized(url)
-        with self._write() as s:
-            source_id = self._source(s, nurl, validators, None, time.time())
-            return source_info(s.get_one(Source, source_id))
-
     def register_file(
         self,
         location: str,
@@ -276,7 +270,7 @@ class Writes(RegistryPart):
             return copy_info(s.get_one(Copy, copy_id), blake3)
 
     def mark_copy(
-        self, copy_id: int, state: str, *, detail: Mapping[str, Any] | None = None
+        self, copy_id: int, state: CopyState, *, detail: Mapping[str, Any] | None = None
     ) -> None:
         """Set a copy's state (``missing`` when a scan no longer finds it, ``corrupt`` on mismatch)."""
         if state not in COPY_STATES:
@@ -309,8 +303,8 @@ class Writes(RegistryPart):
             )
             tallies.refresh(s.connection(), (content_id,))
 
-    def record_event(self, kind: str, **kwargs: Any) -> int:
-        """Append an event (``reuse``, ``alert``, ``lookup``...) in its own transaction."""
+    def record_event(self, kind: EventKind, **kwargs: Any) -> int:
+        """Append an event (``reuse``, ``alert``, ``verify``...) in its own transaction."""
         with self._write() as s:
             if kwargs.get("content_id") is not None and kind == "reuse":
                 s.execute(
