@@ -37,7 +37,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from ddas.registry import Registry  # noqa: E402
-from ddas.registry.core import _ENGINES  # noqa: E402
+from ddas.registry.database import _ENGINES  # noqa: E402
 from ddas.registry.models import Content, Copy, Event, Source  # noqa: E402
 
 PG_URL = os.environ.get("DDAS_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -187,7 +187,7 @@ def test_the_generation_moves_on_with_each_committed_change_only(registry: Regis
     unchanged = registry.generation()
     registry.forget_copy(copy.id, user="alice")
     after_forget = registry.generation()
-    with contextlib.suppress(RuntimeError), registry._write() as s:
+    with contextlib.suppress(RuntimeError), registry.db.write() as s:
         tallies.count_event(s.connection(), "reuse", "bob", copy.content_id, 7, time.time())
         raise RuntimeError("rolled back")
     rolled_back = registry.generation()

@@ -35,7 +35,7 @@ from ddas.records import (
     UserStats,
 )
 from ddas.registry import tallies
-from ddas.registry.core import RegistryCore
+from ddas.registry.database import RegistryPart
 from ddas.registry.models import Content, Copy, DayTally, Event, Source, TypeTally, UserTally
 from ddas.registry.rows import COPY_COLUMNS, event_info
 from ddas.registry.tallies import day_of
@@ -131,7 +131,7 @@ def _groups(conn: Connection, contents: Sequence[Any]) -> list[DuplicateGroup]:
     ]
 
 
-class RegistryReports(RegistryCore):
+class Reports(RegistryPart):
     """Duplicates, stats and events; see the module notes for why each is cheap."""
 
     def duplicates(
