@@ -79,24 +79,24 @@ _UPDATE_KNOWN = (
     .values({c: bindparam(f"b_{c}") for c in _COPY_UPDATES})
 )
 _CONTENT_COLUMNS = ["blake3", "size", "name", "ext", "created_at", "last_used_at"]
+#: (natural key, what the insert returns of the rows it added)
+_COPY_KEYS = (["host", "location"], ["host", "location"])
+_B3 = (["blake3"], ["blake3", "id"])
 _SQL_CACHE: dict[tuple[type, str], str] = {}
 _MULTI_SQL: dict[tuple[str, int], str] = {}
 _SQLITE_PARAMS = 32766  # SQLITE_MAX_VARIABLE_NUMBER since SQLite 3.32
 
 
 def _upsert_sql(
-    dialect: Dialect, table: Table, columns: list[str], keys: list[str], updates: list[str]
+    dialect: Dialect, table: Table, columns: list[str], keys: list[str], returning: list[str]
 ) -> str:
-    """``INSERT ... ON CONFLICT`` for ``executemany`` (SQLite) or over ``unnest`` (PostgreSQL)."""
+    """``INSERT ... ON CONFLICT DO NOTHING RETURNING`` the rows it inserted, as one multi-row
+    statement (SQLite) or over ``unnest`` (PostgreSQL): what was new comes back with the insert,
+    and only the rest must be read."""
     if dialect.name == "sqlite":
         stmt = sqlite.insert(table).values({c: bindparam(c) for c in columns})
-        stmt = (
-            stmt.on_conflict_do_update(
-                index_elements=keys, set_={c: stmt.excluded[c] for c in updates}
-            )
-            if updates
-            else stmt.on_conflict_do_nothing(index_elements=keys)
-        )
+        stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+        stmt = stmt.returning(*(table.c[c] for c in returning))
         compiled = stmt.compile(dialect=dialect)
         if list(compiled.positiontup or []) != columns:  # pragma: no cover - a SQLAlchemy change
             raise RuntimeError("unexpected parameter order in the bulk upsert")
@@ -105,18 +105,19 @@ def _upsert_sql(
     names = ", ".join(q(c) for c in columns)
     # %b: binary parameters (psycopg); text arrays would cost a quoting regex per value
     arrays = ", ".join(f"%b::{table.c[c].type.compile(dialect=dialect)}[]" for c in columns)
-    action = ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in updates)
-    conflict = f"DO UPDATE SET {action}" if updates else "DO NOTHING"
     return (
         f"INSERT INTO {q(table.name)} ({names}) SELECT * FROM unnest({arrays}) "
-        f"ON CONFLICT ({', '.join(q(k) for k in keys)}) {conflict}"
+        f"ON CONFLICT ({', '.join(q(k) for k in keys)}) DO NOTHING "
+        f"RETURNING {', '.join(q(c) for c in returning)}"
     )
 
 
-def _sqlite_multirow(conn: Connection, sql: str, rows: list[tuple], width: int) -> None:
+def _sqlite_multirow(conn: Connection, sql: str, rows: list[tuple], width: int) -> list[tuple]:
     """One ``INSERT ... VALUES (...), (...), ...`` per chunk of rows, not ``executemany``: each
     statement of an executemany makes FTS5 flush its pending index (the contents' name trigger),
-    which cost 10x the insert itself (2.1 s against 0.18 s for 15,000 contents)."""
+    which cost 10x the insert itself (2.1 s against 0.18 s for 15,000 contents). Returns what
+    the statements' ``RETURNING`` gave."""
+    out: list[tuple] = []
     head, sep, tail = sql.partition(" VALUES ")
     one, _, rest = tail.partition(")")
     one += ")"
@@ -128,7 +129,10 @@ def _sqlite_multirow(conn: Connection, sql: str, rows: list[tuple], width: int) 
             if len(_MULTI_SQL) > 64:
                 _MULTI_SQL.clear()
             _MULTI_SQL[(sql, len(chunk))] = text
-        conn.exec_driver_sql(text, tuple(chain.from_iterable(chunk)))
+        result = conn.exec_driver_sql(text, tuple(chain.from_iterable(chunk)))
+        out.extend(result.cursor.fetchall())  # plain tuples: no Row per inserted row
+        result.close()
+    return out
 
 
 def _chunks(items: Sequence, n: int) -> Iterable[Sequence]:
@@ -209,10 +213,16 @@ class RegistryScans(RegistryCore):
                     )
                     for f in batch
                 ]
-                # New places first (existing rows untouched), then the known ones, under their
-                # row locks, so that the contents they leave are known exactly.
-                self._bulk_upsert(conn, Copy, _COPY_COLUMNS, rows, ["host", "location"], [])
-                left = self._update_known(conn, rows)
+                # New places first (existing rows untouched, the new ones come back), then
+                # the known ones, under their row locks, so that the contents they leave are
+                # known exactly. A first scan of a tree has no known ones: nothing is read back.
+                inserted = self._bulk_insert(conn, Copy, _COPY_COLUMNS, rows, _COPY_KEYS)
+                if len(inserted) < len(rows):
+                    new = set(inserted)
+                    rest = [r for r in rows if (r[1], r[2]) not in new]
+                    left = self._update_known(conn, rest)
+                else:
+                    left = set()
                 tallies.refresh(conn, left | set(ids.values()))
             written += len(batch)
         return written
@@ -257,37 +267,39 @@ class RegistryScans(RegistryCore):
                 contents[f.blake3] = (f.blake3, f.size, name, file_type(name), now, None)
         if not contents:
             return {}
-        self._bulk_upsert(conn, Content, _CONTENT_COLUMNS, list(contents.values()), ["blake3"], [])
-        ids: dict[str, int] = {}
-        for chunk in _chunks(list(contents), _IN_CHUNK):
+        new = self._bulk_insert(conn, Content, _CONTENT_COLUMNS, list(contents.values()), _B3)
+        ids: dict[str, int] = dict(new)
+        known = [b3 for b3 in contents if b3 not in ids]  # registered before this batch
+        for chunk in _chunks(known, _IN_CHUNK):
             rows = conn.execute(select(Content.blake3, Content.id).where(Content.blake3.in_(chunk)))
             ids.update((b3, cid) for b3, cid in rows)  # a Result has .keys(): not a mapping
         return ids
 
-    def _bulk_upsert(
+    def _bulk_insert(
         self,
         conn: Connection,
         model: type,
         columns: list[str],
         rows: list[tuple],
-        keys: list[str],
-        updates: list[str],
-    ) -> None:
-        """Multi-row upsert straight through the driver: SQLAlchemy renders the SQL once (names
-        and types come from the models), the rows go to the driver as plain tuples. Per-row ORM or
+        keys: tuple[list[str], list[str]],
+    ) -> list[tuple]:
+        """Insert the rows whose natural key (``keys[0]``) is new, straight through the driver,
+        and return ``keys[1]`` of each row inserted. SQLAlchemy renders the SQL once (names and
+        types come from the models); the rows go to the driver as plain tuples. Per-row ORM or
         parameter processing would cost more than the database does for 10^4 rows."""
         key = (model, self.engine.dialect.name)
         sql = _SQL_CACHE.get(key)
         if sql is None:
             sql = _SQL_CACHE[key] = _upsert_sql(
-                self.engine.dialect, model.__table__, columns, keys, updates
+                self.engine.dialect, model.__table__, columns, *keys
             )
         if self.engine.dialect.name == "sqlite":
-            _sqlite_multirow(conn, sql, rows, len(columns))
-        else:  # one statement per batch: the columns travel as binary arrays through unnest()
-            arrays = tuple(list(col) for col in zip(*rows, strict=True))
-            with conn.connection.dbapi_connection.cursor() as cursor:  # psycopg: %b is binary
-                cursor.execute(sql, arrays)
+            return _sqlite_multirow(conn, sql, rows, len(columns))
+        # one statement per batch: the columns travel as binary arrays through unnest()
+        arrays = tuple(list(col) for col in zip(*rows, strict=True))
+        with conn.connection.dbapi_connection.cursor() as cursor:  # psycopg: %b is binary
+            cursor.execute(sql, arrays)
+            return [tuple(r) for r in cursor.fetchall()]
 
     def mark_missing(self, copy_ids: Sequence[int]) -> int:
         """Mark copies a scan no longer finds as ``missing`` (rows are kept: history, stats)."""
