@@ -78,7 +78,10 @@ _UPDATE_KNOWN = (
     .where(_COPIES.c.id == bindparam("b_id"))
     .values({c: bindparam(f"b_{c}") for c in _COPY_UPDATES})
 )
-_CONTENT_COLUMNS = ["blake3", "size", "name", "ext", "created_at", "last_used_at"]
+_CONTENT_COLUMNS = [
+    *("blake3", "size", "name", "ext", "created_at", "last_used_at"),
+    *("copy_count", "places", "wasted_bytes", "tallied"),
+]
 #: (natural key, what the insert returns of the rows it added)
 _COPY_KEYS = (["host", "location"], ["host", "location"])
 _B3 = (["blake3"], ["blake3", "id"])
@@ -195,7 +198,7 @@ class RegistryScans(RegistryCore):
             now = time.time()
             with self._write() as s:
                 conn = s.connection()
-                ids = self._content_ids(conn, batch, now)
+                ids, fresh, counted = self._content_ids(conn, batch, now)
                 rows = [
                     (
                         ids.get(f.blake3) if f.blake3 else None,
@@ -223,7 +226,7 @@ class RegistryScans(RegistryCore):
                     left = self._update_known(conn, rest)
                 else:
                     left = set()
-                tallies.refresh(conn, left | set(ids.values()))
+                tallies.refresh(conn, left | (set(ids.values()) - fresh), counted)
             written += len(batch)
         return written
 
@@ -258,22 +261,37 @@ class RegistryScans(RegistryCore):
 
     def _content_ids(
         self, conn: Connection, batch: Sequence[ScannedCopy], now: float
-    ) -> dict[str, int]:
-        """Insert the batch's new contents (first name seen wins) and map BLAKE3 -> content id."""
-        contents: dict[str, tuple] = {}
+    ) -> tuple[dict[str, int], set[int], list[tuple]]:
+        """Insert the batch's new contents (first name seen wins); map BLAKE3 -> content id, and
+        say which ids were inserted now. Those are inserted *tallied*: their only copies are this
+        batch's (no other transaction can see them before it commits), so their aggregates are
+        counted here from the batch instead of recounted from the table afterwards."""
+        contents: dict[str, list] = {}
+        places: dict[str, set] = {}
         for f in batch:
-            if f.blake3 and f.blake3 not in contents:
+            if not f.blake3:
+                continue
+            row = contents.get(f.blake3)
+            if row is None:
                 name = f.location.rstrip("/").rsplit("/", 1)[-1]
-                contents[f.blake3] = (f.blake3, f.size, name, file_type(name), now, None)
+                row = contents[f.blake3] = [f.blake3, f.size, name, file_type(name), now, None, 0]
+                places[f.blake3] = set()
+            row[6] += 1  # present copies; a place is an inode, or the copy itself (no inode)
+            where = (f.host, f.device, f.inode) if f.inode is not None else f.location
+            places[f.blake3].add(where)
         if not contents:
-            return {}
+            return {}, set(), []
+        for b3, row in contents.items():
+            p = len(places[b3])
+            row += [p, row[1] * max(p - 1, 0), True]
         new = self._bulk_insert(conn, Content, _CONTENT_COLUMNS, list(contents.values()), _B3)
         ids: dict[str, int] = dict(new)
         known = [b3 for b3 in contents if b3 not in ids]  # registered before this batch
         for chunk in _chunks(known, _IN_CHUNK):
             rows = conn.execute(select(Content.blake3, Content.id).where(Content.blake3.in_(chunk)))
             ids.update((b3, cid) for b3, cid in rows)  # a Result has .keys(): not a mapping
-        return ids
+        rows = [contents[b3] for b3, _ in new]  # (ext, size, present copies, places) of each
+        return ids, {cid for _, cid in new}, [(r[3], r[1], r[6], r[7]) for r in rows]
 
     def _bulk_insert(
         self,
