@@ -180,6 +180,25 @@ def _refresh(conn: Connection, ids: list[int], deltas: dict[tuple, dict[str, int
         conn.execute(_SET_AGGREGATES, changed)
 
 
+def forget(conn: Connection, content_ids: Sequence[int]) -> None:
+    """Delete these contents (recounted by :func:`refresh` in this transaction, under its locks)
+    and take them out of the type tallies."""
+    c = _CONTENTS.c
+    deltas: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(TYPE_COLUMNS, 0))
+    gone = conn.execute(
+        delete(_CONTENTS)
+        .where(c.id.in_(list(content_ids)))
+        .returning(c.ext, c.size, c.tallied, c.copy_count, c.places, c.wasted_bytes)
+    )
+    for ext, size, tallied, n0, p0, w0 in gone.all():
+        if tallied:
+            d = deltas[(ext,)]
+            _count(d, size, n0, p0, w0, 0, 0, tallied=True)
+            d["contents"] -= 1
+            d["bytes"] -= size
+    _add(conn, TypeTally, ("ext",), deltas)
+
+
 def count_event(
     conn: Connection, kind: str, user: str, content_id: int | None, nbytes: int, at: float
 ) -> None:

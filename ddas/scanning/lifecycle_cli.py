@@ -64,9 +64,12 @@ def gc(
     verb = "removed" if apply else "would remove"
     _paths("orphan store files", report.orphans)
     _paths("stale temp files", report.stale_temps)
+    left = report.contents_without_copies
+    _paths("contents with no copy left", [f"{c['blake3']} {c['name']}" for c in left])
     click.echo(
         f"{verb} {len(report.orphans) + len(report.stale_temps)} files, "
-        f"{human_size(report.freed_bytes)}"
+        f"{human_size(report.freed_bytes)}; "
+        f"{'forgot' if apply else 'would forget'} {len(left)} contents with no copy left"
     )
 
 
