@@ -3,30 +3,25 @@
 ``Registry()`` connects to ``DDAS_REGISTRY`` (an SQLAlchemy URL, or a plain path meaning SQLite; by
 default an embedded SQLite file under the user's data directory), migrating the schema on first use.
 Every other part of DDAS (fetch, scans, the server extension) talks to the database only through it.
+
+The package imports nothing until a name is used (PEP 562): a scan's Core-only path
+(:mod:`ddas.registry.scanview`, :mod:`ddas.registry.engine`) must not pay for the ORM that
+``Registry`` and its models import.
 """
 
-from ddas.registry.annotations import RegistryAnnotations
-from ddas.registry.collections import RegistryCollections
-from ddas.registry.leases import RegistryLeases, lease_key, new_holder
-from ddas.registry.metadata import RegistryMetadata
-from ddas.registry.queries import RegistryQueries
-from ddas.registry.reports import RegistryReports
-from ddas.registry.scanruns import RegistryScanRuns
-from ddas.registry.scans import RegistryScans
+from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
 
-class Registry(
-    RegistryLeases,
-    RegistryQueries,
-    RegistryReports,
-    RegistryScans,
-    RegistryCollections,
-    RegistryMetadata,
-    RegistryAnnotations,
-    RegistryScanRuns,
-):
-    """The typed API over the registry database; see the base classes for writes, reads, reports
-    and leases."""
-
+if TYPE_CHECKING:  # pragma: no cover
+    from ddas.registry.front import Registry, lease_key, new_holder
 
 __all__ = ["Registry", "lease_key", "new_holder"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from ddas.registry import front
+
+        return getattr(front, name)
+    raise AttributeError(f"module 'ddas.registry' has no attribute {name!r}")

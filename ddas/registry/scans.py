@@ -20,6 +20,9 @@ from ddas.registry import bulk, tallies
 from ddas.registry.core import COPY_UPDATES, RegistryCore
 from ddas.registry.models import Annotation, CollectionMember, Content, Copy
 from ddas.registry.rows import copy_info, file_type
+from ddas.registry.scanview import KnownCopy, ScanView, under
+
+__all__ = ["BATCH_SIZE", "KnownCopy", "LeftContent", "RegistryScans", "ScannedCopy"]
 
 #: Rows written per transaction: large enough to amortise the commit, small enough that an
 #: interrupted scan loses little and a concurrent writer on SQLite never waits long.
@@ -38,19 +41,6 @@ class ScannedCopy(NamedTuple):
     device: int | None
     inode: int | None
     owner: str
-
-
-class KnownCopy(NamedTuple):
-    """What the registry remembers of a copy, enough to decide whether a rescan must re-read it."""
-
-    id: int
-    location: str
-    state: str
-    size: int
-    mtime_ns: int | None
-    device: int | None
-    inode: int | None
-    blake3: str | None
 
 
 class LeftContent(NamedTuple):
@@ -105,34 +95,11 @@ class RegistryScans(RegistryCore):
 
     def _under(self, prefix: str) -> list:
         """SQL conditions selecting locations equal to ``prefix`` or below ``prefix/``."""
-        base = prefix.rstrip("/")
-        below = base + "/"
-        if self.engine.dialect.name == "sqlite":
-            # SQLite's LIKE ignores ASCII case; a range on the binary-collated index is exact and
-            # uses the (host, location) unique index. '0' is the character after '/'.
-            inside = (Copy.location >= below) & (Copy.location < base + "0")
-        else:  # PostgreSQL: LIKE is case-sensitive; a range would follow the locale's collation
-            inside = Copy.location.startswith(below, autoescape=True)
-        return [inside | (Copy.location == base)] if base else [Copy.location.startswith("/")]
+        return under(self.engine.dialect.name, Copy.location, prefix)
 
     def known_copies_under(self, host: str, prefix: str) -> list[KnownCopy]:
         """Copies on ``host`` whose location is ``prefix`` or below it, any state."""
-        stmt = (
-            select(
-                Copy.id,
-                Copy.location,
-                Copy.state,
-                Copy.size,
-                Copy.mtime_ns,
-                Copy.device,
-                Copy.inode,
-                Content.blake3,
-            )
-            .outerjoin(Content, Content.id == Copy.content_id)
-            .where(Copy.host == host, *self._under(prefix))
-        )
-        with self.engine.connect() as conn:  # Core, not the ORM: 10^5 rows stay cheap
-            return [KnownCopy(*row) for row in conn.execute(stmt).all()]
+        return ScanView(self).known_copies_under(host, prefix)
 
     def locations_under(self, prefix: str) -> set[str]:
         """Every registered location at or below ``prefix``, on any host and in any state: what
