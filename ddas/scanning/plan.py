@@ -16,7 +16,7 @@ registry remembers under the same roots, the plan works out
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from ddas.scanning.hashing import WHOLE_BELOW
@@ -37,7 +37,9 @@ class Plan:
         self.entries: list[FileEntry] = []
         self.status: list[str] = []
         self.blake3: dict[tuple, str] = {}  # identity -> content hash (known or computed)
-        self.paths: dict[tuple, list[int]] = {}  # identity -> indexes into entries
+        # identity -> index into entries, or a list of them (hard links: rare, so a million
+        # files hold a million ints here, not a million one-element lists: 60 MB less)
+        self.paths: dict[tuple, int | list[int]] = {}
         self.rep = _FirstPath(self.entries, self.paths)  # identity -> the path read for it
         self.failed: set[tuple] = set()  # identities whose read failed: not registered this time
         self.rehash: set[tuple] = set()  # changed files that had a hash: hash them again
@@ -65,9 +67,9 @@ class Plan:
                 self.dirty.append(ident)
             paths = paths_of.get(ident)
             if paths is not None:  # another path to a known inode: a hard link
-                paths.append(i)
+                paths_of[ident] = [paths, i] if paths.__class__ is int else [*paths, i]
                 continue
-            paths_of[ident] = [i]
+            paths_of[ident] = i
             if status is UNCHANGED:
                 if k.blake3 and k.state == "present":
                     self.blake3[ident] = k.blake3
@@ -98,8 +100,8 @@ class Plan:
             self.candidates += len(idents)
             if self.rep[idents[0]].size <= WHOLE_BELOW:
                 continue
-            known, status, paths = self.blake3, self.status, self.paths
-            fresh = any(status[paths[i][0]] is not UNCHANGED for i in idents)
+            known, status, first = self.blake3, self.status, self.first
+            fresh = any(status[first(i)] is not UNCHANGED for i in idents)
             if fresh and not all(i in known for i in idents):
                 self.groups.append(idents)
         self.rehash -= set(self.blake3)  # a hard link of it is unchanged: its hash still holds
@@ -141,11 +143,21 @@ class Plan:
             if ident in failed:
                 continue
             b3 = self.blake3.get(ident)
-            for i in self.paths[ident]:
+            for i in self.indexes(ident):
                 k = known.get(entries[i].location)
                 if status[i] is not UNCHANGED or (k is not None and k.blake3 != b3):
                     out.append((entries[i], b3))
         return out
+
+    def indexes(self, ident: tuple) -> Sequence[int]:
+        """The entries (walk order) of every path of an identity (none: it was not walked)."""
+        paths = self.paths.get(ident, ())
+        return (paths,) if paths.__class__ is int else paths  # type: ignore[return-value]
+
+    def first(self, ident: tuple) -> int:
+        """The entry of an identity's first path (the one read for it)."""
+        paths = self.paths[ident]
+        return paths if paths.__class__ is int else paths[0]  # type: ignore[return-value]
 
     def vanished(self, seen: set[str]) -> list[KnownCopy]:
         """Known copies under the roots that the walk did not find (candidates for ``missing``)."""
@@ -158,11 +170,12 @@ class _FirstPath:
 
     __slots__ = ("_entries", "_paths")
 
-    def __init__(self, entries: list[FileEntry], paths: dict[tuple, list[int]]) -> None:
+    def __init__(self, entries: list[FileEntry], paths: dict[tuple, int | list[int]]) -> None:
         self._entries, self._paths = entries, paths
 
     def __getitem__(self, ident: tuple) -> FileEntry:
-        return self._entries[self._paths[ident][0]]
+        paths = self._paths[ident]
+        return self._entries[paths if paths.__class__ is int else paths[0]]  # type: ignore[index]
 
 
 def _status(
