@@ -5,7 +5,8 @@ Each is a dry run by default: it reports what it found and what it *would* do, a
 
 * :func:`gc` finds files in the store's content folders that no registered copy points to (left by a
   crash between the rename into place and the registration, or by a hand-edited registry), and
-  temp files and partial downloads in ``.tmp`` older than their age; applied, it removes them.
+  temp files and partial downloads in ``.tmp`` older than their age, and the registry's contents
+  no present copy is left of; applied, it removes the files and forgets those contents.
 * :func:`verify` re-hashes registered copies on this host (all, or a random ``sample``); applied, it
   marks vanished ones ``missing`` and mismatching ones ``corrupt``, and moves corrupt *store* files
   to ``.corrupt/`` (quarantine). A user's own file is only ever marked, never moved or deleted.

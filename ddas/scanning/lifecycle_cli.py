@@ -54,7 +54,8 @@ def gc(
     apply: bool,
     as_json: bool,
 ) -> None:
-    """Orphan store files no copy points to, stale temp files and partials (remove: --apply)."""
+    """Orphan store files, stale temp files and partials, contents with no copy left
+    (remove and forget: --apply)."""
     from ddas.scanning.lifecycle import gc as run
 
     report = _run(lambda: run(registry_url, store_root, apply=apply, max_age=max_age))
