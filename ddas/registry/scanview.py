@@ -112,10 +112,20 @@ class ScanView:
         )
         states: dict[str, str] = {}  # one str per state, not per row (10^6 rows: 50 MB)
         with self.engine.connect() as conn:
-            return [
-                KnownCopy(i, loc, states.setdefault(st, st), *rest)
-                for i, loc, st, *rest in conn.execute(stmt)
-            ]
+            # SQLAlchemy renders the query; the driver's cursor hands over plain tuples (a Row
+            # object per copy would be most of a rescan's registry time)
+            compiled = stmt.compile(dialect=conn.dialect)
+            params = compiled.construct_params()
+            args = tuple(params[p] for p in compiled.positiontup or ()) or params
+            cursor = conn.connection.dbapi_connection.cursor()
+            try:
+                cursor.execute(str(compiled), args)
+                return [
+                    KnownCopy(i, loc, states.setdefault(st, st), *rest)
+                    for i, loc, st, *rest in cursor.fetchall()
+                ]
+            finally:
+                cursor.close()
 
     def record_scan(self, *, nbytes: int, seconds: float, detail: dict[str, Any]) -> None:
         """Append the scan's ``scan`` event (no tally counts scans: a plain insert)."""

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover - keeps `import ddas.scanning` free of SQL
     from ddas.registry.scans import KnownCopy
 
 NEW, CHANGED, UNCHANGED = "new", "changed", "unchanged"
+_LIVE = frozenset(("present", "unhashed"))  #: states whose fingerprint a rescan can trust
 Task = tuple[list[FileEntry], dict[tuple, str], set[tuple]]
 
 
@@ -61,7 +62,18 @@ class Plan:
             location, size, mtime_ns, device, inode = entry[:5]
             ident = (device, inode) if inode is not None else (None, location)
             k = known_get(location)
-            status = _status(k, size, mtime_ns, device, inode)
+            if k is None:
+                status = NEW
+            elif (  # KnownCopy by position: (id, location, state, size, mtime_ns, device, inode)
+                k[3] == size
+                and k[4] == mtime_ns
+                and k[6] == inode
+                and k[5] == device
+                and k[2] in _LIVE
+            ):
+                status = UNCHANGED
+            else:
+                status = CHANGED
             status_append(status)
             if status is not UNCHANGED:
                 self.dirty.append(ident)
@@ -176,19 +188,3 @@ class _FirstPath:
     def __getitem__(self, ident: tuple) -> FileEntry:
         paths = self._paths[ident]
         return self._entries[paths if paths.__class__ is int else paths[0]]  # type: ignore[index]
-
-
-def _status(
-    k: KnownCopy | None, size: int, mtime_ns: int | None, device: int | None, inode: int | None
-) -> str:
-    if k is None:
-        return NEW
-    if (
-        k.size == size
-        and k.mtime_ns == mtime_ns
-        and k.inode == inode
-        and k.device == device
-        and k.state in ("present", "unhashed")
-    ):
-        return UNCHANGED
-    return CHANGED

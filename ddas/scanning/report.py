@@ -67,6 +67,25 @@ class ScanReport:
         return [i for i in self.plan.paths if i not in failed]
 
     @cached_property
+    def _tally(self) -> tuple[int, int, int, int]:
+        """(paths, bytes with hard links once, hashed paths, hard-linked paths) of the identities
+        not lost to an error: one pass, once (summaries are asked for several times)."""
+        plan = self.plan
+        entries, blake3, failed = plan.entries, plan.blake3, plan.failed
+        files = nbytes = hashed = linked = 0
+        for ident, paths in plan.paths.items():
+            if ident in failed:
+                continue
+            n = 1 if paths.__class__ is int else len(paths)  # type: ignore[arg-type]
+            files += n
+            nbytes += entries[paths if n == 1 else paths[0]].size  # type: ignore[index]
+            if ident in blake3:
+                hashed += n
+            if n > 1:
+                linked += n
+        return files, nbytes, hashed, linked
+
+    @cached_property
     def records(self) -> list[FileRecord]:
         """One record per path (hard links: one per link), in walk order."""
         plan, owner_of, roots = self.plan, self.owner_of, self.roots
@@ -124,10 +143,11 @@ class ScanReport:
     def summary(self) -> dict[str, int]:
         """``files`` (paths), ``bytes`` (hard links once), ``hashed_bytes`` (read to hash),
         ``duplicate_groups`` and ``wasted_bytes`` (of the contents found under the roots)."""
-        indexes, rep = self.plan.indexes, self.plan.rep
+        rep = self.plan.rep
+        files, nbytes, _, _ = self._tally
         return {
-            "files": sum(len(indexes(i)) for i in self._idents),
-            "bytes": sum(rep[i].size for i in self._idents),
+            "files": files,
+            "bytes": nbytes,
             "hashed_bytes": self.hashed_bytes,
             "duplicate_groups": len(self._by_hash),
             "wasted_bytes": sum(rep[m[0]].size * (len(m) - 1) for m in self._by_hash.values()),
@@ -146,8 +166,8 @@ class ScanReport:
             "new": status["new"],
             "changed": status["changed"],
             "unchanged": status["unchanged"],
-            "hashed_files": sum(len(plan.indexes(i)) for i in self._idents if i in plan.blake3),
-            "linked": sum(len(plan.indexes(i)) for i in self._idents if len(plan.indexes(i)) > 1),
+            "hashed_files": self._tally[2],
+            "linked": self._tally[3],
             "registered": self.registered,
             "missing": self.missing,
             "errors": len(self.error_list),
