@@ -360,10 +360,9 @@ def _known(view: ScanView, roots: list[str]) -> dict[str, KnownCopy]:
 def _mark_vanished(registrar: Registrar, plan: Plan, listed: dict[str, set[str] | None]) -> int:
     """Known copies the walk did not see become ``missing`` - if they are really gone (a file
     merely excluded, below ``min_size`` or in an unreadable directory still exists)."""
-    seen = {e.location for e in plan.entries}
     remote_listed = set().union(*(s for s in listed.values() if s is not None))
     gone = []
-    for k in plan.vanished(seen):
+    for k in plan.vanished():
         if is_remote(k.location):
             if k.location not in remote_listed:
                 gone.append(k.id)

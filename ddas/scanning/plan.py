@@ -49,6 +49,7 @@ class Plan:
         self.dirty: list[tuple] = []  # identities with a new or changed path: rows to write
         self.groups: list[list[tuple]] = []
         self.candidates = 0
+        self.known_seen = 0  # how many of ``known`` the walk met
 
     def add(self, batch: Iterable[FileEntry]) -> list[FileEntry]:
         """Record walked files; return the small ones that can be hashed now (their size
@@ -56,12 +57,14 @@ class Plan:
         ready: list[FileEntry] = []
         entries, status_append, known_get = self.entries, self.status.append, self.known.get
         paths_of, by_size = self.paths, self.by_size
+        seen = 0  # known locations met (each path is walked once)
         for entry in batch:  # the hot loop of a rescan: kept flat on purpose
             i = len(entries)
             entries.append(entry)
             location, size, mtime_ns, device, inode = entry[:5]
             ident = (device, inode) if inode is not None else (None, location)
             k = known_get(location)
+            seen += k is not None
             if k is None:
                 status = NEW
             elif (  # KnownCopy by position: (id, location, state, size, mtime_ns, device, inode)
@@ -94,6 +97,7 @@ class Plan:
             members.append(ident)
             if size <= WHOLE_BELOW:
                 ready.extend(self._hand_out(members if len(members) == 2 else [ident]))
+        self.known_seen += seen
         return ready
 
     def _hand_out(self, idents: list[tuple]) -> list[FileEntry]:
@@ -171,8 +175,12 @@ class Plan:
         paths = self.paths[ident]
         return paths if paths.__class__ is int else paths[0]  # type: ignore[return-value]
 
-    def vanished(self, seen: set[str]) -> list[KnownCopy]:
-        """Known copies under the roots that the walk did not find (candidates for ``missing``)."""
+    def vanished(self) -> list[KnownCopy]:
+        """Known copies under the roots that the walk did not find (candidates for ``missing``);
+        none to look for when the walk met every one of them (the usual rescan)."""
+        if self.known_seen == len(self.known):
+            return []
+        seen = {e.location for e in self.entries}
         return [k for loc, k in self.known.items() if loc not in seen and k.state != "missing"]
 
 
