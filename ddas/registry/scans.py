@@ -20,7 +20,7 @@ from ddas.registry import bulk, tallies
 from ddas.registry.core import COPY_UPDATES, RegistryCore
 from ddas.registry.models import Annotation, CollectionMember, Content, Copy
 from ddas.registry.rows import copy_info, file_type
-from ddas.registry.scanview import KnownCopy, ScanView, under
+from ddas.registry.scanview import KnownCopy, known_copies, under
 
 __all__ = ["BATCH_SIZE", "KnownCopy", "LeftContent", "RegistryScans", "ScannedCopy"]
 
@@ -99,7 +99,7 @@ class RegistryScans(RegistryCore):
 
     def known_copies_under(self, host: str, prefix: str) -> list[KnownCopy]:
         """Copies on ``host`` whose location is ``prefix`` or below it, any state."""
-        return ScanView(self).known_copies_under(host, prefix)
+        return known_copies(self.engine, host, prefix)
 
     def locations_under(self, prefix: str) -> set[str]:
         """Every registered location at or below ``prefix``, on any host and in any state: what

@@ -59,6 +59,32 @@ def under(dialect: str, location: ColumnElement[str], prefix: str) -> list[Colum
     return [inside | (location == base)]
 
 
+def known_copies(engine: Engine, host: str, prefix: str) -> list[KnownCopy]:
+    """Copies on ``host`` whose location is ``prefix`` or below it, any state, in one query."""
+    c = _COPIES.c
+    stmt = (
+        select(*(c[k] for k in _KNOWN), _CONTENTS.c.blake3)
+        .select_from(_COPIES.outerjoin(_CONTENTS, _CONTENTS.c.id == c.content_id))
+        .where(c.host == host, *under(engine.dialect.name, c.location, prefix))
+    )
+    states: dict[str, str] = {}  # one str per state, not per row (10^6 rows: 50 MB)
+    with engine.connect() as conn:
+        # SQLAlchemy renders the query; the driver's cursor hands over plain tuples (a Row
+        # object per copy would be most of a rescan's registry time)
+        compiled = stmt.compile(dialect=conn.dialect)
+        params = compiled.construct_params()
+        args = tuple(params[p] for p in compiled.positiontup or ()) or params
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(str(compiled), args)
+            return [
+                KnownCopy(i, loc, states.setdefault(st, st), *rest)
+                for i, loc, st, *rest in cursor.fetchall()
+            ]
+        finally:
+            cursor.close()
+
+
 class ScanView:
     """A scan's connection to the registry: its memory of the roots, and the scan event.
 
@@ -104,28 +130,7 @@ class ScanView:
 
     def known_copies_under(self, host: str, prefix: str) -> list[KnownCopy]:
         """Copies on ``host`` whose location is ``prefix`` or below it, any state, in one query."""
-        c = _COPIES.c
-        stmt = (
-            select(*(c[k] for k in _KNOWN), _CONTENTS.c.blake3)
-            .select_from(_COPIES.outerjoin(_CONTENTS, _CONTENTS.c.id == c.content_id))
-            .where(c.host == host, *under(self.engine.dialect.name, c.location, prefix))
-        )
-        states: dict[str, str] = {}  # one str per state, not per row (10^6 rows: 50 MB)
-        with self.engine.connect() as conn:
-            # SQLAlchemy renders the query; the driver's cursor hands over plain tuples (a Row
-            # object per copy would be most of a rescan's registry time)
-            compiled = stmt.compile(dialect=conn.dialect)
-            params = compiled.construct_params()
-            args = tuple(params[p] for p in compiled.positiontup or ()) or params
-            cursor = conn.connection.dbapi_connection.cursor()
-            try:
-                cursor.execute(str(compiled), args)
-                return [
-                    KnownCopy(i, loc, states.setdefault(st, st), *rest)
-                    for i, loc, st, *rest in cursor.fetchall()
-                ]
-            finally:
-                cursor.close()
+        return known_copies(self.engine, host, prefix)
 
     def record_scan(self, *, nbytes: int, seconds: float, detail: dict[str, Any]) -> None:
         """Append the scan's ``scan`` event (no tally counts scans: a plain insert)."""
