@@ -4,9 +4,15 @@
 default an embedded SQLite file under the user's data directory), migrating the schema on first use.
 Every other part of DDAS (fetch, scans, the server extension) talks to the database only through it.
 
-The package imports nothing until a name is used (PEP 562): a scan's Core-only path
+``Registry`` is a front: the work is done by collaborators that each hold one concept and share one
+:class:`~ddas.registry.database.Database` (engine, transactions, dialect), the way fsspec's
+``CachingFileSystem`` leaves its metadata to one ``CacheMetadata``. Each public method is answered
+by one of them, as the table in the class body says (``copies_for_url`` by :class:`~ddas.registry.lookups.Lookups`,
+``acquire_lease`` by :class:`~ddas.registry.leases.Leases`...).
+
+The package imports nothing until one of its names is used (PEP 562): a scan's Core-only path
 (:mod:`ddas.registry.scanview`, :mod:`ddas.registry.engine`) must not pay for the ORM that
-``Registry`` and its models import.
+:mod:`ddas.registry.front` and its collaborators import.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ __all__ = ["Registry", "lease_key", "new_holder"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in __all__:
+    if name in __all__ or name == "_By":
         from ddas.registry import front
 
         return getattr(front, name)

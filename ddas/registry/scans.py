@@ -17,12 +17,13 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from ddas.records import CopyInfo
 from ddas.registry import bulk, tallies
-from ddas.registry.core import COPY_UPDATES, RegistryCore
+from ddas.registry.database import RegistryPart
 from ddas.registry.models import Annotation, CollectionMember, Content, Copy
 from ddas.registry.rows import copy_info, file_type
 from ddas.registry.scanview import KnownCopy, known_copies, under
+from ddas.registry.writes import COPY_UPDATES
 
-__all__ = ["BATCH_SIZE", "KnownCopy", "LeftContent", "RegistryScans", "ScannedCopy"]
+__all__ = ["BATCH_SIZE", "KnownCopy", "LeftContent", "ScannedCopy", "Scans"]
 
 #: Rows written per transaction: large enough to amortise the commit, small enough that an
 #: interrupted scan loses little and a concurrent writer on SQLite never waits long.
@@ -90,7 +91,7 @@ _COPY_KEYS = (["host", "location"], ["host", "location"])
 _B3 = (["blake3"], ["blake3", "id"])
 
 
-class RegistryScans(RegistryCore):
+class Scans(RegistryPart):
     """Bulk writes and reads for :func:`ddas.scan`; see :mod:`ddas.registry.scans`."""
 
     def _under(self, prefix: str) -> list:
