@@ -23,7 +23,8 @@ export interface IMember {
   content_id: number;
   blake3: string;
   size: number;
-  copies: number;
+  /** Present copies of the member's content (REST `copy_count`). */
+  copy_count: number;
   owners: string[];
 }
 
