@@ -118,9 +118,14 @@ def test_the_openapi_schemas_are_the_collection_metadata_and_annotation_records(
 
     import yaml
 
-    from ddas.registry.annotations import AnnotationInfo
-    from ddas.registry.collections import CollectionDetail, CollectionSummary, MemberInfo
-    from ddas.registry.metadata import MetadataInfo, SameDataGroup
+    from ddas.records import (
+        AnnotationInfo,
+        CollectionDetail,
+        CollectionSummary,
+        MemberInfo,
+        MetadataInfo,
+        SameDataGroup,
+    )
 
     spec = Path(__file__).parents[1] / "jupyter_server_ext" / "ddas_server" / "openapi.yaml"
     schemas = yaml.safe_load(spec.read_text())["components"]["schemas"]
