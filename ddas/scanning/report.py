@@ -168,6 +168,8 @@ class ScanReport:
             "unchanged": status["unchanged"],
             "hashed_files": self._tally[2],
             "linked": self._tally[3],
+            "described_hashed": len(plan.described - plan.failed),
+            "describe_left": plan.describe_left,
             "registered": self.registered,
             "missing": self.missing,
             "errors": len(self.error_list),
