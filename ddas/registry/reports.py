@@ -270,7 +270,9 @@ class Reports(RegistryPart):
         the running totals: they must not change)."""
         with self._write() as s:
             tallies.rebuild(s.connection())
-            tallies.changed(s.connection())  # (not in rebuild: migration 0004 predates the counter)
+            tallies.mark_changed(
+                s.connection()
+            )  # (not in rebuild: migration 0004 predates the counter)
 
     def generation(self) -> int:
         """The registry's generation (see :mod:`ddas.registry.tallies`): read it *before* a report,

@@ -12,7 +12,8 @@ walk begins.
 
 Unique-size files are registered ``unhashed``: they cannot be duplicates *within* the scan, and
 hashing them would read every byte of the storage. :func:`ddas.scanning.hash_unhashed` hashes them
-later, e.g. only those of the size a fetch is about to download.
+later, e.g. only those of the size a fetch is about to download; files DDAS can describe are
+hashed anyway, within a budget, to be searchable by their metadata (:mod:`.describing`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from ddas import config
 from ddas.scanning import hashing, reading
+from ddas.scanning.describing import DescribeBudget
 from ddas.scanning.plan import Plan
 from ddas.scanning.progress import Reporter, ScanProgress
 from ddas.scanning.registrar import Registrar, owner_name
@@ -36,7 +38,7 @@ from ddas.scanning.walk import Excluder, FileEntry, LocalWalk, ScanError, inside
 
 if TYPE_CHECKING:  # pragma: no cover
     from ddas.registry import Registry
-    from ddas.registry.scans import KnownCopy
+    from ddas.registry.scanview import KnownCopy, ScanView
 
 __all__ = ["default_workers", "owner_name", "scan"]
 
@@ -81,6 +83,7 @@ def scan(
     on_progress: Callable[[ScanProgress], Any] | None = None,
     client: Any = None,
     confine: Sequence[str] | None = None,
+    describe_bytes: int | None = None,
 ) -> ScanReport:
     """Scan ``roots`` (local directories or fsspec URLs such as ``s3://bucket/prefix``).
 
@@ -96,19 +99,27 @@ def scan(
     of the roots' subtrees and the reads over the cluster's workers; they need no registry
     access, this process registers what they return.
 
+    Files of a format DDAS describes are hashed even when their size is unique, smallest first,
+    up to ``describe_bytes`` bytes a scan (default ``DDAS_SCAN_DESCRIBE_BYTES`` or 16 GiB; 0
+    turns it off), so that ``datasets?q=t2m`` finds them; the report counts those hashed
+    (``described_hashed``) and those left for a later scan (``describe_left``).
+
     Problems with single files (unreadable, dangling link, FIFO, changed while read) are listed
     in the report's ``errors``, never fatal. Ctrl-C keeps what was registered so far and re-raises.
     """
     started = time.perf_counter()
     root_list = resolve_roots(roots)
     options = _Options(max(1, int(min_size)), Excluder(exclude), follow_symlinks, confine)
+    options.describe = DescribeBudget.of(describe_bytes)
     reporter = Reporter(show=progress, callback=on_progress)
     with _gc_paused(), _pool(client, workers) as (pool, window, cluster):
-        run = _Scan(
-            Registrar(registry, reporter), reporter, options, reading.Window(pool, window), cluster
-        )
-        report = run.run(root_list, started)
-        _record_event(run.registrar.registry, root_list, report)
+        registrar = Registrar(registry, reporter)
+        run = _Scan(registrar, reporter, options, reading.Window(pool, window), cluster)
+        try:
+            report = run.run(root_list, started)
+            _record_event(registrar.view, root_list, report)
+        finally:
+            registrar.close_view()
     return report
 
 
@@ -120,6 +131,7 @@ class _Options:
     ) -> None:
         self.min_size, self.exclude, self.follow = min_size, exclude, follow
         self.confine = None if confine is None else [os.path.realpath(c) for c in confine]
+        self.describe: DescribeBudget | None = None
 
     def walker(self, errors: list[ScanError], bounds: list[str]) -> LocalWalk:
         return LocalWalk(
@@ -204,7 +216,7 @@ class _Scan:
             self._send_ready(force=True)
             later = plan.read_later
             registrar.add(plan.writes(plan.settled()))
-            missing = _mark_vanished(registrar.registry, plan, listed)
+            missing = _mark_vanished(registrar, plan, listed)
             reporter.update(phase="read")
             for task in plan.tasks():
                 self.window.submit(reading.resolve_group, *task)
@@ -283,7 +295,7 @@ class _Scan:
 
     def _plan(self) -> Plan:
         if self.plan is None:
-            self.plan = Plan(self._known.result())
+            self.plan = Plan(self._known.result(), self.options.describe)
             for batch in self._waiting:
                 self._ready.extend(self.plan.add(batch))
             self._waiting = []
@@ -346,22 +358,21 @@ class _Scan:
         return report
 
 
-def _known(registry: Registry, roots: list[str]) -> dict[str, KnownCopy]:
+def _known(view: ScanView, roots: list[str]) -> dict[str, KnownCopy]:
     known: dict[str, KnownCopy] = {}
     host = config.hostname()
     for root in roots:
-        for k in registry.known_copies_under("" if is_remote(root) else host, root):
+        for k in view.known_copies_under("" if is_remote(root) else host, root):
             known[k.location] = k
     return known
 
 
-def _mark_vanished(registry: Registry, plan: Plan, listed: dict[str, set[str] | None]) -> int:
+def _mark_vanished(registrar: Registrar, plan: Plan, listed: dict[str, set[str] | None]) -> int:
     """Known copies the walk did not see become ``missing`` - if they are really gone (a file
     merely excluded, below ``min_size`` or in an unreadable directory still exists)."""
-    seen = {e.location for e in plan.entries}
     remote_listed = set().union(*(s for s in listed.values() if s is not None))
     gone = []
-    for k in plan.vanished(seen):
+    for k in plan.vanished():
         if is_remote(k.location):
             if k.location not in remote_listed:
                 gone.append(k.id)
@@ -372,17 +383,13 @@ def _mark_vanished(registry: Registry, plan: Plan, listed: dict[str, set[str] | 
             gone.append(k.id)
         except OSError:
             pass  # e.g. EACCES on a parent: we cannot tell, so we do not claim it is gone
-    return registry.mark_missing(gone) if gone else 0
+    return registrar.registry.mark_missing(gone) if gone else 0
 
 
-def _record_event(registry: Registry, roots: list[str], report: ScanReport) -> None:
+def _record_event(view: ScanView, roots: list[str], report: ScanReport) -> None:
     from ddas.identity import redact
 
     shown = [redact(r) if is_remote(r) else r for r in roots]
     summary = report.summary()
-    registry.record_event(
-        "scan",
-        nbytes=summary["bytes"],
-        seconds=report.seconds,
-        detail={"roots": shown, **summary, **report.counts()},
-    )
+    detail = {"roots": shown, **summary, **report.counts()}
+    view.record_scan(nbytes=summary["bytes"], seconds=report.seconds, detail=detail)

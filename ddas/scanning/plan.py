@@ -11,12 +11,14 @@ registry remembers under the same roots, the plan works out
   (read whole in one ``pread``) are handed out *as soon as* their size collides, so hashing runs
   while the walk goes on; larger ones are grouped by size when the walk is over (:meth:`tasks`),
   because their cheap head+tail samples are compared within the group. A lone size cannot be a
-  duplicate: it is registered ``unhashed`` without a read.
+  duplicate: it is registered ``unhashed`` without a read — unless it is a file of a format DDAS
+  describes, which is hashed within the scan's budget so that its metadata can be extracted
+  (:mod:`ddas.scanning.describing`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from ddas.scanning.hashing import WHOLE_BELOW
@@ -24,20 +26,24 @@ from ddas.scanning.walk import FileEntry
 
 if TYPE_CHECKING:  # pragma: no cover - keeps `import ddas.scanning` free of SQLAlchemy
     from ddas.registry.scans import KnownCopy
+    from ddas.scanning.describing import DescribeBudget
 
 NEW, CHANGED, UNCHANGED = "new", "changed", "unchanged"
+_LIVE = frozenset(("present", "unhashed"))  #: states whose fingerprint a rescan can trust
 Task = tuple[list[FileEntry], dict[tuple, str], set[tuple]]
 
 
 class Plan:
     """What is known and what must be read; filled in as the walk, samples and hashes arrive."""
 
-    def __init__(self, known: dict[str, KnownCopy]) -> None:
-        self.known = known
+    def __init__(self, known: dict[str, KnownCopy], describe: DescribeBudget | None = None) -> None:
+        self.known, self.describe = known, describe
         self.entries: list[FileEntry] = []
         self.status: list[str] = []
         self.blake3: dict[tuple, str] = {}  # identity -> content hash (known or computed)
-        self.paths: dict[tuple, list[int]] = {}  # identity -> indexes into entries
+        # identity -> index into entries, or a list of them (hard links: rare, so a million
+        # files hold a million ints here, not a million one-element lists: 60 MB less)
+        self.paths: dict[tuple, int | list[int]] = {}
         self.rep = _FirstPath(self.entries, self.paths)  # identity -> the path read for it
         self.failed: set[tuple] = set()  # identities whose read failed: not registered this time
         self.rehash: set[tuple] = set()  # changed files that had a hash: hash them again
@@ -46,6 +52,9 @@ class Plan:
         self.dirty: list[tuple] = []  # identities with a new or changed path: rows to write
         self.groups: list[list[tuple]] = []
         self.candidates = 0
+        self.known_seen = 0  # how many of ``known`` the walk met
+        self.described: set[tuple] = set()  # lone sizes hashed so that they can be described
+        self.describe_left = 0  # lone files DDAS could describe, left unhashed by the budget
 
     def add(self, batch: Iterable[FileEntry]) -> list[FileEntry]:
         """Record walked files; return the small ones that can be hashed now (their size
@@ -53,21 +62,34 @@ class Plan:
         ready: list[FileEntry] = []
         entries, status_append, known_get = self.entries, self.status.append, self.known.get
         paths_of, by_size = self.paths, self.by_size
+        seen = 0  # known locations met (each path is walked once)
         for entry in batch:  # the hot loop of a rescan: kept flat on purpose
             i = len(entries)
             entries.append(entry)
             location, size, mtime_ns, device, inode = entry[:5]
             ident = (device, inode) if inode is not None else (None, location)
             k = known_get(location)
-            status = _status(k, size, mtime_ns, device, inode)
+            seen += k is not None
+            if k is None:
+                status = NEW
+            elif (  # KnownCopy by position: (id, location, state, size, mtime_ns, device, inode)
+                k[3] == size
+                and k[4] == mtime_ns
+                and k[6] == inode
+                and k[5] == device
+                and k[2] in _LIVE
+            ):
+                status = UNCHANGED
+            else:
+                status = CHANGED
             status_append(status)
             if status is not UNCHANGED:
                 self.dirty.append(ident)
             paths = paths_of.get(ident)
             if paths is not None:  # another path to a known inode: a hard link
-                paths.append(i)
+                paths_of[ident] = [paths, i] if paths.__class__ is int else [*paths, i]
                 continue
-            paths_of[ident] = [i]
+            paths_of[ident] = i
             if status is UNCHANGED:
                 if k.blake3 and k.state == "present":
                     self.blake3[ident] = k.blake3
@@ -80,6 +102,7 @@ class Plan:
             members.append(ident)
             if size <= WHOLE_BELOW:
                 ready.extend(self._hand_out(members if len(members) == 2 else [ident]))
+        self.known_seen += seen
         return ready
 
     def _hand_out(self, idents: list[tuple]) -> list[FileEntry]:
@@ -91,32 +114,47 @@ class Plan:
         return out
 
     def finish(self) -> None:
-        """The walk is over: settle the size groups of larger files and count candidates."""
+        """The walk is over: settle the size groups of larger files, count candidates, and
+        choose the lone files to hash for their metadata."""
+        lone: list[tuple] = []
         for idents in self.by_size.values():
             if len(idents) < 2:
+                lone.append(idents[0])
                 continue
             self.candidates += len(idents)
             if self.rep[idents[0]].size <= WHOLE_BELOW:
                 continue
-            known, status, paths = self.blake3, self.status, self.paths
-            fresh = any(status[paths[i][0]] is not UNCHANGED for i in idents)
+            known, status, first = self.blake3, self.status, self.first
+            fresh = any(status[first(i)] is not UNCHANGED for i in idents)
             if fresh and not all(i in known for i in idents):
                 self.groups.append(idents)
         self.rehash -= set(self.blake3)  # a hard link of it is unchanged: its hash still holds
         self.rehash -= self.handed_out
+        if self.describe is not None:
+            self._choose_described(lone)
+
+    def _choose_described(self, lone: list[tuple]) -> None:
+        """Lone-size files of a format DDAS reads, without a hash: hash what the budget allows."""
+        todo = [
+            self.rep[i]
+            for i in lone
+            if i not in self.blake3 and i not in self.rehash and self.describe.wanted(self.rep[i])
+        ]
+        chosen, self.describe_left = self.describe.choose(todo)
+        self.described = {e.ident for e in chosen}
 
     # -- reading ---------------------------------------------------------------------------------
 
     def tasks(self) -> list[Task]:
         """One task per size group of larger files that needs reading, plus lone changed files
-        to hash again: (one path per identity, hashes already known, identities that must be
+        to hash again or to describe: (one path per identity, hashes already known, identities that must be
         hashed). Largest groups first, so the last task to finish is a small one."""
         out = []
         for group in self.groups:
             known = {i: self.blake3[i] for i in group if i in self.blake3}
             out.append(([self.rep[i] for i in group], known, self.rehash.intersection(group)))
         grouped = {i for g in self.groups for i in g}
-        out.extend(([self.rep[i]], {}, {i}) for i in self.rehash - grouped)
+        out.extend(([self.rep[i]], {}, {i}) for i in (self.rehash | self.described) - grouped)
         out.sort(key=lambda t: -t[0][0].size * len(t[0]))
         return out
 
@@ -129,7 +167,7 @@ class Plan:
     @property
     def read_later(self) -> set[tuple]:
         """Identities whose registration waits for :meth:`tasks` to be read."""
-        return {i for g in self.groups for i in g} | self.rehash
+        return {i for g in self.groups for i in g} | self.rehash | self.described
 
     # -- what to write ---------------------------------------------------------------------------
 
@@ -141,14 +179,28 @@ class Plan:
             if ident in failed:
                 continue
             b3 = self.blake3.get(ident)
-            for i in self.paths[ident]:
+            for i in self.indexes(ident):
                 k = known.get(entries[i].location)
                 if status[i] is not UNCHANGED or (k is not None and k.blake3 != b3):
                     out.append((entries[i], b3))
         return out
 
-    def vanished(self, seen: set[str]) -> list[KnownCopy]:
-        """Known copies under the roots that the walk did not find (candidates for ``missing``)."""
+    def indexes(self, ident: tuple) -> Sequence[int]:
+        """The entries (walk order) of every path of an identity (none: it was not walked)."""
+        paths = self.paths.get(ident, ())
+        return (paths,) if paths.__class__ is int else paths  # type: ignore[return-value]
+
+    def first(self, ident: tuple) -> int:
+        """The entry of an identity's first path (the one read for it)."""
+        paths = self.paths[ident]
+        return paths if paths.__class__ is int else paths[0]  # type: ignore[return-value]
+
+    def vanished(self) -> list[KnownCopy]:
+        """Known copies under the roots that the walk did not find (candidates for ``missing``);
+        none to look for when the walk met every one of them (the usual rescan)."""
+        if self.known_seen == len(self.known):
+            return []
+        seen = {e.location for e in self.entries}
         return [k for loc, k in self.known.items() if loc not in seen and k.state != "missing"]
 
 
@@ -158,24 +210,9 @@ class _FirstPath:
 
     __slots__ = ("_entries", "_paths")
 
-    def __init__(self, entries: list[FileEntry], paths: dict[tuple, list[int]]) -> None:
+    def __init__(self, entries: list[FileEntry], paths: dict[tuple, int | list[int]]) -> None:
         self._entries, self._paths = entries, paths
 
     def __getitem__(self, ident: tuple) -> FileEntry:
-        return self._entries[self._paths[ident][0]]
-
-
-def _status(
-    k: KnownCopy | None, size: int, mtime_ns: int | None, device: int | None, inode: int | None
-) -> str:
-    if k is None:
-        return NEW
-    if (
-        k.size == size
-        and k.mtime_ns == mtime_ns
-        and k.inode == inode
-        and k.device == device
-        and k.state in ("present", "unhashed")
-    ):
-        return UNCHANGED
-    return CHANGED
+        paths = self._paths[ident]
+        return self._entries[paths if paths.__class__ is int else paths[0]]  # type: ignore[index]

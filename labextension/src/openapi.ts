@@ -455,8 +455,16 @@ export interface components {
             applied: boolean;
             orphans?: string[];
             stale_temps?: string[];
+            /** @description Contents with no present copy left (gc); `--apply` forgets them. */
+            contents_without_copies?: {
+                id?: number;
+                blake3?: string;
+                size?: number;
+                name?: string;
+            }[];
             freed_bytes?: number;
             removed?: number;
+            forgotten_contents?: number;
             checked?: number;
             ok?: number;
             missing?: string[];
@@ -516,7 +524,8 @@ export interface components {
                 content_id: number;
                 blake3: string;
                 size: number;
-                copies: number;
+                /** @description Present copies of the member's content (was `copies`). */
+                copy_count: number;
                 owners: string[];
             }[];
             version_list: components["schemas"]["CollectionSummary"][];
