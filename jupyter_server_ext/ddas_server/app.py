@@ -88,6 +88,9 @@ class DDASExtension(ExtensionApp):
         "(e.g. an internal mirror: ['10.1.2.0/24']). Loopback, private, link-local, multicast and "
         "other non-global addresses are refused otherwise; cloud metadata services always.",
     ).tag(config=True)
+    warm_up = Bool(
+        True, help="Warm the registry at start-up (pool, search samples, each GET route once)."
+    ).tag(config=True)
     registry_threads = Int(4, help="Threads answering ordinary registry queries.").tag(config=True)
     registry_per_user = Int(8, help="Registry queries one user may have running at once.").tag(
         config=True
@@ -253,8 +256,9 @@ class DDASExtension(ExtensionApp):
         import ddas.api
         import ddas.registry  # noqa: F401
 
-        self._warmer = threading.Thread(target=self._warm, name="ddas-warm", daemon=True)
-        self._warmer.start()
+        if self.warm_up:
+            self._warmer = threading.Thread(target=self._warm, name="ddas-warm", daemon=True)
+            self._warmer.start()
 
     async def stop_extension(self) -> None:
         """Stop taking work: running queries finish, a running scan stops at its next progress
