@@ -11,6 +11,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from ddas.vocabulary import CopyState, EventKind
+
 
 def iso(ts: float | None) -> str | None:
     """Epoch seconds -> ISO-8601 UTC, the wire format of the REST API."""
@@ -47,7 +49,7 @@ class CopyInfo(Record):
     host: str
     location: str
     owner: str
-    state: str
+    state: CopyState
     size: int
     in_store: bool
     created: float
@@ -78,7 +80,7 @@ class SourceInfo(Record):
 @dataclass(frozen=True)
 class EventInfo(Record):
     id: int
-    kind: str
+    kind: EventKind
     user: str
     at: float
     content_id: int | None
@@ -143,6 +145,10 @@ class DuplicateGroup(Record):
     @property
     def paths(self) -> list[str]:
         return [c.location for c in self.copy_list]
+
+
+#: The most items one page holds: the registry's listings, the REST ``limit``, ``ddas find --limit``.
+MAX_PAGE = 500
 
 
 @dataclass(frozen=True)

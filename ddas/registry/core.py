@@ -28,6 +28,7 @@ from ddas.registry import tallies
 from ddas.registry.engine import create_registry_engine, ensure_schema
 from ddas.registry.models import COPY_STATES, EVENT_KINDS, Content, Copy, Digest, Event, Source
 from ddas.registry.rows import copy_info, file_type, source_info
+from ddas.vocabulary import CopyState, EventKind
 
 _ENGINES: dict[str, Engine] = {}
 #: What registering a known place again changes; not the owner (a second user downloading a mirror
@@ -201,7 +202,7 @@ class RegistryCore:
     def _event(
         self,
         session: Session,
-        kind: str,
+        kind: EventKind,
         *,
         user: str | None = None,
         content_id: int | None = None,
@@ -300,13 +301,6 @@ class RegistryCore:
             source_id = self._source(s, nurl, validators, content_id, time.time())
             return source_info(s.get_one(Source, source_id))
 
-    def touch_source(self, url: str | NormalizedURL, validators: Validators) -> SourceInfo:
-        """Remember a URL version we saw (a lookup of an unknown URL), without content yet."""
-        nurl = url if isinstance(url, NormalizedURL) else normalize_url(url)
-        with self._write() as s:
-            source_id = self._source(s, nurl, validators, None, time.time())
-            return source_info(s.get_one(Source, source_id))
-
     def register_file(
         self,
         location: str,
@@ -348,7 +342,7 @@ class RegistryCore:
             return copy_info(s.get_one(Copy, copy_id), blake3)
 
     def mark_copy(
-        self, copy_id: int, state: str, *, detail: Mapping[str, Any] | None = None
+        self, copy_id: int, state: CopyState, *, detail: Mapping[str, Any] | None = None
     ) -> None:
         """Set a copy's state (``missing`` when a scan no longer finds it, ``corrupt`` on mismatch)."""
         if state not in COPY_STATES:
@@ -381,8 +375,8 @@ class RegistryCore:
             )
             tallies.refresh(s.connection(), (content_id,))
 
-    def record_event(self, kind: str, **kwargs: Any) -> int:
-        """Append an event (``reuse``, ``alert``, ``lookup``...) in its own transaction."""
+    def record_event(self, kind: EventKind, **kwargs: Any) -> int:
+        """Append an event (``reuse``, ``alert``, ``verify``...) in its own transaction."""
         with self._write() as s:
             if kwargs.get("content_id") is not None and kind == "reuse":
                 s.execute(

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import ColumnElement, Connection, Select, bindparam, select
 
+from ddas.hashes import digest_or_none
 from ddas.identity import NormalizedURL, Validators, normalize_url
 from ddas.records import CopyInfo, SourceInfo
 from ddas.registry.core import RegistryCore
@@ -89,10 +90,11 @@ def _states(states: tuple[str, ...]) -> tuple[bool, dict[str, object]]:
     return False, {"states": list(states)}
 
 
-def parse_digest(digest: str) -> tuple[str, str]:
-    """``"md5:AB.."`` -> ``("md5", "ab..")``; a bare digest is BLAKE3."""
-    algorithm, sep, value = digest.strip().lower().partition(":")
-    return (algorithm, value) if sep else ("blake3", algorithm)
+def _digest_params(digest: str) -> dict[str, str] | None:
+    """``"md5:AB.."`` -> the statement's parameters, by :func:`ddas.hashes.parse_digest`'s rule
+    (bare hex is BLAKE3); None for a string that is no well-formed digest, which names nothing."""
+    known = digest_or_none(digest)
+    return None if known is None else {"algorithm": known.algorithm, "value": known.value}
 
 
 class RegistryLookups(RegistryCore):
@@ -136,10 +138,12 @@ class RegistryLookups(RegistryCore):
 
     def content_id_for_digest(self, digest: str) -> int | None:
         """The content with this BLAKE3 (or alias digest, ``"md5:..."``), if known."""
-        algorithm, value = parse_digest(digest)
-        stmt = _CONTENT_BY_BLAKE3 if algorithm == "blake3" else _CONTENT_BY_ALIAS
+        params = _digest_params(digest)
+        if params is None:
+            return None
+        stmt = _CONTENT_BY_BLAKE3 if params["algorithm"] == "blake3" else _CONTENT_BY_ALIAS
         with self._lookup() as conn:
-            return conn.execute(stmt, {"algorithm": algorithm, "value": value}).scalar()
+            return conn.execute(stmt, params).scalar()
 
     def copies_for_content(
         self, content_id: int, states: tuple[str, ...] = ("present",)
@@ -154,9 +158,11 @@ class RegistryLookups(RegistryCore):
         self, digest: str, states: tuple[str, ...] = ("present",)
     ) -> list[CopyInfo]:
         """Copies of a content named by its digest (``ddas find <digest>``), in one statement."""
-        algorithm, value = parse_digest(digest)
+        digest_params = _digest_params(digest)
+        if digest_params is None:
+            return []
         one, params = _states(states)
-        stmt = (_BY_BLAKE3 if algorithm == "blake3" else _BY_ALIAS)[one]
-        params.update(algorithm=algorithm, value=value)
+        stmt = (_BY_BLAKE3 if digest_params["algorithm"] == "blake3" else _BY_ALIAS)[one]
+        params.update(digest_params)
         with self._lookup() as conn:
             return [CopyInfo(*row) for row in conn.execute(stmt, params)]

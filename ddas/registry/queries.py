@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import CompoundSelect
 
-from ddas.records import CopyInfo, DatasetDetail, DatasetSummary, Page
+from ddas.records import MAX_PAGE, CopyInfo, DatasetDetail, DatasetSummary, Page
 from ddas.registry import search as _search
 from ddas.registry.lookups import RegistryLookups
 from ddas.registry.models import Content, Copy, Digest, Event, Source
@@ -30,7 +30,7 @@ SORTS = {
     "copies": Content.copy_count,  # present copies, kept by ddas.registry.tallies
     "id": Content.id,
 }
-MAX_LIMIT = 500
+MAX_LIMIT = MAX_PAGE
 #: Rows of the sort order a broad search reads for its page: at least WINDOW, WINDOW_PER_ROW per row
 #: up to the page's end, at most WINDOW_MAX (see ``RegistryQueries._window_page``).
 WINDOW, WINDOW_PER_ROW, WINDOW_MAX = 2_000, 40, 50_000

@@ -335,7 +335,6 @@ function SourceRow(props: { source: ISource }): React.ReactElement {
 }
 
 const EVENT_VERBS: { [kind in IDdasEvent['kind']]: string } = {
-  lookup: 'looked up',
   download: 'downloaded',
   reuse: 'reused',
   alert: 'was alerted',

@@ -329,7 +329,7 @@ export interface components {
         Event: {
             id: number;
             /** @enum {string} */
-            kind: "lookup" | "download" | "reuse" | "alert" | "scan" | "verify" | "forget";
+            kind: "download" | "reuse" | "alert" | "scan" | "verify" | "forget";
             user: string;
             at: string;
             content_id: number | null;

@@ -12,12 +12,12 @@ from typing import Any
 
 from tornado import web
 
-from ddas import config
 from ddas.hashes import parse_known_hash
 from ddas.identity import normalize_url
 from ddas.netpolicy import BlockedAddressError
 from ddas.registry import lease_key
 from ddas.remote.client import ERROR_TYPE_HEADER
+from ddas.vocabulary import POLICIES
 from ddas_server import lifecycle
 from ddas_server import validation as v
 from ddas_server.collections import ROUTES as COLLECTION_ROUTES
@@ -35,8 +35,8 @@ def _fetch_request(body: dict[str, Any]) -> dict[str, Any]:
             "local paths are looked up by your own kernel, never fetched by the service"
         )
     policy = body.get("policy")
-    if policy is not None and policy not in config.POLICIES:
-        raise BadRequest(f"policy must be one of {', '.join(config.POLICIES)}")
+    if policy is not None and policy not in POLICIES:
+        raise BadRequest(f"policy must be one of {', '.join(POLICIES)}")
     known_hash = body.get("known_hash")
     if known_hash is not None:
         if not isinstance(known_hash, str):
