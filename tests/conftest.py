@@ -81,7 +81,7 @@ def registry_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     url, schema = make_pg_url(pg_admin)
     yield url
     from ddas import metadata
-    from ddas.registry.core import _ENGINES
+    from ddas.registry.database import _ENGINES
 
     metadata.wait(60)  # extraction threads of this test's copies, before their schema goes
 

@@ -20,11 +20,12 @@ from contextlib import contextmanager
 from sqlalchemy import ColumnElement, Connection, Select, bindparam, select
 
 from ddas.hashes import digest_or_none
-from ddas.identity import NormalizedURL, Validators, normalize_url
+from ddas.identity import NormalizedURL, Validators
 from ddas.records import CopyInfo, SourceInfo
-from ddas.registry.core import RegistryCore
+from ddas.registry.database import RegistryPart, as_normalized
 from ddas.registry.models import Content, Copy, Digest, Source
 from ddas.registry.rows import COPY_COLUMNS as _COPY_COLUMNS
+from ddas.registry.rows import SOURCE_COLUMNS as _SOURCE_COLUMNS
 
 # Each statement in two forms: one state (``state = :state``, the usual "present") and several
 # (``state IN (...)``, whose expanding parameter SQLAlchemy must re-render on every execution).
@@ -66,18 +67,6 @@ _BY_ALIAS = {
 }
 _CONTENT_BY_BLAKE3 = select(Content.id).where(_BLAKE3)
 _CONTENT_BY_ALIAS = select(Digest.content_id).where(*_ALIAS)
-# Exactly SourceInfo's fields, in order.
-_SOURCE_COLUMNS = (
-    Source.id,
-    Source.url,
-    Source.etag,
-    Source.last_modified,
-    Source.size,
-    Source.content_id,
-    Source.first_seen,
-    Source.last_seen,
-    Source.checksum,
-)
 _SOURCES_BY_URL = (
     select(*_SOURCE_COLUMNS).where(Source.url == bindparam("url")).order_by(Source.last_seen.desc())
 )
@@ -97,8 +86,8 @@ def _digest_params(digest: str) -> dict[str, str] | None:
     return None if known is None else {"algorithm": known.algorithm, "value": known.value}
 
 
-class RegistryLookups(RegistryCore):
-    """Lookups by URL and by digest; see :class:`ddas.registry.Registry` for the whole API."""
+class Lookups(RegistryPart):
+    """Lookups by URL and by digest, each one statement in autocommit (see the module notes)."""
 
     @contextmanager
     def _lookup(self) -> Iterator[Connection]:
@@ -111,7 +100,7 @@ class RegistryLookups(RegistryCore):
 
     def sources_for_url(self, url: str | NormalizedURL) -> list[SourceInfo]:
         """Every recorded version of this URL, most recently seen first."""
-        nurl = url if isinstance(url, NormalizedURL) else normalize_url(url)
+        nurl = as_normalized(url)
         with self._lookup() as conn:
             return [SourceInfo(*row) for row in conn.execute(_SOURCES_BY_URL, {"url": nurl.url})]
 
@@ -122,7 +111,7 @@ class RegistryLookups(RegistryCore):
         states: tuple[str, ...] = ("present",),
     ) -> list[CopyInfo]:
         """Copies of what this URL gave (only at these validators' version, when given)."""
-        nurl = url if isinstance(url, NormalizedURL) else normalize_url(url)
+        nurl = as_normalized(url)
         one, params = _states(states)
         params["url"] = nurl.url
         stmt = _BY_URL[one]
