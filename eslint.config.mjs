@@ -14,7 +14,9 @@ export default tseslint.config(
       'ddas/**',
       'tests/**',
       '**/*.js',
-      '**/*.d.ts'
+      '**/*.d.ts',
+      // generated from openapi.yaml by `jlpm build:api-types`
+      'labextension/src/openapi.ts'
     ]
   },
   js.configs.recommended,

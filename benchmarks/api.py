@@ -33,13 +33,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "jupyter_server_ext"), str(Path(__file__).parent)]
 
-from registry_lookup import backend_registry, bulk_load, p99  # noqa: E402
+from registry_lookup import BATCH, backend_registry, bulk_load, p99  # noqa: E402
 
 from ddas.api import lookup_status  # noqa: E402
 from ddas.registry import Registry  # noqa: E402
 from ddas.registry.models import Content, Copy, Source  # noqa: E402
 
-BATCH = 20_000
 TOKEN = "bench-token"
 TOPICS = [
     "era5",

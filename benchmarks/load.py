@@ -43,7 +43,7 @@ from registry_lookup import PG_URL  # noqa: E402
 
 from ddas.api import lookup_status  # noqa: E402
 from ddas.registry import Registry  # noqa: E402
-from ddas.registry.core import _ENGINES  # noqa: E402
+from ddas.registry.database import _ENGINES  # noqa: E402
 
 FETCHERS = 8
 FILES = 3000

@@ -33,7 +33,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ddas.registry import Registry
-from ddas.registry.core import _ENGINES
+from ddas.registry.database import _ENGINES
 from ddas.registry.models import Content, Copy, Digest, Source
 
 PG_URL = os.environ.get("DDAS_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

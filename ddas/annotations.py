@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ddas import config
 from ddas.errors import DDASError, InvalidURLError
+from ddas.hashes import parse_digest
 from ddas.identity import normalize_url
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -24,7 +25,7 @@ MAX_TAGS, MAX_TAG = 50, 64
 MAX_DESCRIPTION = 10_000
 MAX_FIELD = 255
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
-_DIGEST = re.compile(r"^(?:(blake3|sha256|sha1|md5):)?([0-9a-fA-F]{32,128})$")
+_HEXISH = re.compile(r"^(?:[A-Za-z0-9]+:)?[0-9a-fA-F]{32,128}$")  # a digest, not a URL
 
 
 class InvalidAnnotationError(DDASError, ValueError):
@@ -75,12 +76,14 @@ def clean_fields(
 def subject(registry: Registry, url_or_digest: str) -> dict[str, Any]:
     """``{"url": normalized}`` for a URL, ``{"content_id": id}`` for a digest."""
     text = url_or_digest.strip()
-    match = _DIGEST.match(text)
-    if match:
-        algorithm = match.group(1) or "blake3"
-        content_id = registry.content_id_for_digest(f"{algorithm}:{match.group(2).lower()}")
+    if _HEXISH.match(text):
+        try:
+            known = parse_digest(text)
+        except ValueError as exc:
+            raise InvalidAnnotationError(str(exc)) from None
+        content_id = registry.content_id_for_digest(str(known))
         if content_id is None:
-            raise UnknownDatasetError(f"no dataset with {algorithm} {match.group(2)[:16]}…")
+            raise UnknownDatasetError(f"no dataset with {known.algorithm} {known.value[:16]}…")
         return {"content_id": content_id}
     try:
         return {"url": normalize_url(text).url}

@@ -1,4 +1,5 @@
-"""The functions researchers call: ``fetch``, ``open``, ``lookup``, ``duplicates``, ``stats``.
+"""The functions researchers call: ``fetch``, ``open``, ``lookup``, ``forget``, ``duplicates``,
+``stats``, and ``lookup_status`` (what a fetch would do now: the REST ``GET lookup``).
 
 Each is a thin, documented front over :class:`ddas.fetching.Fetcher` and :class:`ddas.registry.Registry`
 so that notebooks, the CLI, the ``ddas::`` fsspec protocol and the server extension share one logic.
@@ -21,6 +22,7 @@ from ddas.identity import normalize_url
 from ddas.links import place
 from ddas.records import CopyInfo
 from ddas.registry import Registry, lease_key
+from ddas.vocabulary import LookupStatus
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -212,6 +214,7 @@ def lookup_status(
         else None
     )
     all_copies = registry.copies_for_url(nurl)
+    status: LookupStatus
     if nurl.is_local:
         status, copies = "local", all_copies
     else:

@@ -1,7 +1,10 @@
-"""The ``ddas`` command: fetch, find, stats (and scan, dupes, gc, verify, reclaim from :mod:`ddas.scanning`).
+"""The ``ddas`` command: fetch, find, stats, forget (scan, dupes, gc, verify, reclaim: :mod:`ddas.scanning`).
 
 Designed for scripts as much as for people: ``--json`` everywhere, one-line errors on stderr, and
-documented exit codes so a batch job can tell "bad URL" from "hash mismatch" from "already exists":
+documented exit codes so a batch job can tell "bad URL" from "hash mismatch" from "already exists".
+A digest (``--known-hash``, ``find``) is read by :func:`ddas.hashes.parse_digest`: bare hex is BLAKE3.
+Exit codes:
+
 
 ====  =======================================================
 0     success
@@ -33,6 +36,8 @@ from ddas.errors import (
     NotAllowedError,
     RemoteError,
 )
+from ddas.records import MAX_PAGE
+from ddas.vocabulary import POLICIES
 
 EXIT_CODES: dict[type[BaseException], int] = {
     InvalidURLError: 3,
@@ -76,7 +81,7 @@ def main() -> None:
 @click.option("--dest", type=click.Path(), help="File or folder to link the dataset into.")
 @click.option(
     "--policy",
-    type=click.Choice(["reuse", "warn", "error"]),
+    type=click.Choice([p for p in POLICIES if p != "ask"]),  # a script has nobody to ask
     default=None,
     help="On a hit: reuse (default), warn (download anyway) or error.",
 )
@@ -126,11 +131,12 @@ def fetch(
 
 @main.command()
 @click.argument("query")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 500))
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, MAX_PAGE))
 @click.option("--json", "as_json", is_flag=True)
 def find(query: str, limit: int, as_json: bool) -> None:
-    """Find copies by URL, digest (blake3 or alg:hex) or text in names and URLs."""
+    """Find copies by URL, digest (alg:hex; bare hex is blake3) or text in names and URLs."""
     from ddas import config
+    from ddas.hashes import digest_or_none
     from ddas.registry import Registry
 
     def search() -> list[dict[str, Any]]:
@@ -141,7 +147,7 @@ def find(query: str, limit: int, as_json: bool) -> None:
         registry = Registry()
         if "://" in query:
             copies = registry.copies_for_url(query)
-        elif _looks_like_digest(query):
+        elif digest_or_none(query) is not None:  # the rule --known-hash reads it by, too
             copies = registry.copies_for_digest(query)
         else:
             page = registry.search(query, limit=limit)
@@ -157,11 +163,6 @@ def find(query: str, limit: int, as_json: bool) -> None:
         sys.exit(1)
     for row in rows:
         click.echo(f"{row['location']}\t{row['owner']}\t{row['size']}\t{row['state']}")
-
-
-def _looks_like_digest(text: str) -> bool:
-    value = text.split(":", 1)[-1].lower()
-    return len(value) >= 32 and all(c in "0123456789abcdef" for c in value)
 
 
 @main.command()

@@ -20,11 +20,13 @@ from typing import Any
 
 import platformdirs
 
+from ddas import vocabulary
 from ddas.errors import SettingsError
+from ddas.vocabulary import Policy
 
 APP_NAME = "ddas"
 
-POLICIES = ("reuse", "warn", "error", "ask")
+POLICIES = vocabulary.POLICIES  # kept here too: ``config.POLICIES`` is what callers import
 LINK_MODES = ("hardlink", "symlink", "copy", "auto")
 
 
@@ -95,12 +97,12 @@ def hostname() -> str:
     return os.environ.get("DDAS_HOST", "").strip() or socket.gethostname()
 
 
-def default_policy() -> str:
+def default_policy() -> Policy:
     """What to do on a hit when the caller does not say (``DDAS_POLICY``)."""
     value = os.environ.get("DDAS_POLICY", "reuse").strip().lower() or "reuse"
     if value not in POLICIES:
         raise ValueError(f"DDAS_POLICY={value!r} is not one of {', '.join(POLICIES)}")
-    return value
+    return value  # type: ignore[return-value]  # checked against POLICIES just above
 
 
 def link_mode() -> str:

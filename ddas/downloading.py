@@ -140,8 +140,9 @@ class Download:
         known = self.f.known
         try:
             if known and digests.get(known.algorithm) != known.value:
+                actual = digests.get(known.algorithm, "?")
                 raise HashMismatchError(
-                    self.nurl.url, known.algorithm, known.value, digests.get(known.algorithm, "?")
+                    self.nurl.url, known.algorithm, known.value, actual, known.spelling_hint()
                 )
             checksum = self._announced_checksum(received, target)
             if checksum is not None and self.f.settings.verify_checksum:

@@ -40,11 +40,13 @@ class RemoteError(DDASError, OSError):
 class HashMismatchError(DDASError, ValueError):
     """Downloaded bytes do not match the hash the caller promised; nothing was kept."""
 
-    def __init__(self, url: str, algorithm: str, expected: str, actual: str) -> None:
+    def __init__(
+        self, url: str, algorithm: str, expected: str, actual: str, hint: str = ""
+    ) -> None:
         self.url, self.algorithm, self.expected, self.actual = url, algorithm, expected, actual
         super().__init__(
             f"{algorithm} of {url} is {actual}, expected {expected}. The download was discarded; "
-            "check known_hash, or whether the remote file changed."
+            f"check known_hash, or whether the remote file changed.{hint}"
         )
 
 

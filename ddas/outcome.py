@@ -9,6 +9,7 @@ from typing import Any
 from ddas.alerts import Alert, announce
 from ddas.identity import NormalizedURL
 from ddas.records import CopyInfo
+from ddas.vocabulary import AlertKind
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class FetchResult:
 
 
 def tell(
-    kind: str,
+    kind: AlertKind,
     nurl: NormalizedURL,
     copies: list[CopyInfo],
     size: int | None,

@@ -122,8 +122,9 @@ class DDASDownloader:
                     break
         if not digest:
             return None
-        algorithm = digest.split(":", 1)[0].lower() if ":" in digest else "sha256"
-        return digest if algorithm in ALGORITHMS else None
+        if ":" not in digest:  # pooch's rule for bare hex is sha256; ours is BLAKE3: spell it out
+            digest = f"sha256:{digest.strip()}"
+        return digest if digest.split(":", 1)[0].lower() in ALGORITHMS else None
 
 
 def _url_of(pooch: Any, fname: str) -> str | None:

@@ -11,6 +11,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from ddas.vocabulary import CopyState, EventKind
+
 
 def iso(ts: float | None) -> str | None:
     """Epoch seconds -> ISO-8601 UTC, the wire format of the REST API."""
@@ -47,7 +49,7 @@ class CopyInfo(Record):
     host: str
     location: str
     owner: str
-    state: str
+    state: CopyState
     size: int
     in_store: bool
     created: float
@@ -78,7 +80,7 @@ class SourceInfo(Record):
 @dataclass(frozen=True)
 class EventInfo(Record):
     id: int
-    kind: str
+    kind: EventKind
     user: str
     at: float
     content_id: int | None
@@ -143,6 +145,10 @@ class DuplicateGroup(Record):
     @property
     def paths(self) -> list[str]:
         return [c.location for c in self.copy_list]
+
+
+#: The most items one page holds: the registry's listings, the REST ``limit``, ``ddas find --limit``.
+MAX_PAGE = 500
 
 
 @dataclass(frozen=True)
@@ -226,3 +232,91 @@ class LeaseInfo(Record):
     progress_bytes: int
     total_bytes: int | None
     _timestamps = ("acquired_at", "heartbeat_at", "expires_at")
+
+
+@dataclass(frozen=True)
+class CollectionSummary(Record):
+    """A collection version as the sidebar lists it: one row for many files."""
+
+    id: int
+    url: str
+    digest: str
+    members: int
+    size: int
+    owners: list[str]
+    created: float
+    last_used: float | None
+    versions: int = 1
+    _timestamps = ("created", "last_used")
+
+
+@dataclass(frozen=True)
+class MemberInfo(Record):
+    path: str
+    content_id: int
+    blake3: str
+    size: int
+    copies: int
+    owners: list[str]
+
+
+@dataclass(frozen=True)
+class CollectionDetail(CollectionSummary):
+    """One version with its members, and every version of the same URL (newest first)."""
+
+    member_list: list[MemberInfo] = field(default_factory=list)
+    version_list: list[CollectionSummary] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MetadataInfo(Record):
+    content_id: int
+    format: str
+    summary: str
+    signature: str | None
+    extracted: float
+    seconds: float
+    doc: dict[str, Any]
+    _timestamps = ("extracted",)
+
+
+@dataclass(frozen=True)
+class SameDataGroup(Record):
+    """Contents whose bytes differ but whose metadata says they hold the same data."""
+
+    signature: str
+    summary: str
+    format: str
+    contents: list[dict[str, Any]]
+    bytes: int
+    label: str = "same data, different files"
+
+
+@dataclass(frozen=True)
+class AnnotationInfo(Record):
+    id: int
+    url: str | None
+    content_id: int | None
+    tags: list[str] = field(default_factory=list)
+    description: str = ""
+    license: str = ""
+    doi: str = ""
+    updated_by: str = ""
+    updated: float = 0.0
+    _timestamps = ("updated",)
+
+
+@dataclass(frozen=True)
+class ScanRunInfo:
+    """One scan a server ran (see :mod:`ddas.registry.scanruns`)."""
+
+    id: int
+    user: str
+    roots: list[str]
+    state: str
+    host: str
+    pid: int
+    started_at: float
+    heartbeat_at: float
+    finished_at: float | None
+    message: str | None

@@ -90,7 +90,7 @@ def blank_registry(backend: str, folder: Path, request: pytest.FixtureRequest) -
     pg_admin = request.getfixturevalue("pg_admin")
     url, schema = make_pg_url(pg_admin)
     yield url
-    from ddas.registry.core import _ENGINES
+    from ddas.registry.database import _ENGINES
 
     metadata.wait(60)  # extraction threads of this registry's copies, before their schema goes
     engine = _ENGINES.pop(url, None)

@@ -78,3 +78,26 @@ def test_hash_mismatch_exit_4(
     url = http_server.add("cli/bad.nc", DATA)
     result = runner.invoke(main, ["fetch", url, "--known-hash", "md5:" + "0" * 32])
     assert result.exit_code == 4 and "expected" in result.stderr
+
+
+def test_fetch_known_hash_and_find_read_a_bare_digest_the_same_way(
+    ddas_env: dict[str, str], http_server: CountingServer, runner: CliRunner
+) -> None:
+    import hashlib
+
+    import blake3
+
+    url = http_server.add("cli/same-rule.nc", DATA)
+    b3, sha = blake3.blake3(DATA).hexdigest(), hashlib.sha256(DATA).hexdigest()
+    # a bare sha256 (as pooch writes it) is read as BLAKE3: refused, nothing kept, and told how
+    refused = runner.invoke(main, ["fetch", url, "--known-hash", sha])
+    assert refused.exit_code == 4 and f"'sha256:{sha[:8]}…'" in refused.stderr
+    assert Registry().copies_for_url(url) == []
+    # the bare BLAKE3 is accepted by fetch and found by find: the same string, the same content
+    fetched = runner.invoke(main, ["fetch", url, "--known-hash", b3, "--json"])
+    assert fetched.exit_code == 0, fetched.output
+    path = json.loads(fetched.stdout)["path"]
+    for query in (b3, f"BLAKE3:{b3.upper()}"):
+        found = runner.invoke(main, ["find", query, "--json"])
+        assert [c["location"] for c in json.loads(found.stdout)] == [path], query
+    assert runner.invoke(main, ["find", sha]).exit_code == 1  # bare: BLAKE3, and no such content

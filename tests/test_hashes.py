@@ -9,7 +9,14 @@ from pathlib import Path
 import blake3
 import pytest
 
-from ddas.hashes import StreamHasher, file_blake3, file_digests, parse_known_hash
+from ddas.hashes import (
+    StreamHasher,
+    digest_or_none,
+    file_blake3,
+    file_digests,
+    parse_digest,
+    parse_known_hash,
+)
 
 
 @pytest.mark.parametrize("size", [0, 1, (1 << 20) + 7, (9 << 20) + 3])  # last one takes mmap
@@ -44,7 +51,7 @@ def test_one_pass_computes_blake3_and_every_alias(tmp_path: Path) -> None:
     [
         ("md5:" + "AB" * 16, "md5"),
         ("  sha256:" + "0" * 64, "sha256"),
-        ("0" * 64, "sha256"),  # a bare digest is sha256, as in pooch
+        ("0" * 64, "blake3"),  # a bare digest is BLAKE3 (the one rule; ddas.pooch adds sha256:)
         ("BLAKE3:" + "f" * 64, "blake3"),
         ("sha512:" + "1" * 128, "sha512"),
     ],
@@ -69,3 +76,16 @@ def test_a_malformed_known_hash_says_what_is_wrong(text: str, message: str) -> N
     with pytest.raises(ValueError, match=message):
         parse_known_hash(text)
     assert parse_known_hash(None) is None and parse_known_hash("  ") is None
+
+
+def test_one_parser_reads_a_bare_digest_as_blake3_and_says_how_to_write_sha256() -> None:
+    bare = parse_digest("AB" * 32)
+    assert (bare.algorithm, bare.value, bare.bare) == ("blake3", "ab" * 32, True)
+    assert (
+        bare == parse_digest("blake3:" + "ab" * 32) and not parse_digest("blake3:" + "ab" * 32).bare
+    )
+    assert "'sha256:abababab…'" in bare.spelling_hint()  # a pooch-style sha256 pasted bare
+    assert parse_digest("sha256:" + "ab" * 32).spelling_hint() == ""  # written out: no guess made
+    with pytest.raises(ValueError, match="bare hex digest is blake3"):
+        parse_digest("a" * 32)  # a bare md5 is refused, not looked up as a truncated BLAKE3
+    assert digest_or_none("era5 2020") is None and digest_or_none("md5:" + "a" * 32) is not None

@@ -14,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from ddas.errors import RegistrySchemaError
 from ddas.identity import Validators
 from ddas.registry import Registry
-from ddas.registry.core import _ENGINES
+from ddas.registry.database import _ENGINES
 from ddas.registry.engine import HEAD_REVISION, create_registry_engine, head_revision
 from ddas.registry.models import Base
 

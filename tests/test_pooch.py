@@ -87,6 +87,10 @@ def test_hashes_ddas_does_not_compute_are_left_to_pooch(
     assert ddas.pooch.DDASDownloader(known_hash="md5:" + "a" * 32)._hash_for(url, None) == (
         "md5:" + "a" * 32
     )
+    # pooch's bare hex is sha256; DDAS's is BLAKE3, so the adapter spells pooch's meaning out
+    assert (
+        ddas.pooch.DDASDownloader(known_hash="b" * 64)._hash_for(url, None) == "sha256:" + "b" * 64
+    )
 
 
 def test_availability_and_file_objects(

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from ddas.identity import Validators
 from ddas.registry import Registry, engine
-from ddas.registry.core import _ENGINES
+from ddas.registry.database import _ENGINES
 from tests.conftest import make_pg_url
 
 

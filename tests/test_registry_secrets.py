@@ -48,14 +48,16 @@ def use_every_write_path(registry: Registry) -> None:
         location="/store/ab/era5.nc",
         digests={"md5": "00ff" * 8},
     )
-    registry.touch_source(PRESIGNED.replace("versionId=3", "versionId=4"), validators)
+    registry.add_source(
+        copy.content_id, PRESIGNED.replace("versionId=3", "versionId=4"), validators
+    )
     registry.add_source(copy.content_id, MIRROR, validators)
     nurl = normalize_url(PRESIGNED)
     holder = new_holder()
     registry.acquire_lease(lease_key(nurl.url), holder, ttl=60, total_bytes=10)
     registry.heartbeat(lease_key(nurl.url), holder, progress_bytes=5)
     registry.record_event("reuse", content_id=copy.content_id, nbytes=10, detail={"url": nurl.url})
-    registry.record_event("lookup", detail={"url": normalize_url(MIRROR).url})
+    registry.record_event("scan", detail={"url": normalize_url(MIRROR).url})
     assert registry.copies_for_url(PRESIGNED) == registry.copies_for_url(MIRROR) == [copy]
 
 

@@ -96,7 +96,7 @@ def test_duplicate_groups_equal_jdupes(registry, tree: Path) -> None:
     assert summary["wasted_bytes"] == 2 * 200 * KiB + 3000 + 4 * 70 * KiB + 9 * 1024 * KiB
     # hard links are one copy: listed together, never counted as waste
     era5 = next(g for g in report.groups() if g["size"] == 200 * KiB)
-    assert era5["copies"] == 3 and str(tree / "raw/era5-hardlink.nc") in era5["paths"]
+    assert era5["copy_count"] == 3 and str(tree / "raw/era5-hardlink.nc") in era5["paths"]
 
 
 def test_registry_knows_every_file_and_the_same_duplicates(registry, tree: Path) -> None:
@@ -210,7 +210,7 @@ def test_problems_are_reported_not_fatal(registry, tree: Path) -> None:
     assert kinds[str(growing)] == "changed"
     assert kinds[f"{tree}/raw/caf\ufffd.nc"] == "undecodable-name"
     part5 = next(g for g in report.groups() if g["size"] == 70 * KiB)
-    assert part5["copies"] == 3  # the other three copies still found
+    assert part5["copy_count"] == 3  # the other three copies still found
     known = {c.location for c in registry.known_copies_under(_host(), str(tree))}
     assert str(growing) not in known  # never registered with a hash of half its bytes
 
@@ -254,7 +254,7 @@ def test_report_tables(registry, tree: Path) -> None:
     report = scan([tree], min_size=1, registry=registry)
 
     assert report.duplicates["wasted_bytes"].sum() == report.summary()["wasted_bytes"]
-    assert report.files["redundant"].sum() == sum(g["copies"] - 1 for g in report.groups())
+    assert report.files["redundant"].sum() == sum(g["copy_count"] - 1 for g in report.groups())
     by_top = report.wasted_by("top")
     assert by_top["wasted_bytes"].sum() == report.summary()["wasted_bytes"]
     by_type = report.wasted_by("ext").set_index("ext")["wasted_bytes"].to_dict()

@@ -142,12 +142,6 @@ async def test_an_unknown_scan_is_404(ddas_api, registry):
 async def test_an_admin_scans_the_configured_roots_and_watches_progress(
     ddas_api, registry, scan_root: Path
 ):
-    try:
-        from ddas.scanning import scan  # noqa: F401
-    except ImportError as exc:
-        pytest.skip(
-            f"ddas.scan is not in this DDAS yet ({exc}); POST scans answers 501 until it is"
-        )
     (scan_root / "a").mkdir()
     payload = b"the same bytes in two places " * 1000
     (scan_root / "a" / "one.bin").write_bytes(payload)

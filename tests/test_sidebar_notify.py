@@ -92,7 +92,7 @@ def open_notebook(browser: object, lab: Lab, name: str, url: str) -> tuple[Page,
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
 
-    def polls_news(response: Response) -> bool:  # a poll after the start (which asks limit=1000)
+    def polls_news(response: Response) -> bool:  # a poll after the start (which asks limit=1)
         query = events_query(response) or {}
         return query.get("limit") == ["200"] and query.get("user") == [USER]
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from ddas.alerts.card import human_size, render_html, render_text
 from ddas.records import CopyInfo
+from ddas.vocabulary import AlertKind
 
 log = logging.getLogger("ddas")
 log.addHandler(logging.NullHandler())
@@ -24,7 +25,7 @@ __all__ = ["Alert", "announce", "frontend_attached", "human_size", "in_kernel"]
 class Alert:
     """One thing DDAS tells the user: what happened (``kind``), about which dataset, where copies are."""
 
-    kind: str  # reuse | warn | mirror | new_version | waiting | ask
+    kind: AlertKind
     name: str
     url: str  # always the redacted, normalized URL
     message: str

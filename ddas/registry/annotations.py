@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from sqlalchemy import delete, select
 
 from ddas.errors import NotAllowedError
 from ddas.metadata.describe import words_of
-from ddas.records import Record
-from ddas.registry.core import RegistryCore
+from ddas.records import AnnotationInfo
+from ddas.registry.database import RegistryPart
 from ddas.registry.models import (
     Annotation,
     AnnotationWord,
@@ -27,40 +26,9 @@ from ddas.registry.models import (
     Copy,
     Source,
 )
+from ddas.registry.rows import annotation_info
 
 FIELDS = ("tags", "description", "license", "doi")
-
-
-@dataclass(frozen=True)
-class AnnotationInfo(Record):
-    id: int
-    url: str | None
-    content_id: int | None
-    tags: list[str] = field(default_factory=list)
-    description: str = ""
-    license: str = ""
-    doi: str = ""
-    updated_by: str = ""
-    updated: float = 0.0
-    _timestamps = ("updated",)
-
-
-def _info(row: Annotation) -> AnnotationInfo:
-    try:
-        tags = [str(t) for t in json.loads(row.tags or "[]")]
-    except ValueError:
-        tags = []
-    return AnnotationInfo(
-        row.id,
-        row.url,
-        row.content_id,
-        tags,
-        row.description,
-        row.license,
-        row.doi,
-        row.updated_by,
-        row.updated_at,
-    )
 
 
 def annotation_words(info: AnnotationInfo) -> list[str]:
@@ -69,7 +37,7 @@ def annotation_words(info: AnnotationInfo) -> list[str]:
     return sorted({w for text in texts for w in words_of(text)})
 
 
-class RegistryAnnotations(RegistryCore):
+class Annotations(RegistryPart):
     """Writes and reads of annotations (see the module docstring)."""
 
     def _owners_of(self, s, url: str | None, content_id: int | None) -> set[str]:
@@ -146,7 +114,7 @@ class RegistryAnnotations(RegistryCore):
                     setattr(row, name, value)
             row.updated_by, row.updated_at = user, now
             s.flush()
-            info = _info(row)
+            info = annotation_info(row)
             s.execute(delete(AnnotationWord).where(AnnotationWord.annotation_id == row.id))
             words = annotation_words(info)
             if words:
@@ -166,9 +134,12 @@ class RegistryAnnotations(RegistryCore):
                 .where((Annotation.url.in_(urls)) | (Annotation.content_id == content_id))
                 .order_by(Annotation.id)
             ).all()
-            return [_info(r) for r in rows]
+            return [annotation_info(r) for r in rows]
 
     def annotation_for_url(self, url: str) -> AnnotationInfo | None:
         with self._read() as s:
             row = s.scalar(select(Annotation).where(Annotation.url == url))
-            return _info(row) if row is not None else None
+            return annotation_info(row) if row is not None else None
+
+
+__all__ = ["AnnotationInfo", "Annotations", "annotation_words"]

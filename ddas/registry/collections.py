@@ -12,17 +12,17 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from blake3 import blake3 as _blake3
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ddas.identity import NormalizedURL, normalize_url
-from ddas.records import Page, Record
-from ddas.registry.core import RegistryCore
+from ddas.identity import NormalizedURL
+from ddas.records import CollectionDetail, CollectionSummary, MemberInfo, Page
+from ddas.registry.database import RegistryPart, as_normalized
 from ddas.registry.models import Collection, CollectionMember, Content, Copy
+from ddas.registry.rows import collection_detail, collection_summary, member_info
 
 MAX_MEMBERS_SHOWN = 10_000  # a details view lists this many members at most
 
@@ -31,40 +31,6 @@ def collection_digest(members: Sequence[tuple[str, str]]) -> str:
     """BLAKE3 of the sorted ``relative path <TAB> blake3`` lines: the version's identity."""
     lines = "".join(f"{path}\t{b3}\n" for path, b3 in sorted(members))
     return _blake3(lines.encode("utf-8", "surrogateescape")).hexdigest()
-
-
-@dataclass(frozen=True)
-class CollectionSummary(Record):
-    """A collection version as the sidebar lists it: one row for many files."""
-
-    id: int
-    url: str
-    digest: str
-    members: int
-    size: int
-    owners: list[str]
-    created: float
-    last_used: float | None
-    versions: int = 1
-    _timestamps = ("created", "last_used")
-
-
-@dataclass(frozen=True)
-class MemberInfo(Record):
-    path: str
-    content_id: int
-    blake3: str
-    size: int
-    copies: int
-    owners: list[str]
-
-
-@dataclass(frozen=True)
-class CollectionDetail(CollectionSummary):
-    """One version with its members, and every version of the same URL (newest first)."""
-
-    member_list: list[MemberInfo] = field(default_factory=list)
-    version_list: list[CollectionSummary] = field(default_factory=list)
 
 
 def _owners(s: Session, collection_ids: list[int]) -> dict[int, list[str]]:
@@ -81,21 +47,7 @@ def _owners(s: Session, collection_ids: list[int]) -> dict[int, list[str]]:
     return {cid: sorted(v) for cid, v in out.items()}
 
 
-def _summary(row: Collection, owners: list[str], versions: int = 1) -> CollectionSummary:
-    return CollectionSummary(
-        id=row.id,
-        url=row.url,
-        digest=row.digest,
-        members=row.members,
-        size=row.size,
-        owners=owners,
-        created=row.created_at,
-        last_used=row.last_used_at,
-        versions=versions,
-    )
-
-
-class RegistryCollections(RegistryCore):
+class Collections(RegistryPart):
     """Writes and reads of collections (see the module docstring)."""
 
     def _upsert_id(
@@ -119,7 +71,7 @@ class RegistryCollections(RegistryCore):
     ) -> CollectionSummary:
         """Register (or touch) the version of ``url`` made of ``members`` ((path, blake3) pairs
         of already registered contents), in one transaction."""
-        nurl = url if isinstance(url, NormalizedURL) else normalize_url(url)
+        nurl = as_normalized(url)
         if not members:
             raise ValueError("a collection needs at least one member")
         digest, now = collection_digest(members), time.time()
@@ -152,7 +104,7 @@ class RegistryCollections(RegistryCore):
                 stmt = self._insert(CollectionMember).values(list(chunk))
                 s.execute(stmt.on_conflict_do_nothing(index_elements=["collection_id", "path"]))
             row = s.get_one(Collection, cid)
-            return _summary(row, _owners(s, [cid]).get(cid, []))
+            return collection_summary(row, _owners(s, [cid]).get(cid, []))
 
     def collections(self, q: str = "", *, offset: int = 0, limit: int = 50) -> Page:
         """The newest version of each collection URL (``q``: a substring of the URL), newest
@@ -175,7 +127,7 @@ class RegistryCollections(RegistryCore):
                 .limit(limit)
             ).all()
             owners = _owners(s, [r.id for r, _ in rows])
-            items = [_summary(r, owners.get(r.id, []), int(n)) for r, n in rows]
+            items = [collection_summary(r, owners.get(r.id, []), int(n)) for r, n in rows]
         return Page(total=int(total), offset=offset, limit=limit, items=items)
 
     def collection(self, collection_id: int) -> CollectionDetail | None:
@@ -206,39 +158,25 @@ class RegistryCollections(RegistryCore):
                 select(Collection).where(Collection.url == row.url).order_by(Collection.id.desc())
             ).all()
             owners = _owners(s, [v.id for v in versions])
-            return CollectionDetail(
-                id=row.id,
-                url=row.url,
-                digest=row.digest,
-                members=row.members,
-                size=row.size,
-                owners=owners.get(row.id, []),
-                created=row.created_at,
-                last_used=row.last_used_at,
-                versions=len(versions),
-                member_list=[
-                    MemberInfo(
-                        m.path,
-                        m.content_id,
-                        b3,
-                        m.size,
-                        counts[m.content_id],
-                        sorted(copies[m.content_id]),
-                    )
+            return collection_detail(
+                row,
+                owners.get(row.id, []),
+                [
+                    member_info(m, b3, counts[m.content_id], copies[m.content_id])
                     for m, b3 in members
                 ],
-                version_list=[_summary(v, owners.get(v.id, []), len(versions)) for v in versions],
+                [collection_summary(v, owners.get(v.id, []), len(versions)) for v in versions],
             )
 
     def collections_of_url(self, url: str | NormalizedURL) -> list[CollectionSummary]:
         """Every registered version of the collection at ``url``, newest first."""
-        nurl = url if isinstance(url, NormalizedURL) else normalize_url(url)
+        nurl = as_normalized(url)
         with self._read() as s:
             rows = s.scalars(
                 select(Collection).where(Collection.url == nurl.url).order_by(Collection.id.desc())
             ).all()
             owners = _owners(s, [r.id for r in rows])
-            return [_summary(r, owners.get(r.id, []), len(rows)) for r in rows]
+            return [collection_summary(r, owners.get(r.id, []), len(rows)) for r in rows]
 
     def collections_with_content(self, content_id: int) -> list[CollectionSummary]:
         """The collections a content is a member of (for its details view)."""
@@ -251,7 +189,7 @@ class RegistryCollections(RegistryCore):
                 .limit(50)
             ).all()
             owners = _owners(s, [r.id for r in rows])
-            return [_summary(r, owners.get(r.id, [])) for r in rows]
+            return [collection_summary(r, owners.get(r.id, [])) for r in rows]
 
     def collection_members(self, collection_id: int) -> list[tuple[str, str]]:
         """(relative path, blake3) of every member: what a tree of this version must hold."""
@@ -269,3 +207,12 @@ class RegistryCollections(RegistryCore):
 
 def _chunks(items: Sequence[Any], n: int) -> list[Sequence[Any]]:
     return [items[i : i + n] for i in range(0, len(items), n)]
+
+
+__all__ = [
+    "CollectionDetail",
+    "CollectionSummary",
+    "Collections",
+    "MemberInfo",
+    "collection_digest",
+]

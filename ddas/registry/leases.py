@@ -20,7 +20,7 @@ from sqlalchemy import delete, select, update
 
 from ddas import config
 from ddas.records import LeaseInfo
-from ddas.registry.core import RegistryCore
+from ddas.registry.database import RegistryPart
 from ddas.registry.models import Lease
 from ddas.registry.rows import lease_info
 
@@ -79,7 +79,7 @@ def holder_is_dead(holder: str) -> bool:
     return started != parts[3]
 
 
-class RegistryLeases(RegistryCore):
+class Leases(RegistryPart):
     """Acquire / heartbeat / release of download leases."""
 
     def acquire_lease(

@@ -19,11 +19,13 @@ from contextlib import contextmanager
 
 from sqlalchemy import ColumnElement, Connection, Select, bindparam, select
 
-from ddas.identity import NormalizedURL, Validators, normalize_url
+from ddas.hashes import digest_or_none
+from ddas.identity import NormalizedURL, Validators
 from ddas.records import CopyInfo, SourceInfo
-from ddas.registry.core import RegistryCore
+from ddas.registry.database import RegistryPart, as_normalized
 from ddas.registry.models import Content, Copy, Digest, Source
 from ddas.registry.rows import COPY_COLUMNS as _COPY_COLUMNS
+from ddas.registry.rows import SOURCE_COLUMNS as _SOURCE_COLUMNS
 
 # Each statement in two forms: one state (``state = :state``, the usual "present") and several
 # (``state IN (...)``, whose expanding parameter SQLAlchemy must re-render on every execution).
@@ -65,18 +67,6 @@ _BY_ALIAS = {
 }
 _CONTENT_BY_BLAKE3 = select(Content.id).where(_BLAKE3)
 _CONTENT_BY_ALIAS = select(Digest.content_id).where(*_ALIAS)
-# Exactly SourceInfo's fields, in order.
-_SOURCE_COLUMNS = (
-    Source.id,
-    Source.url,
-    Source.etag,
-    Source.last_modified,
-    Source.size,
-    Source.content_id,
-    Source.first_seen,
-    Source.last_seen,
-    Source.checksum,
-)
 _SOURCES_BY_URL = (
     select(*_SOURCE_COLUMNS).where(Source.url == bindparam("url")).order_by(Source.last_seen.desc())
 )
@@ -89,14 +79,15 @@ def _states(states: tuple[str, ...]) -> tuple[bool, dict[str, object]]:
     return False, {"states": list(states)}
 
 
-def parse_digest(digest: str) -> tuple[str, str]:
-    """``"md5:AB.."`` -> ``("md5", "ab..")``; a bare digest is BLAKE3."""
-    algorithm, sep, value = digest.strip().lower().partition(":")
-    return (algorithm, value) if sep else ("blake3", algorithm)
+def _digest_params(digest: str) -> dict[str, str] | None:
+    """``"md5:AB.."`` -> the statement's parameters, by :func:`ddas.hashes.parse_digest`'s rule
+    (bare hex is BLAKE3); None for a string that is no well-formed digest, which names nothing."""
+    known = digest_or_none(digest)
+    return None if known is None else {"algorithm": known.algorithm, "value": known.value}
 
 
-class RegistryLookups(RegistryCore):
-    """Lookups by URL and by digest; see :class:`ddas.registry.Registry` for the whole API."""
+class Lookups(RegistryPart):
+    """Lookups by URL and by digest, each one statement in autocommit (see the module notes)."""
 
     @contextmanager
     def _lookup(self) -> Iterator[Connection]:
@@ -109,7 +100,7 @@ class RegistryLookups(RegistryCore):
 
     def sources_for_url(self, url: str | NormalizedURL) -> list[SourceInfo]:
         """Every recorded version of this URL, most recently seen first."""
-        nurl = url if isinstance(url, NormalizedURL) else normalize_url(url)
+        nurl = as_normalized(url)
         with self._lookup() as conn:
             return [SourceInfo(*row) for row in conn.execute(_SOURCES_BY_URL, {"url": nurl.url})]
 
@@ -120,7 +111,7 @@ class RegistryLookups(RegistryCore):
         states: tuple[str, ...] = ("present",),
     ) -> list[CopyInfo]:
         """Copies of what this URL gave (only at these validators' version, when given)."""
-        nurl = url if isinstance(url, NormalizedURL) else normalize_url(url)
+        nurl = as_normalized(url)
         one, params = _states(states)
         params["url"] = nurl.url
         stmt = _BY_URL[one]
@@ -136,10 +127,12 @@ class RegistryLookups(RegistryCore):
 
     def content_id_for_digest(self, digest: str) -> int | None:
         """The content with this BLAKE3 (or alias digest, ``"md5:..."``), if known."""
-        algorithm, value = parse_digest(digest)
-        stmt = _CONTENT_BY_BLAKE3 if algorithm == "blake3" else _CONTENT_BY_ALIAS
+        params = _digest_params(digest)
+        if params is None:
+            return None
+        stmt = _CONTENT_BY_BLAKE3 if params["algorithm"] == "blake3" else _CONTENT_BY_ALIAS
         with self._lookup() as conn:
-            return conn.execute(stmt, {"algorithm": algorithm, "value": value}).scalar()
+            return conn.execute(stmt, params).scalar()
 
     def copies_for_content(
         self, content_id: int, states: tuple[str, ...] = ("present",)
@@ -154,9 +147,11 @@ class RegistryLookups(RegistryCore):
         self, digest: str, states: tuple[str, ...] = ("present",)
     ) -> list[CopyInfo]:
         """Copies of a content named by its digest (``ddas find <digest>``), in one statement."""
-        algorithm, value = parse_digest(digest)
+        digest_params = _digest_params(digest)
+        if digest_params is None:
+            return []
         one, params = _states(states)
-        stmt = (_BY_BLAKE3 if algorithm == "blake3" else _BY_ALIAS)[one]
-        params.update(algorithm=algorithm, value=value)
+        stmt = (_BY_BLAKE3 if digest_params["algorithm"] == "blake3" else _BY_ALIAS)[one]
+        params.update(digest_params)
         with self._lookup() as conn:
             return [CopyInfo(*row) for row in conn.execute(stmt, params)]

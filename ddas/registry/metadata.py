@@ -4,7 +4,7 @@ The document is stored as JSON (what the details view shows); the words go to ``
 (word, content_id) whose primary key leads with the word, so a search for a variable name or a word
 of a title is a btree range however many copies there are. "Same data, different files" groups are
 contents sharing a metadata signature (see :func:`ddas.metadata.describe.signature`), never mixed
-with exact duplicates (same BLAKE3), which :meth:`RegistryQueries.duplicates` reports.
+with exact duplicates (same BLAKE3), which :meth:`Reports.duplicates <ddas.registry.reports.Reports.duplicates>` reports.
 """
 
 from __future__ import annotations
@@ -12,54 +12,20 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select
 
-from ddas.records import Page, Record
-from ddas.registry.core import RegistryCore
+from ddas.records import MetadataInfo, Page, SameDataGroup
+from ddas.registry.database import RegistryPart
 from ddas.registry.models import Content, ContentMetadata, Copy, MetadataWord
+from ddas.registry.rows import metadata_info
 
 if TYPE_CHECKING:  # pragma: no cover
     from ddas.metadata import Extracted
 
 
-@dataclass(frozen=True)
-class MetadataInfo(Record):
-    content_id: int
-    format: str
-    summary: str
-    signature: str | None
-    extracted: float
-    seconds: float
-    doc: dict[str, Any]
-    _timestamps = ("extracted",)
-
-
-@dataclass(frozen=True)
-class SameDataGroup(Record):
-    """Contents whose bytes differ but whose metadata says they hold the same data."""
-
-    signature: str
-    summary: str
-    format: str
-    contents: list[dict[str, Any]]
-    bytes: int
-    label: str = "same data, different files"
-
-
-def _info(row: ContentMetadata) -> MetadataInfo:
-    try:
-        doc = json.loads(row.doc or "{}")
-    except ValueError:
-        doc = {}
-    return MetadataInfo(
-        row.content_id, row.format, row.summary, row.signature, row.extracted_at, row.seconds, doc
-    )
-
-
-class RegistryMetadata(RegistryCore):
+class Metadata(RegistryPart):
     """Writes and reads of extracted metadata (see the module docstring)."""
 
     def record_metadata(self, content_id: int, found: Extracted) -> None:
@@ -100,7 +66,7 @@ class RegistryMetadata(RegistryCore):
         """The extracted document of a content, or None (not extracted, or not a known format)."""
         with self._read() as s:
             row = s.get(ContentMetadata, content_id)
-            return _info(row) if row is not None else None
+            return metadata_info(row) if row is not None else None
 
     def metadata_summaries(self, content_ids: list[int]) -> dict[int, str]:
         """``{content_id: one-line summary}`` for a page of contents (one query)."""
@@ -166,3 +132,6 @@ class RegistryMetadata(RegistryCore):
         ]
         out.sort(key=lambda g: (-g.bytes, g.signature))
         return Page(total=len(out), offset=offset, limit=limit, items=out[offset : offset + limit])
+
+
+__all__ = ["Metadata", "MetadataInfo", "SameDataGroup"]

@@ -4,7 +4,7 @@
 * **Source** is a normalized URL *at one version* (its validators); a URL has many versions over time,
   many URLs can give one content (mirrors).
 * **Copy** is one place a content lives (host + local path, or an fsspec URL), with its owner and state.
-* **Event** is the audit trail and the stats' raw material (lookup, download, reuse, alert, scan, ...).
+* **Event** is the audit trail and the stats' raw material (download, reuse, alert, scan, ...).
 * **Lease** is the cross-process, cross-machine "I am downloading this" flag with heartbeat and expiry:
   file locks are not trustworthy on NFS/Lustre/GPFS, a database row is.
 * **TypeTally**, **UserTally**, **DayTally** are running totals (per file type, per user, per day
@@ -33,6 +33,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from ddas import vocabulary
+
 # Deterministic constraint names keep Alembic migrations portable between SQLite and PostgreSQL.
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -41,8 +43,7 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-COPY_STATES = ("present", "missing", "corrupt", "unhashed")
-EVENT_KINDS = ("lookup", "download", "reuse", "alert", "scan", "verify", "forget")
+COPY_STATES, EVENT_KINDS = vocabulary.COPY_STATES, vocabulary.EVENT_KINDS  # the DB's words
 Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite only auto-increments INTEGER keys
 
 

@@ -1,6 +1,6 @@
 """Read side of the registry: the dataset listing (search) and one dataset's details.
 
-A search is a few named steps (see ``RegistryQueries.search``): check the sort and the page, find
+A search is a few named steps (see ``Datasets.search``): check the sort and the page, find
 the matching ids through the index-driven branches of :mod:`ddas.registry.search`, then page them
 in one of three ways depending on how many match. Reports (duplicates, stats, events) live in
 :mod:`ddas.registry.reports`, the hot-path lookups in :mod:`ddas.registry.lookups`.
@@ -15,9 +15,9 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import CompoundSelect
 
-from ddas.records import CopyInfo, DatasetDetail, DatasetSummary, Page
+from ddas.records import MAX_PAGE, CopyInfo, DatasetDetail, DatasetSummary, Page
 from ddas.registry import search as _search
-from ddas.registry.lookups import RegistryLookups
+from ddas.registry.database import RegistryPart
 from ddas.registry.models import Content, Copy, Digest, Event, Source
 from ddas.registry.reports import urls_by_content
 from ddas.registry.rows import copy_info, event_info, source_info
@@ -30,9 +30,9 @@ SORTS = {
     "copies": Content.copy_count,  # present copies, kept by ddas.registry.tallies
     "id": Content.id,
 }
-MAX_LIMIT = 500
+MAX_LIMIT = MAX_PAGE
 #: Rows of the sort order a broad search reads for its page: at least WINDOW, WINDOW_PER_ROW per row
-#: up to the page's end, at most WINDOW_MAX (see ``RegistryQueries._window_page``).
+#: up to the page's end, at most WINDOW_MAX (see ``Datasets._window_page``).
 WINDOW, WINDOW_PER_ROW, WINDOW_MAX = 2_000, 40, 50_000
 
 
@@ -51,7 +51,7 @@ def owned_by(owner: str) -> ColumnElement[bool]:
     return select(Copy.id).where(Copy.content_id == Content.id, Copy.owner == owner).exists()
 
 
-class RegistryQueries(RegistryLookups):
+class Datasets(RegistryPart):
     """The dataset listing and details; every method opens and closes its own read transaction."""
 
     def search(

@@ -32,7 +32,7 @@ from ddas.records import (
     UserStats,
 )
 from ddas.registry import tallies
-from ddas.registry.core import RegistryCore
+from ddas.registry.database import RegistryPart
 from ddas.registry.models import Content, Copy, DayTally, Event, Source, TypeTally, UserTally
 from ddas.registry.rows import COPY_COLUMNS, event_info
 from ddas.registry.tallies import day_of
@@ -72,7 +72,7 @@ def _present_copies(conn: Connection, ids: Sequence[int]) -> dict[int, list[Copy
     return out
 
 
-class RegistryReports(RegistryCore):
+class Reports(RegistryPart):
     """Duplicates, stats and events; see the module notes for why each is cheap."""
 
     def duplicates(self, *, offset: int = 0, limit: int | None = None) -> DuplicatePage:

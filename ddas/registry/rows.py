@@ -1,18 +1,44 @@
-"""ORM rows to the plain records the rest of DDAS sees (copies, sources, events, leases), and the file type
+"""Every conversion of a database row to the plain record the rest of DDAS sees, and the file type
 users think in.
 
-Kept apart so that the query modules and the write core share one conversion (a new column is added
-in one place) without the readers importing the writer.
+Copies, sources, events and leases (with :data:`COPY_COLUMNS` / :data:`SOURCE_COLUMNS`, the column
+lists whose Core rows *are* records), collections, metadata, annotations and scan runs: one place,
+so that a new column is added once and the query modules share one conversion without importing
+each other or the writes.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import Row
 
-from ddas.records import CopyInfo, EventInfo, LeaseInfo, SourceInfo
-from ddas.registry.models import Content, Copy, Event, Lease, Source
+from ddas.records import (
+    AnnotationInfo,
+    CollectionDetail,
+    CollectionSummary,
+    CopyInfo,
+    EventInfo,
+    LeaseInfo,
+    MemberInfo,
+    MetadataInfo,
+    ScanRunInfo,
+    SourceInfo,
+)
+from ddas.registry.models import (
+    Annotation,
+    Collection,
+    CollectionMember,
+    Content,
+    ContentMetadata,
+    Copy,
+    Event,
+    Lease,
+    ScanRun,
+    Source,
+)
 
 #: Exactly CopyInfo's fields, in order (joined with ``contents`` for the BLAKE3): a Core row of
 #: these *is* a record, ``CopyInfo(*row)``, with no ORM object built on the way (hot paths).
@@ -31,6 +57,18 @@ COPY_COLUMNS = (
     Copy.device,
     Copy.inode,
     Content.blake3,
+)
+#: Exactly SourceInfo's fields, in order: ``SourceInfo(*row)`` (see :data:`COPY_COLUMNS`).
+SOURCE_COLUMNS = (
+    Source.id,
+    Source.url,
+    Source.etag,
+    Source.last_modified,
+    Source.size,
+    Source.content_id,
+    Source.first_seen,
+    Source.last_seen,
+    Source.checksum,
 )
 _COMPOUND = (".tar.gz", ".tar.bz2", ".tar.xz", ".tar.zst", ".nii.gz", ".fastq.gz", ".vcf.gz")
 
@@ -113,4 +151,88 @@ def lease_info(row: Lease) -> LeaseInfo:
         expires_at=row.expires_at,
         progress_bytes=row.progress_bytes,
         total_bytes=row.total_bytes,
+    )
+
+
+def _collection_fields(row: Collection, owners: list[str], versions: int) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "url": row.url,
+        "digest": row.digest,
+        "members": row.members,
+        "size": row.size,
+        "owners": owners,
+        "created": row.created_at,
+        "last_used": row.last_used_at,
+        "versions": versions,
+    }
+
+
+def collection_summary(row: Collection, owners: list[str], versions: int = 1) -> CollectionSummary:
+    """A collection version's record (``owners``: of its members' present copies)."""
+    return CollectionSummary(**_collection_fields(row, owners, versions))
+
+
+def collection_detail(
+    row: Collection,
+    owners: list[str],
+    members: list[MemberInfo],
+    versions: list[CollectionSummary],
+) -> CollectionDetail:
+    """A collection version with its members and every version of its URL."""
+    return CollectionDetail(
+        **_collection_fields(row, owners, len(versions)), member_list=members, version_list=versions
+    )
+
+
+def member_info(
+    row: CollectionMember, blake3: str, copies: int, owners: Iterable[str]
+) -> MemberInfo:
+    """A collection member's record (``copies``, ``owners``: of its content's present copies)."""
+    return MemberInfo(row.path, row.content_id, blake3, row.size, copies, sorted(owners))
+
+
+def metadata_info(row: ContentMetadata) -> MetadataInfo:
+    """A content's extracted metadata; a document that is not JSON reads as empty."""
+    try:
+        doc = json.loads(row.doc or "{}")
+    except ValueError:
+        doc = {}
+    return MetadataInfo(
+        row.content_id, row.format, row.summary, row.signature, row.extracted_at, row.seconds, doc
+    )
+
+
+def annotation_info(row: Annotation) -> AnnotationInfo:
+    """An annotation's record; tags that are not JSON read as none."""
+    try:
+        tags = [str(t) for t in json.loads(row.tags or "[]")]
+    except ValueError:
+        tags = []
+    return AnnotationInfo(
+        row.id,
+        row.url,
+        row.content_id,
+        tags,
+        row.description,
+        row.license,
+        row.doi,
+        row.updated_by,
+        row.updated_at,
+    )
+
+
+def scan_run_info(row: ScanRun) -> ScanRunInfo:
+    """A scan run's record."""
+    return ScanRunInfo(
+        row.id,
+        row.user,
+        json.loads(row.roots or "[]"),
+        row.state,
+        row.host,
+        row.pid,
+        row.started_at,
+        row.heartbeat_at,
+        row.finished_at,
+        row.message,
     )

@@ -13,13 +13,16 @@ import json
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ddas import config
-from ddas.registry.core import RegistryCore
+from ddas.records import ScanRunInfo
+from ddas.registry.database import RegistryPart
 from ddas.registry.models import ScanRun
+from ddas.registry.rows import scan_run_info
+from ddas.registry.writes import add_event
 
 #: A running scan's heartbeat is written at least this often (seconds).
 SCAN_HEARTBEAT_EVERY = 30.0
@@ -38,36 +41,7 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class ScanRunInfo:
-    id: int
-    user: str
-    roots: list[str]
-    state: str
-    host: str
-    pid: int
-    started_at: float
-    heartbeat_at: float
-    finished_at: float | None
-    message: str | None
-
-
-def _info(row: ScanRun) -> ScanRunInfo:
-    return ScanRunInfo(
-        row.id,
-        row.user,
-        json.loads(row.roots or "[]"),
-        row.state,
-        row.host,
-        row.pid,
-        row.started_at,
-        row.heartbeat_at,
-        row.finished_at,
-        row.message,
-    )
-
-
-class RegistryScanRuns(RegistryCore):
+class ScanRuns(RegistryPart):
     """``scan_run_*`` methods; see :mod:`ddas.registry.scanruns`."""
 
     def scan_run_started(
@@ -109,7 +83,7 @@ class RegistryScanRuns(RegistryCore):
         """The newest runs first."""
         with self._read() as s:
             rows = s.scalars(select(ScanRun).order_by(ScanRun.id.desc()).limit(limit)).all()
-            return [_info(r) for r in rows]
+            return [scan_run_info(r) for r in rows]
 
     def mark_interrupted_scans(
         self,
@@ -134,12 +108,12 @@ class RegistryScanRuns(RegistryCore):
                     "it finished; what it registered is kept, and a new scan resumes from there"
                 )
                 self._interrupted_event(s, row)
-                marked.append(_info(row))
+                marked.append(scan_run_info(row))
         return marked
 
-    def _interrupted_event(self, session: object, row: ScanRun) -> None:
-        self._event(
-            session,  # type: ignore[arg-type]
+    def _interrupted_event(self, session: Session, row: ScanRun) -> None:
+        add_event(
+            session,
             "scan",
             user=row.user,
             detail={
@@ -149,3 +123,6 @@ class RegistryScanRuns(RegistryCore):
                 "message": row.message,
             },
         )
+
+
+__all__ = ["SCAN_HEARTBEAT_EVERY", "SCAN_STALE_AFTER", "ScanRunInfo", "ScanRuns", "pid_alive"]

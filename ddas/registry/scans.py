@@ -19,9 +19,10 @@ from sqlalchemy.dialects import sqlite
 
 from ddas.records import CopyInfo
 from ddas.registry import tallies
-from ddas.registry.core import COPY_UPDATES, RegistryCore
+from ddas.registry.database import RegistryPart
 from ddas.registry.models import Content, Copy
 from ddas.registry.rows import copy_info, file_type
+from ddas.registry.writes import COPY_UPDATES
 
 #: Rows written per transaction: large enough to amortise the commit, small enough that an
 #: interrupted scan loses little and a concurrent writer on SQLite never waits long.
@@ -136,7 +137,7 @@ def _chunks(items: Sequence, n: int) -> Iterable[Sequence]:
         yield items[i : i + n]
 
 
-class RegistryScans(RegistryCore):
+class Scans(RegistryPart):
     """Bulk writes and reads for :func:`ddas.scan`; see :mod:`ddas.registry.scans`."""
 
     def _under(self, prefix: str) -> list:

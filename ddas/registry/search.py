@@ -254,7 +254,7 @@ def row_predicate(text: str) -> ColumnElement[bool]:
 
     For a text that matches a large share of all datasets ("era5", ".nc"), testing rows in the
     page's sort order until the page is full reads a few thousand rows, where building the whole
-    match set reads every match (see ``RegistryQueries._window_page``).
+    match set reads every match (see ``Datasets._window_page`` in :mod:`ddas.registry.queries`).
     """
     pattern = _like(text)
     in_url = select(Source.id).where(

@@ -6,7 +6,8 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from ddas.records import CopyInfo
+from ddas.hashes import digest_or_none
+from ddas.records import MAX_PAGE, CopyInfo
 from ddas.remote.client import ServiceClient, client
 
 _COPY_FIELDS = {f.name for f in dataclasses.fields(CopyInfo)}
@@ -38,14 +39,20 @@ def forget(copy_id: int, *, service: ServiceClient | None = None) -> None:
 
 
 def find(query: str, limit: int, *, service: ServiceClient | None = None) -> list[dict[str, Any]]:
-    """``ddas find``: copies by URL, else by the service's text/digest search."""
+    """``ddas find``: copies by URL, else by the service's text/digest search.
+
+    A digest is read by :func:`ddas.hashes.parse_digest` as locally (bare hex is BLAKE3): the
+    search is asked for its hex, and only datasets with that very digest are kept."""
     service = service or client()
     if "://" in query:
         return [c.to_dict() for c in lookup(query, service=service)][:limit]
-    page = service.get("datasets", q=query, limit=min(limit, 500))
+    known = digest_or_none(query)
+    page = service.get("datasets", q=known.value if known else query, limit=min(limit, MAX_PAGE))
     rows: list[dict[str, Any]] = []
     for item in page["items"]:
         detail = service.get(f"datasets/{item['id']}")
+        if known and detail.get("digests", {}).get(known.algorithm) != known.value:
+            continue  # a BLAKE3 prefix or another algorithm's alias: not this digest
         rows += [c for c in detail["copy_list"] if c.get("state") == "present"]
     return rows[:limit]
 

@@ -128,7 +128,7 @@ def scan(
     )
     for group in report.groups(limit=10):
         click.echo(
-            f"  {human_size(group['wasted_bytes'])} wasted: {group['copies']} copies of "
+            f"  {human_size(group['wasted_bytes'])} wasted: {group['copy_count']} copies of "
             f"{human_size(group['size'])} ({group['blake3'][:12]})"
         )
         for path in group["paths"]:

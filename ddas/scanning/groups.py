@@ -21,12 +21,11 @@ from dataclasses import dataclass, field
 
 import blake3
 
+from ddas.hashes import MMAP_THRESHOLD
 from ddas.scanning import hashing
 from ddas.scanning.walk import FileEntry
 
 CHUNK = 1 << 20  #: lockstep comparison block (remote: one ranged request per block and copy)
-_REMOTE_CHUNK = 8 << 20
-_PARALLEL_HASH = 8 << 20  #: from here on the reference copy is hashed on all cores
 
 
 @dataclass
@@ -94,8 +93,9 @@ def _compare(entries: list[FileEntry], out: GroupResult) -> None:
             return
         ref, others = readers[0], readers[1:]
         size = ref.entry.size
-        step = _REMOTE_CHUNK if ref.entry.fs is not None else CHUNK
-        hasher = blake3.blake3(max_threads=blake3.blake3.AUTO if size >= _PARALLEL_HASH else 1)
+        step = hashing.REMOTE_CHUNK if ref.entry.fs is not None else CHUNK
+        parallel = size >= MMAP_THRESHOLD  # where file_blake3 goes to all cores, so do we
+        hasher = blake3.blake3(max_threads=blake3.blake3.AUTO if parallel else 1)
         differ: list[FileEntry] = []
         offset = 0
         try:

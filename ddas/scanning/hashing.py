@@ -17,12 +17,12 @@ import os
 
 import blake3
 
-from ddas.hashes import file_blake3
+from ddas.hashes import MMAP_THRESHOLD, file_blake3
 from ddas.scanning.walk import FileEntry
 
 SAMPLE = 8 << 10  #: bytes read at the head and at the tail of a candidate
 WHOLE_BELOW = 64 << 10  #: files up to this size are read (and fully hashed) in one go
-_MMAP = 8 << 20  #: from here on ``ddas.hashes.file_blake3`` maps the file, hashing on all cores
+REMOTE_CHUNK = 8 << 20  #: one read (one ranged request) of a remote file being hashed
 _FLAGS = (
     os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
 )  # never block on a FIFO
@@ -55,7 +55,7 @@ def full(entry: FileEntry) -> tuple[str, int]:
     """The content's BLAKE3 and the bytes read to get it."""
     if entry.fs is not None:
         return _full_remote(entry)
-    if entry.size >= _MMAP:
+    if entry.size >= MMAP_THRESHOLD:  # file_blake3 maps it and hashes on all cores
         digest = file_blake3(entry.location)
         _check_path(entry)
         return digest, entry.size
@@ -104,8 +104,8 @@ def _sample_remote(entry: FileEntry) -> tuple[str, bool, int]:
 def _full_remote(entry: FileEntry) -> tuple[str, int]:
     hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
     nread = 0
-    with entry.fs.open(_remote_path(entry), "rb", block_size=8 << 20) as f:
-        while chunk := f.read(8 << 20):
+    with entry.fs.open(_remote_path(entry), "rb", block_size=REMOTE_CHUNK) as f:
+        while chunk := f.read(REMOTE_CHUNK):
             hasher.update(chunk)
             nread += len(chunk)
     if nread != entry.size:

@@ -149,7 +149,7 @@ class ScanReport:
         }
 
     def groups(self, limit: int | None = None) -> list[dict[str, Any]]:
-        """Duplicate groups, most wasteful first: blake3, size, copies, wasted_bytes, paths."""
+        """Duplicate groups, most wasteful first: blake3, size, copy_count, wasted_bytes, paths."""
         return [dict(g) for g in self._groups[:limit]]
 
     def __repr__(self) -> str:
@@ -232,14 +232,14 @@ class ScanReport:
                 "group": i,
                 "blake3": g["blake3"],
                 "size": g["size"],
-                "copies": g["copies"],
+                "copy_count": g["copy_count"],
                 "wasted_bytes": g["wasted_bytes"],
                 "name": g["paths"][0].rsplit("/", 1)[-1],
                 "paths": g["paths"],
             }
             for i, g in enumerate(self._groups)
         ]
-        columns = ["group", "blake3", "size", "copies", "wasted_bytes", "name", "paths"]
+        columns = ["group", "blake3", "size", "copy_count", "wasted_bytes", "name", "paths"]
         return pd.DataFrame(rows, columns=columns)
 
     @cached_property
@@ -280,7 +280,7 @@ def _groups(plan: Plan, by_hash: dict[str, list[tuple]]) -> list[dict[str, Any]]
             {
                 "blake3": b3,
                 "size": size,
-                "copies": len(members),
+                "copy_count": len(members),
                 "wasted_bytes": size * (len(members) - 1),
                 "paths": sorted(entries[k].location for i in members for k in paths[i]),
                 "redundant": [rep[i].location for i in members[1:]],

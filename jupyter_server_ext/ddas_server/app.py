@@ -271,8 +271,7 @@ class DDASExtension(ExtensionApp):
 
     def scan_runner(self, user: str) -> ScanRunner:
         """A function running ``ddas.scan`` for ``user`` with this server's settings (blocking:
-        call it in a thread), recorded as a ``scan_runs`` row from start to end. Raises
-        ImportError while the DDAS in use has no ``ddas.scan``."""
+        call it in a thread), recorded as a ``scan_runs`` row from start to end."""
         from ddas.registry.scanruns import SCAN_HEARTBEAT_EVERY
         from ddas.scanning import scan
 

@@ -45,7 +45,7 @@ F = TypeVar("F", bound=Callable[..., Awaitable[None]])
 
 def client_errors(method: F) -> F:
     """Map what the layers below raise to HTTP: client mistakes to 4xx, an unreachable database
-    to 503, a feature this DDAS lacks to 501; anything else stays a genuine 500."""
+    to 503; anything else stays a genuine 500."""
 
     @functools.wraps(method)
     async def wrapper(self: DDASHandler, *args: Any, **kwargs: Any) -> None:
@@ -58,8 +58,6 @@ def client_errors(method: F) -> F:
         except (OperationalError, InterfaceError) as exc:
             self.log.error("DDAS registry unavailable: %s", type(exc).__name__)
             raise web.HTTPError(503, "the registry database is unavailable; retry later") from None
-        except ImportError as exc:
-            raise web.HTTPError(501, "this DDAS cannot do that yet: %s", str(exc)) from None
         except (RegistryPermissionError, StorePermissionError) as exc:  # the server's own setup
             raise web.HTTPError(503, "%s", str(exc)) from None
 
@@ -272,7 +270,7 @@ class ScansHandler(DDASHandler):
     async def post(self) -> None:
         self.require_admin("start scans")
         roots = v.scan_roots(v.json_object(self.request.body), list(self.ddas.scan_roots))
-        runner = await self.ddas.run(self.ddas.scan_runner, self.acting_user)  # ImportError: 501
+        runner = await self.ddas.run(self.ddas.scan_runner, self.acting_user)
         try:
             job = self.ddas.scans.start(roots, self.acting_user, runner)
         except ScanBusyError as busy:

@@ -90,10 +90,6 @@ class ScanJobs:
         with self._lock:
             return self._jobs.get(job_id)
 
-    def running(self) -> ScanJob | None:
-        with self._lock:
-            return next((j for j in self._jobs.values() if j.state == "running"), None)
-
     def start(self, roots: list[str], user: str, run: ScanRunner) -> ScanJob:
         """Register a job and submit it; raises :class:`ScanBusyError` if one is running."""
         with self._lock:

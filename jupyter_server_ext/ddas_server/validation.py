@@ -15,7 +15,8 @@ from typing import Any
 
 from ddas.errors import InvalidURLError
 from ddas.identity import normalize_url
-from ddas.registry.models import EVENT_KINDS
+from ddas.records import MAX_PAGE
+from ddas.vocabulary import EVENT_KINDS
 
 MAX_QUERY_CHARS = 1000
 MAX_NAME_CHARS = 255  # users and owners: the registry's String(255) columns
@@ -26,7 +27,6 @@ MAX_REQUEST_LINE_BYTES = 128 * 1024
 MAX_HEADER_FIELDS_BYTES = 64 * 1024
 MAX_ID = 2**63 - 1  # BIGINT on PostgreSQL, INTEGER on SQLite: larger ids cannot exist
 MAX_OFFSET = 2**31 - 1
-MAX_PAGE = 500  # the contract's limit<=500 (ddas.registry.queries.MAX_LIMIT)
 MAX_EVENTS = 1000
 MAX_ROOTS = 100
 MAX_PATH_CHARS = 4096

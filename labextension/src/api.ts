@@ -11,13 +11,10 @@ import { ServerConnection } from '@jupyterlab/services';
 import {
   EventKind,
   IDatasetDetail,
+  IDatasetPage,
   IDatasetQuery,
-  IDatasetSummary,
   IDuplicatesPage,
   IEventsPage,
-  ILookupResult,
-  IPage,
-  IScan,
   IStats,
   IWhoAmI
 } from './types';
@@ -25,9 +22,9 @@ import {
   IAnnotation,
   IAnnotationChange,
   ICollectionDetail,
-  ICollectionSummary,
+  ICollectionPage,
   IDatasetAbout,
-  ISameDataGroup
+  ISameDataPage
 } from './collectionTypes';
 
 /** Path of the DDAS API below the server's base URL. */
@@ -44,11 +41,6 @@ export class DdasApiError extends Error {
   ) {
     super(message);
     this.name = 'DdasApiError';
-  }
-
-  /** True when the server does not have the DDAS extension (or the id is unknown). */
-  get isNotFound(): boolean {
-    return this.status === 404;
   }
 }
 
@@ -87,8 +79,8 @@ export class DdasApi {
   listDatasets(
     query: IDatasetQuery,
     signal?: AbortSignal
-  ): Promise<IPage<IDatasetSummary>> {
-    return this.request<IPage<IDatasetSummary>>(['datasets'], {
+  ): Promise<IDatasetPage> {
+    return this.request<IDatasetPage>(['datasets'], {
       query: { ...query },
       signal
     });
@@ -97,14 +89,6 @@ export class DdasApi {
   /** `GET datasets/{id}` — copies, sources and events of one dataset. */
   getDataset(id: number, signal?: AbortSignal): Promise<IDatasetDetail> {
     return this.request<IDatasetDetail>(['datasets', String(id)], { signal });
-  }
-
-  /** `GET lookup?url=` — would fetching this URL reuse a copy? */
-  lookup(url: string, signal?: AbortSignal): Promise<ILookupResult> {
-    return this.request<ILookupResult>(['lookup'], {
-      query: { url },
-      signal
-    });
   }
 
   /** `GET duplicates` — contents held more than once, largest waste first. */
@@ -124,8 +108,8 @@ export class DdasApi {
     offset = 0,
     limit = 50,
     signal?: AbortSignal
-  ): Promise<IPage<ICollectionSummary>> {
-    return this.request<IPage<ICollectionSummary>>(['collections'], {
+  ): Promise<ICollectionPage> {
+    return this.request<ICollectionPage>(['collections'], {
       query: { offset, limit },
       signal
     });
@@ -158,8 +142,8 @@ export class DdasApi {
     offset = 0,
     limit = 50,
     signal?: AbortSignal
-  ): Promise<IPage<ISameDataGroup>> {
-    return this.request<IPage<ISameDataGroup>>(['duplicates', 'same-data'], {
+  ): Promise<ISameDataPage> {
+    return this.request<ISameDataPage>(['duplicates', 'same-data'], {
       query: { offset, limit },
       signal
     });
@@ -195,19 +179,6 @@ export class DdasApi {
   /** `DELETE copies/{id}` — admin or the copy's owner only (403 otherwise). */
   async forgetCopy(id: number): Promise<void> {
     await this.request<void>(['copies', String(id)], { method: 'DELETE' });
-  }
-
-  /** `POST scans` — start a scan of storage roots (admin only). */
-  startScan(roots?: string[]): Promise<IScan> {
-    return this.request<IScan>(['scans'], {
-      method: 'POST',
-      body: roots ? { roots } : {}
-    });
-  }
-
-  /** `GET scans/{id}` — progress of a scan. */
-  getScan(id: string, signal?: AbortSignal): Promise<IScan> {
-    return this.request<IScan>(['scans', id], { signal });
   }
 
   /**

@@ -1,36 +1,20 @@
 /**
  * Shapes of the REST routes for collections, scientific metadata,
- * annotations and "same data" groups (see `openapi.yaml`), kept apart from
- * `types.ts` because they come from one feature.
+ * annotations and "same data" groups, kept apart from `types.ts` because
+ * they come from one feature. Aliases of the types generated from
+ * `openapi.yaml` (see `types.ts`), except what the contract leaves open.
  */
-import { Timestamp } from './types';
+import type { components } from './openapi';
+
+type Schemas = components['schemas'];
 
 /** A dataset of many files (a prefix, a listing, a glob) at one version. */
-export interface ICollectionSummary {
-  id: number;
-  url: string;
-  digest: string;
-  members: number;
-  size: number;
-  owners: string[];
-  created: Timestamp;
-  last_used: Timestamp | null;
-  versions: number;
-}
+export type ICollectionSummary = Schemas['CollectionSummary'];
 
-export interface IMember {
-  path: string;
-  content_id: number;
-  blake3: string;
-  size: number;
-  copies: number;
-  owners: string[];
-}
+export type ICollectionDetail = Schemas['CollectionDetail'];
 
-export interface ICollectionDetail extends ICollectionSummary {
-  member_list: IMember[];
-  version_list: ICollectionSummary[];
-}
+/** One file of a collection. */
+export type IMember = ICollectionDetail['member_list'][number];
 
 /** One variable (or array, or dataset) a file declares. */
 export interface IVariable {
@@ -44,67 +28,49 @@ export interface IVariable {
   coord?: boolean;
 }
 
-/** What a file says about itself, as extracted after registration. */
-export interface IMetadata {
-  content_id: number;
-  format: string;
-  summary: string;
-  signature: string | null;
-  extracted: Timestamp;
-  seconds: number;
-  doc: {
-    variables?: IVariable[];
-    dims?: { [name: string]: number };
-    attrs?: { [name: string]: unknown };
-    time?: { start: string; end: string } | null;
-    lat?: { min: number; max: number; step?: number } | null;
-    lon?: { min: number; max: number; step?: number } | null;
-    columns?: { name: string; type?: string }[];
-    rows?: number;
-    delimiter?: string;
-  };
+/**
+ * The part of a metadata `doc` the sidebar reads. The contract leaves `doc`
+ * an open object (its keys depend on the file's format), so this is what
+ * the extractors in `ddas/metadata` write, not something the server checks.
+ */
+export interface IMetadataDoc {
+  variables?: IVariable[];
+  dims?: { [name: string]: number };
+  attrs?: { [name: string]: unknown };
+  time?: { start: string; end: string } | null;
+  lat?: { min: number; max: number; step?: number } | null;
+  lon?: { min: number; max: number; step?: number } | null;
+  columns?: { name: string; type?: string }[];
+  rows?: number;
+  delimiter?: string;
 }
+
+/** What a file says about itself, as extracted after registration. */
+export type IMetadata = Schemas['Metadata'] & { doc: IMetadataDoc };
 
 /** What people wrote about a dataset (kept across versions of its URL). */
-export interface IAnnotation {
-  id: number;
-  url: string | null;
-  content_id: number | null;
-  tags: string[];
-  description: string;
-  license: string;
-  doi: string;
-  updated_by: string;
-  updated: Timestamp;
-}
+export type IAnnotation = Schemas['Annotation'];
 
-export interface IAnnotationChange {
-  tags?: string[];
-  description?: string;
-  license?: string;
-  doi?: string;
-}
+/**
+ * The body of `PATCH datasets/{id}/annotations`: some of an annotation's
+ * editable fields. (The contract's `anyOf` — at least one of them — has no
+ * TypeScript form the generator can write, so this is derived from
+ * `Annotation` instead.)
+ */
+export type IAnnotationChange = Partial<
+  Pick<IAnnotation, 'tags' | 'description' | 'license' | 'doi'>
+>;
 
 /** `GET datasets/{id}/metadata`. */
-export interface IDatasetAbout {
+export type IDatasetAbout = Omit<Schemas['DatasetAbout'], 'metadata'> & {
   metadata: IMetadata | null;
-  annotations: IAnnotation[];
-  collections: ICollectionSummary[];
-  can_annotate: boolean;
-}
+};
+
+/** One page of `GET collections`. */
+export type ICollectionPage = Schemas['CollectionPage'];
+
+/** One page of `GET duplicates/same-data`. */
+export type ISameDataPage = Schemas['SameDataPage'];
 
 /** Contents with different bytes but the same data. */
-export interface ISameDataGroup {
-  signature: string;
-  summary: string;
-  format: string;
-  bytes: number;
-  label: string;
-  contents: {
-    id: number;
-    name: string;
-    blake3: string;
-    size: number;
-    owners: string[];
-  }[];
-}
+export type ISameDataGroup = ISameDataPage['items'][number];

@@ -78,52 +78,12 @@ function DatasetDetail(props: {
 }): React.ReactElement {
   const { dataset, model, onChanged } = props;
   const name = dataset.name || shortDigest(dataset.blake3);
-  const otherDigests = Object.entries(dataset.digests ?? {}).filter(
-    ([algorithm]) => algorithm !== 'blake3'
-  );
   return (
     <div className="jp-ddas-details-body">
       <h2 className="jp-ddas-details-title">
         <SafeText value={name} />
       </h2>
-      <dl className="jp-ddas-facts">
-        <dt>Size</dt>
-        <dd>
-          <span title={`${dataset.size.toLocaleString()} bytes`}>
-            {formatBytes(dataset.size)}
-          </span>
-        </dd>
-        <dt>Copies</dt>
-        <dd>
-          {plural(dataset.copy_count, 'present copy', 'present copies')}
-          {dataset.owners.length > 0 && (
-            <>
-              {' · '}
-              <SafeText value={dataset.owners.join(', ')} />
-            </>
-          )}
-        </dd>
-        <dt>Last used</dt>
-        <dd>
-          <RelativeTime value={dataset.last_used} />
-        </dd>
-        <dt>BLAKE3</dt>
-        <dd>
-          <code className="jp-ddas-digest" title={dataset.blake3}>
-            {dataset.blake3}
-          </code>
-        </dd>
-        {otherDigests.map(([algorithm, hex]) => (
-          <React.Fragment key={algorithm}>
-            <dt>{algorithm}</dt>
-            <dd>
-              <code className="jp-ddas-digest" title={hex}>
-                {hex}
-              </code>
-            </dd>
-          </React.Fragment>
-        ))}
-      </dl>
+      <DatasetFacts dataset={dataset} />
 
       <AboutSection model={model} datasetId={dataset.id} />
 
@@ -169,27 +129,55 @@ function DatasetDetail(props: {
   );
 }
 
+/** Size, copies, last use and every digest of the dataset. */
+function DatasetFacts(props: { dataset: IDatasetDetail }): React.ReactElement {
+  const { dataset } = props;
+  const otherDigests = Object.entries(dataset.digests).filter(
+    ([algorithm]) => algorithm !== 'blake3'
+  );
+  return (
+    <dl className="jp-ddas-facts">
+      <dt>Size</dt>
+      <dd>
+        <span title={`${dataset.size.toLocaleString()} bytes`}>
+          {formatBytes(dataset.size)}
+        </span>
+      </dd>
+      <dt>Copies</dt>
+      <dd>
+        {plural(dataset.copy_count, 'present copy', 'present copies')}
+        {dataset.owners.length > 0 && (
+          <>
+            {' · '}
+            <SafeText value={dataset.owners.join(', ')} />
+          </>
+        )}
+      </dd>
+      <dt>Last used</dt>
+      <dd>
+        <RelativeTime value={dataset.last_used} />
+      </dd>
+      {[['BLAKE3', dataset.blake3], ...otherDigests].map(([algorithm, hex]) => (
+        <React.Fragment key={algorithm}>
+          <dt>{algorithm}</dt>
+          <dd>
+            <code className="jp-ddas-digest" title={hex}>
+              {hex}
+            </code>
+          </dd>
+        </React.Fragment>
+      ))}
+    </dl>
+  );
+}
+
 function CopyRow(props: {
   copy: ICopy;
   datasetName: string;
   model: SidebarModel;
   onChanged: () => void;
 }): React.ReactElement {
-  const { copy, datasetName, model, onChanged } = props;
-  const actions = model.actions;
-  const [busy, setBusy] = useState(false);
-
-  const forget = async () => {
-    setBusy(true);
-    try {
-      if (await actions.forget(copy, datasetName)) {
-        onChanged();
-      }
-    } finally {
-      setBusy(false);
-    }
-  };
-
+  const { copy } = props;
   return (
     <li
       className={`jp-ddas-copy jp-ddas-copy-${copy.state}`}
@@ -197,75 +185,119 @@ function CopyRow(props: {
       data-copy-id={copy.id}
     >
       <SafeText code className="jp-ddas-path" value={copy.location} />
-      <div className="jp-ddas-copy-meta">
-        <StateBadge state={copy.state} />
-        <span className="jp-ddas-copy-owner" aria-label="Owner">
-          <SafeText value={copy.owner} max={64} />
+      <CopyMeta copy={copy} />
+      <CopyActions {...props} />
+    </li>
+  );
+}
+
+/** State, owner, host, whether in the store, and when last verified. */
+function CopyMeta(props: { copy: ICopy }): React.ReactElement {
+  const { copy } = props;
+  return (
+    <div className="jp-ddas-copy-meta">
+      <StateBadge state={copy.state} />
+      <span className="jp-ddas-copy-owner" aria-label="Owner">
+        <SafeText value={copy.owner} max={64} />
+      </span>
+      {copy.host && (
+        <span className="jp-ddas-copy-host" aria-label="Host">
+          <SafeText value={copy.host} max={64} />
         </span>
-        {copy.host && (
-          <span className="jp-ddas-copy-host" aria-label="Host">
-            <SafeText value={copy.host} max={64} />
-          </span>
-        )}
-        {copy.in_store && (
-          <span className="jp-ddas-copy-store" title="In the shared DDAS store">
-            store
-          </span>
-        )}
-        <span className="jp-ddas-copy-verified">
-          {copy.verified_at ? (
-            <>
-              verified <RelativeTime value={copy.verified_at} />
-            </>
-          ) : (
-            'never verified'
-          )}
+      )}
+      {copy.in_store && (
+        <span className="jp-ddas-copy-store" title="In the shared DDAS store">
+          store
         </span>
-      </div>
-      <div className="jp-ddas-copy-actions">
+      )}
+      <span className="jp-ddas-copy-verified">
+        {copy.verified_at ? (
+          <>
+            verified <RelativeTime value={copy.verified_at} />
+          </>
+        ) : (
+          'never verified'
+        )}
+      </span>
+    </div>
+  );
+}
+
+/** Copy path, insert `ddas.open(…)`, open in the file browser, forget. */
+function CopyActions(props: {
+  copy: ICopy;
+  datasetName: string;
+  model: SidebarModel;
+  onChanged: () => void;
+}): React.ReactElement {
+  const { copy, model } = props;
+  const actions = model.actions;
+  return (
+    <div className="jp-ddas-copy-actions">
+      <button
+        type="button"
+        className="jp-ddas-button"
+        data-testid="ddas-action-copy-path"
+        title="Copy this path to the clipboard"
+        onClick={() => actions.copyPath(copy)}
+      >
+        Copy path
+      </button>
+      <button
+        type="button"
+        className="jp-ddas-button jp-ddas-button-accent"
+        data-testid="ddas-action-insert"
+        title="Insert ddas.open(…) for this copy into the active notebook cell"
+        onClick={() => actions.insertOpen(copy)}
+      >
+        Insert ddas.open
+      </button>
+      {actions.canOpenInFileBrowser(copy) && (
         <button
           type="button"
           className="jp-ddas-button"
-          data-testid="ddas-action-copy-path"
-          title="Copy this path to the clipboard"
-          onClick={() => actions.copyPath(copy)}
+          data-testid="ddas-action-open"
+          title="Show this file in the file browser"
+          onClick={() => void actions.openInFileBrowser(copy)}
         >
-          Copy path
+          Open in file browser
         </button>
-        <button
-          type="button"
-          className="jp-ddas-button jp-ddas-button-accent"
-          data-testid="ddas-action-insert"
-          title="Insert ddas.open(…) for this copy into the active notebook cell"
-          onClick={() => actions.insertOpen(copy)}
-        >
-          Insert ddas.open
-        </button>
-        {actions.canOpenInFileBrowser(copy) && (
-          <button
-            type="button"
-            className="jp-ddas-button"
-            data-testid="ddas-action-open"
-            title="Show this file in the file browser"
-            onClick={() => void actions.openInFileBrowser(copy)}
-          >
-            Open in file browser
-          </button>
-        )}
-        {actions.canForget(copy) && (
-          <button
-            type="button"
-            className="jp-ddas-button jp-ddas-button-warn"
-            data-testid="ddas-action-forget"
-            title="Remove this copy from the registry"
-            disabled={busy}
-            onClick={() => void forget()}
-          >
-            Forget copy
-          </button>
-        )}
-      </div>
-    </li>
+      )}
+      {actions.canForget(copy) && <ForgetButton {...props} />}
+    </div>
+  );
+}
+
+/** Forget the copy (after the user confirms), disabled while it runs. */
+function ForgetButton(props: {
+  copy: ICopy;
+  datasetName: string;
+  model: SidebarModel;
+  onChanged: () => void;
+}): React.ReactElement {
+  const { copy, datasetName, model, onChanged } = props;
+  const [busy, setBusy] = useState(false);
+  const forget = async () => {
+    setBusy(true);
+    try {
+      if (await model.actions.forget(copy, datasetName)) {
+        onChanged();
+      }
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <button
+      type="button"
+      className="jp-ddas-button jp-ddas-button-warn"
+      data-testid="ddas-action-forget"
+      title="Remove this copy from the registry"
+      disabled={busy}
+      onClick={() => void forget()}
+    >
+      Forget copy
+    </button>
   );
 }
 
@@ -303,7 +335,6 @@ function SourceRow(props: { source: ISource }): React.ReactElement {
 }
 
 const EVENT_VERBS: { [kind in IDdasEvent['kind']]: string } = {
-  lookup: 'looked up',
   download: 'downloaded',
   reuse: 'reused',
   alert: 'was alerted',

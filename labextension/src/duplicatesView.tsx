@@ -5,9 +5,8 @@
  * forgotten.
  */
 import * as React from 'react';
-import { useCallback, useEffect, useState } from 'react';
+import { useMemo, useState } from 'react';
 
-import { isAbort } from './api';
 import { EmptyState, ErrorState, LoadingState, SafeText } from './components';
 import {
   formatBytes,
@@ -16,19 +15,17 @@ import {
   shortDigest,
   visibleText
 } from './format';
+import { IPagedListHandle, usePagedList } from './hooks';
 import { SidebarModel } from './model';
+import { remainingRows } from './pagedList';
 import { SameDataSection } from './sameDataView';
-import { IDuplicateGroup } from './types';
+import { IDuplicateGroup, IDuplicatesPage } from './types';
 
 const PAGE_SIZE = 50;
 /** Copies listed per group before "+N more". */
 const COPIES_SHOWN = 4;
 
-interface IDuplicates {
-  items: IDuplicateGroup[];
-  total: number;
-  wasted: number;
-}
+type Duplicates = IPagedListHandle<IDuplicateGroup, IDuplicatesPage>;
 
 /** Exact duplicates first; "same data, different files" in a section below. */
 export function DuplicatesView(props: {
@@ -45,69 +42,20 @@ export function DuplicatesView(props: {
 function ExactDuplicates(props: { model: SidebarModel }): React.ReactElement {
   const { model } = props;
   const api = model.api;
-  const generation = model.generation;
-  const [data, setData] = useState<IDuplicates | null>(null);
-  const [error, setError] = useState<Error | null>(null);
-  const [loadingMore, setLoadingMore] = useState(false);
-  const [attempt, setAttempt] = useState(0);
-
-  useEffect(() => {
-    const controller = new AbortController();
-    setData(null);
-    setError(null);
-    api
-      .duplicates(0, PAGE_SIZE, controller.signal)
-      .then(page => {
-        if (!controller.signal.aborted) {
-          setData({
-            items: byWaste(page.items),
-            total: page.total,
-            wasted: page.wasted_bytes
-          });
-        }
-      })
-      .catch((reason: unknown) => {
-        if (!controller.signal.aborted && !isAbort(reason)) {
-          setError(
-            reason instanceof Error ? reason : new Error(String(reason))
-          );
-        }
-      });
-    return () => controller.abort();
-  }, [api, generation, attempt]);
-
-  const loadMore = useCallback(async () => {
-    if (!data || loadingMore) {
-      return;
-    }
-    setLoadingMore(true);
-    try {
-      const page = await api.duplicates(data.items.length, PAGE_SIZE);
-      setData(previous => {
-        const items = previous ? previous.items : [];
-        const seen = new Set(items.map(item => item.id));
-        return {
-          items: byWaste(
-            items.concat(page.items.filter(item => !seen.has(item.id)))
-          ),
-          total: page.total,
-          wasted: page.wasted_bytes
-        };
-      });
-    } catch (reason) {
-      setError(reason instanceof Error ? reason : new Error(String(reason)));
-    } finally {
-      setLoadingMore(false);
-    }
-  }, [api, data, loadingMore]);
-
+  const list: Duplicates = usePagedList(
+    ({ offset }, signal) => api.duplicates(offset, PAGE_SIZE, signal),
+    [api, model.generation]
+  );
+  const groups = useMemo(() => byWaste(list.items), [list.items]);
+  // A failed next page fails the tab too: the retry starts from the top.
+  const error = list.error ?? list.moreError;
   if (error) {
-    return <ErrorState error={error} onRetry={() => setAttempt(n => n + 1)} />;
+    return <ErrorState error={error} onRetry={list.reload} />;
   }
-  if (!data) {
+  if (!list.page) {
     return <LoadingState />;
   }
-  if (data.items.length === 0) {
+  if (groups.length === 0) {
     return (
       <EmptyState>
         No duplicates: every dataset is stored once. Nothing to reclaim.
@@ -117,11 +65,13 @@ function ExactDuplicates(props: { model: SidebarModel }): React.ReactElement {
   return (
     <div className="jp-ddas-duplicates">
       <div className="jp-ddas-summary" data-testid="ddas-duplicates-summary">
-        <span className="jp-ddas-big-number">{formatBytes(data.wasted)}</span>{' '}
-        wasted in {plural(data.total, 'duplicated dataset')}
+        <span className="jp-ddas-big-number">
+          {formatBytes(list.page.wasted_bytes)}
+        </span>{' '}
+        wasted in {plural(list.page.total, 'duplicated dataset')}
       </div>
       <ul className="jp-ddas-groups">
-        {data.items.map(group => (
+        {groups.map(group => (
           <DuplicateGroup
             key={group.id}
             group={group}
@@ -129,20 +79,32 @@ function ExactDuplicates(props: { model: SidebarModel }): React.ReactElement {
           />
         ))}
       </ul>
-      {data.items.length < data.total && (
-        <div className="jp-ddas-list-footer">
-          {loadingMore ? (
-            <LoadingState label="Loading more…" />
-          ) : (
-            <button
-              type="button"
-              className="jp-ddas-button"
-              onClick={() => void loadMore()}
-            >
-              Load more ({formatCount(data.total - data.items.length)} left)
-            </button>
-          )}
-        </div>
+      <DuplicatesFooter list={list} />
+    </div>
+  );
+}
+
+/** "Load more (N left)" while groups remain, a spinner while they load. */
+function DuplicatesFooter(props: {
+  list: Duplicates;
+}): React.ReactElement | null {
+  const { list } = props;
+  const remaining = remainingRows(list);
+  if (remaining === 0) {
+    return null;
+  }
+  return (
+    <div className="jp-ddas-list-footer">
+      {list.loadingMore ? (
+        <LoadingState label="Loading more…" />
+      ) : (
+        <button
+          type="button"
+          className="jp-ddas-button"
+          onClick={list.loadMore}
+        >
+          Load more ({formatCount(remaining)} left)
+        </button>
       )}
     </div>
   );
@@ -183,7 +145,8 @@ function DuplicateGroup(props: {
         </span>
       </button>
       <div className="jp-ddas-row-meta">
-        {plural(group.copy_count, 'copy', 'copies')} of {formatBytes(group.size)}
+        {plural(group.copy_count, 'copy', 'copies')} of{' '}
+        {formatBytes(group.size)}
       </div>
       <ul className="jp-ddas-group-copies">
         {shown.map(copy => (

@@ -17,30 +17,14 @@ import { IDisposable } from '@lumino/disposable';
 import { Poll } from '@lumino/polling';
 
 import { DdasApi, DdasApiError } from './api';
-import { formatBytes, formatRelativeTime, isolatedText } from './format';
-import {
-  EventKind,
-  ICopy,
-  IDdasEvent,
-  IEventsPage,
-  IWhoAmI,
-  JsonValue
-} from './types';
+import { isStale, IToastContext, nextSince, toastMessage } from './events';
+import { formatBytes } from './format';
+import { EventKind, ICopy, IDdasEvent, IWhoAmI } from './types';
 
-/** Lab truncates toast messages past this length; we shorten paths instead. */
-const MAX_MESSAGE = 140;
 /** More toasts than this in one poll are summarised into one. */
 const MAX_TOASTS_PER_POLL = 3;
 /** Events per request while polling (one poll rarely sees more than a few). */
 const PAGE = 200;
-/** Events per request while skipping history at startup (the server's maximum). */
-const DRAIN_PAGE = 1000;
-const DRAIN_MAX_PAGES = 20;
-/**
- * Events older than this at startup are never toasted, even if skipping
- * history stopped early: old news is noise. Generous, for clock skew.
- */
-const STALE_MS = 10 * 60 * 1000;
 /** Kinds of event that change what the sidebar lists (not lookups, alerts). */
 const LIST_KINDS: readonly EventKind[] = [
   'download',
@@ -129,28 +113,12 @@ export class EventNotifier implements IDisposable {
   }
 
   /**
-   * The id to start from, for this user's events and for everyone's: skip
-   * history without toasting. One request when the server reports
-   * `newest_id`; an older server is drained page by page.
+   * The id to start from, for this user's events and for everyone's: the
+   * server's newest event id, so that history is skipped without a toast.
    */
   private async _latestId(user: string): Promise<number> {
-    let since = 0;
-    for (let i = 0; i < DRAIN_MAX_PAGES; i++) {
-      const page = await this._options.api.events({
-        since,
-        user,
-        limit: DRAIN_PAGE
-      });
-      if (page.newest_id !== undefined) {
-        return page.newest_id;
-      }
-      const next = nextSince(page, since, DRAIN_PAGE);
-      if (next === since || page.items.length < DRAIN_PAGE) {
-        return next;
-      }
-      since = next;
-    }
-    return since;
+    const page = await this._options.api.events({ since: 0, user, limit: 1 });
+    return page.newest_id;
   }
 
   /** Did anyone else change what the sidebar lists since `since`? */
@@ -226,33 +194,32 @@ export class EventNotifier implements IDisposable {
     }
   }
 
-  /** Where the existing copy is, whose it is and since when. */
+  /**
+   * Where the existing copy is, whose it is and since when: a reuse's
+   * detail names the location and owner; the rest comes from the dataset.
+   */
   private async _context(event: IDdasEvent): Promise<IToastContext> {
-    const detail = event.detail ?? {};
     const context: IToastContext = {
-      name: event.name ?? text(detail.name),
-      location: text(detail.location) ?? text(detail.path),
-      owner: text(detail.owner),
-      since: text(detail.created) ?? text(detail.since)
+      name: event.name,
+      location: text(event.detail.location),
+      owner: text(event.detail.owner)
     };
-    if (
-      event.content_id !== null &&
-      (!context.location || !context.owner || !context.name || !context.since)
-    ) {
-      try {
-        const dataset = await this._options.api.getDataset(event.content_id);
-        const copy: ICopy | undefined =
-          dataset.copy_list.find(c => c.id === event.copy_id) ??
-          dataset.copy_list.find(c => c.state === 'present');
-        context.name = context.name ?? dataset.name;
-        if (copy) {
-          context.location = context.location ?? copy.location;
-          context.owner = context.owner ?? copy.owner;
-          context.since = context.since ?? copy.created;
-        }
-      } catch {
-        // The toast still says what happened without the details.
+    if (event.content_id === null) {
+      return context;
+    }
+    try {
+      const dataset = await this._options.api.getDataset(event.content_id);
+      const copy: ICopy | undefined =
+        dataset.copy_list.find(c => c.id === event.copy_id) ??
+        dataset.copy_list.find(c => c.state === 'present');
+      context.name = context.name ?? dataset.name;
+      if (copy) {
+        context.location = context.location ?? copy.location;
+        context.owner = context.owner ?? copy.owner;
+        context.since = copy.created;
       }
+    } catch {
+      // The toast still says what happened without the details.
     }
     return context;
   }
@@ -265,63 +232,6 @@ export class EventNotifier implements IDisposable {
   private _user: string | null = null;
 }
 
-export interface IToastContext {
-  name?: string | null;
-  location?: string | null;
-  owner?: string | null;
-  since?: string | null;
-}
-
-/**
- * Where the next poll starts: past this page, and past `newest_id` when the
- * page was not full (nothing matching lies in between), so a filtered poll
- * does not re-read the same stretch of others' events forever.
- */
-function nextSince(page: IEventsPage, since: number, limit: number): number {
-  const seen = Math.max(since, page.last_id ?? 0, ...page.items.map(e => e.id));
-  return page.items.length < limit && page.newest_id !== undefined
-    ? Math.max(seen, page.newest_id)
-    : seen;
-}
-
-/** Happened well before this page was loaded (see STALE_MS). */
-function isStale(event: IDdasEvent, startedAt: number): boolean {
-  const at = Date.parse(event.at);
-  return !Number.isNaN(at) && at < startedAt - STALE_MS;
-}
-
-function text(value: JsonValue | undefined): string | null {
+function text(value: unknown): string | null {
   return typeof value === 'string' && value ? value : null;
-}
-
-/**
- * "ERA5 2020 already exists: /shared/…/era5.nc (alice, 2 days ago) —
- * reused, 4.2 GB saved", kept under Lab's 140-character toast limit by
- * shortening the middle of the path.
- */
-export function toastMessage(
-  event: IDdasEvent,
-  context: IToastContext,
-  now: Date = new Date()
-): string {
-  const name = context.name ? isolatedText(context.name, 60) : 'This dataset';
-  const who: string[] = [];
-  if (context.owner) {
-    who.push(isolatedText(context.owner, 40));
-  }
-  if (context.since) {
-    who.push(formatRelativeTime(context.since, now));
-  }
-  const whoText = who.length ? ` (${who.join(', ')})` : '';
-  const outcome =
-    event.kind === 'reuse'
-      ? event.bytes > 0
-        ? ` — reused, ${formatBytes(event.bytes)} saved`
-        : ' — reused'
-      : ' — no need to download it again';
-  const build = (location: string) =>
-    `${name} already exists${location ? `: ${location}` : ''}${whoText}${outcome}`;
-  const location = context.location ?? '';
-  const budget = MAX_MESSAGE - build('').length - 4; // 2: ": ", 2: isolates
-  return build(location ? isolatedText(location, Math.max(16, budget)) : '');
 }

@@ -6,9 +6,8 @@
  * "Load more"), while a windowed list keeps only visible rows in the DOM.
  */
 import * as React from 'react';
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useEffect, useState } from 'react';
 
-import { isAbort } from './api';
 import {
   EmptyState,
   ErrorState,
@@ -23,8 +22,10 @@ import {
   shortDigest,
   visibleText
 } from './format';
+import { IPagedListHandle, usePagedList } from './hooks';
 import { SidebarModel } from './model';
-import { DatasetSort, IDatasetSummary, IPage } from './types';
+import { remainingRows } from './pagedList';
+import { DatasetSort, IDatasetPage, IDatasetSummary } from './types';
 import { VirtualList } from './virtualList';
 
 const PAGE_SIZE = 100;
@@ -38,156 +39,180 @@ const SORTS: { value: DatasetSort; label: string }[] = [
   { value: '-copies', label: 'Most copies' }
 ];
 
-interface IResults {
-  items: IDatasetSummary[];
-  total: number;
-  /** False while `total` is the server's estimate (see `IPage.total_exact`). */
-  exact: boolean;
+type Results = IPagedListHandle<IDatasetSummary, IDatasetPage>;
+
+/** What the user asks for, and how they change it. */
+interface ISearchQuery {
+  text: string;
+  setText: (text: string) => void;
+  /** The text once typing paused (or Enter was pressed), trimmed. */
+  query: string;
+  setQuery: (query: string) => void;
+  sort: DatasetSort;
+  setSort: (sort: DatasetSort) => void;
+  mineOnly: boolean;
+  setMineOnly: (mineOnly: boolean) => void;
 }
 
-/**
- * Results after a page arrived. A short page is the end of the list, which
- * turns an estimated total into the exact count.
- */
-function withPage(
-  items: IDatasetSummary[],
-  page: IPage<IDatasetSummary>
-): IResults {
-  const exact = page.total_exact !== false;
-  if (!exact && page.items.length < page.limit) {
-    return { items, total: items.length, exact: true };
-  }
-  return { items, total: Math.max(page.total, items.length), exact };
+/** The search's inputs; the query follows the text once typing pauses. */
+function useSearchQuery(): ISearchQuery {
+  const [text, setText] = useState('');
+  const [query, setQuery] = useState('');
+  const [sort, setSort] = useState<DatasetSort>('-last_used');
+  const [mineOnly, setMineOnly] = useState(false);
+  useEffect(() => {
+    const timer = window.setTimeout(() => setQuery(text.trim()), DEBOUNCE_MS);
+    return () => window.clearTimeout(timer);
+  }, [text]);
+  return {
+    text,
+    setText,
+    query,
+    setQuery,
+    sort,
+    setSort,
+    mineOnly,
+    setMineOnly
+  };
 }
 
 export function SearchView(props: { model: SidebarModel }): React.ReactElement {
   const { model } = props;
   const api = model.api;
-  const generation = model.generation;
   const me = model.whoami?.user ?? null;
+  const search = useSearchQuery();
+  const { query, sort } = search;
+  const owner = search.mineOnly && me ? me : undefined;
+  // The first page whenever what is asked (or a refresh) changes.
+  const results: Results = usePagedList(
+    ({ offset }, signal) =>
+      api.listDatasets(
+        { q: query || undefined, sort, owner, offset, limit: PAGE_SIZE },
+        signal
+      ),
+    [api, query, sort, owner, model.generation]
+  );
+  return (
+    <div className="jp-ddas-search">
+      <SearchBar search={search} me={me} results={results} />
+      <SearchResults
+        model={model}
+        results={results}
+        query={query}
+        owner={owner}
+      />
+    </div>
+  );
+}
 
-  const [text, setText] = useState('');
-  const [query, setQuery] = useState('');
-  const [sort, setSort] = useState<DatasetSort>('-last_used');
-  const [mineOnly, setMineOnly] = useState(false);
-  const [results, setResults] = useState<IResults | null>(null);
-  const [error, setError] = useState<Error | null>(null);
-  const [moreError, setMoreError] = useState<Error | null>(null);
-  const [loadingMore, setLoadingMore] = useState(false);
-  const inFlight = useRef<AbortController | null>(null);
-
-  const owner = mineOnly && me ? me : undefined;
-
-  // Debounce: the query follows the text once typing pauses.
-  useEffect(() => {
-    const timer = window.setTimeout(() => setQuery(text.trim()), DEBOUNCE_MS);
-    return () => window.clearTimeout(timer);
-  }, [text]);
-
-  // First page, whenever what is asked (or a refresh) changes.
-  useEffect(() => {
-    inFlight.current?.abort();
-    const controller = new AbortController();
-    inFlight.current = controller;
-    setResults(null);
-    setError(null);
-    setMoreError(null);
-    setLoadingMore(false);
-    api
-      .listDatasets(
-        { q: query || undefined, sort, owner, offset: 0, limit: PAGE_SIZE },
-        controller.signal
-      )
-      .then(page => {
-        if (!controller.signal.aborted) {
-          setResults(withPage(page.items, page));
-        }
-      })
-      .catch((reason: unknown) => {
-        if (!controller.signal.aborted && !isAbort(reason)) {
-          setError(
-            reason instanceof Error ? reason : new Error(String(reason))
-          );
-        }
-      });
-    return () => controller.abort();
-  }, [api, query, sort, owner, generation]);
-
-  const loadMore = useCallback(() => {
-    if (
-      !results ||
-      (results.exact && results.items.length >= results.total) ||
-      loadingMore ||
-      moreError
-    ) {
-      return;
+/** Enter searches at once, Escape clears, ArrowDown moves to the rows. */
+function onSearchKey(
+  event: React.KeyboardEvent<HTMLInputElement>,
+  search: ISearchQuery
+): void {
+  if (event.key === 'Enter') {
+    search.setQuery(search.text.trim());
+  } else if (event.key === 'Escape' && search.text) {
+    event.stopPropagation();
+    search.setText('');
+    search.setQuery('');
+  } else if (event.key === 'ArrowDown') {
+    const row = event.currentTarget
+      .closest('.jp-ddas-search')
+      ?.querySelector<HTMLElement>('[data-index="0"]');
+    if (row) {
+      event.preventDefault();
+      row.focus();
     }
-    const controller = new AbortController();
-    inFlight.current = controller;
-    setLoadingMore(true);
-    api
-      .listDatasets(
-        {
-          q: query || undefined,
-          sort,
-          owner,
-          offset: results.items.length,
-          limit: PAGE_SIZE
-        },
-        controller.signal
-      )
-      .then(page => {
-        if (controller.signal.aborted) {
-          return;
-        }
-        setResults(previous => {
-          const items = previous ? previous.items : [];
-          // Rows may shift between pages; never show one dataset twice.
-          const seen = new Set(items.map(item => item.id));
-          return withPage(
-            items.concat(page.items.filter(item => !seen.has(item.id))),
-            page
-          );
-        });
-        setLoadingMore(false);
-      })
-      .catch((reason: unknown) => {
-        if (!controller.signal.aborted && !isAbort(reason)) {
-          setMoreError(
-            reason instanceof Error ? reason : new Error(String(reason))
-          );
-          setLoadingMore(false);
-        }
-      });
-  }, [api, query, sort, owner, results, loadingMore, moreError]);
+  }
+}
 
-  const open = (dataset: IDatasetSummary) => model.showDataset(dataset.id);
+function SearchBar(props: {
+  search: ISearchQuery;
+  me: string | null;
+  results: Results;
+}): React.ReactElement {
+  const { search, me, results } = props;
+  return (
+    <div className="jp-ddas-searchbar">
+      <input
+        type="search"
+        className="jp-ddas-search-input"
+        data-testid="ddas-search-input"
+        aria-label="Search datasets by name, URL or digest"
+        placeholder="Search name, URL or digest"
+        spellCheck={false}
+        autoComplete="off"
+        value={search.text}
+        onChange={event => search.setText(event.target.value)}
+        onKeyDown={event => onSearchKey(event, search)}
+      />
+      <SearchOptions search={search} me={me} />
+      {results.page && (
+        <div className="jp-ddas-count" aria-live="polite">
+          {results.exact
+            ? plural(results.total, 'dataset')
+            : `about ${plural(results.total, 'dataset')}`}
+        </div>
+      )}
+    </div>
+  );
+}
 
-  const onInputKey = (event: React.KeyboardEvent<HTMLInputElement>) => {
-    if (event.key === 'Enter') {
-      setQuery(text.trim());
-    } else if (event.key === 'Escape' && text) {
-      event.stopPropagation();
-      setText('');
-      setQuery('');
-    } else if (event.key === 'ArrowDown') {
-      const row = event.currentTarget
-        .closest('.jp-ddas-search')
-        ?.querySelector<HTMLElement>('[data-index="0"]');
-      if (row) {
-        event.preventDefault();
-        row.focus();
-      }
-    }
-  };
+function SearchOptions(props: {
+  search: ISearchQuery;
+  me: string | null;
+}): React.ReactElement {
+  const { search, me } = props;
+  return (
+    <div className="jp-ddas-search-options">
+      <label className="jp-ddas-inline-label">
+        Sort
+        <select
+          className="jp-ddas-select"
+          value={search.sort}
+          onChange={event => search.setSort(event.target.value as DatasetSort)}
+        >
+          {SORTS.map(option => (
+            <option key={option.value} value={option.value}>
+              {option.label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label
+        className="jp-ddas-inline-label"
+        title={me ? `Only datasets with a copy owned by ${me}` : ''}
+      >
+        <input
+          type="checkbox"
+          checked={search.mineOnly}
+          disabled={!me}
+          onChange={event => search.setMineOnly(event.target.checked)}
+        />
+        Mine only
+      </label>
+    </div>
+  );
+}
 
-  let body: React.ReactNode;
-  if (error) {
-    body = <ErrorState error={error} onRetry={model.refresh.bind(model)} />;
-  } else if (!results) {
-    body = <LoadingState label="Searching…" />;
-  } else if (results.items.length === 0) {
-    body = (
+function SearchResults(props: {
+  model: SidebarModel;
+  results: Results;
+  query: string;
+  owner: string | undefined;
+}): React.ReactElement {
+  const { model, results, query, owner } = props;
+  if (results.error) {
+    return (
+      <ErrorState error={results.error} onRetry={model.refresh.bind(model)} />
+    );
+  }
+  if (!results.page) {
+    return <LoadingState label="Searching…" />;
+  }
+  if (results.items.length === 0) {
+    return (
       <EmptyState>
         {query ? (
           <>
@@ -200,107 +225,52 @@ export function SearchView(props: { model: SidebarModel }): React.ReactElement {
         )}
       </EmptyState>
     );
-  } else {
-    // With an estimated total, more may come even when the estimate is reached.
-    const remaining = Math.max(
-      results.total - results.items.length,
-      results.exact ? 0 : 1
-    );
-    body = (
-      <VirtualList
-        items={results.items}
-        rowHeight={ROW_HEIGHT}
-        label="Datasets"
-        onNearEnd={loadMore}
-        renderRow={(dataset, index, style) => (
-          <ResultRow
-            key={dataset.id}
-            dataset={dataset}
-            index={index}
-            style={style}
-            onOpen={open}
-          />
-        )}
-        footer={
-          remaining > 0 || moreError || loadingMore ? (
-            <div className="jp-ddas-list-footer">
-              {moreError ? (
-                <ErrorState
-                  error={moreError}
-                  onRetry={() => setMoreError(null)}
-                />
-              ) : loadingMore ? (
-                <LoadingState label="Loading more…" />
-              ) : (
-                <button
-                  type="button"
-                  className="jp-ddas-button"
-                  data-testid="ddas-load-more"
-                  onClick={loadMore}
-                >
-                  Load more ({results.exact ? '' : 'about '}
-                  {formatCount(remaining)} left)
-                </button>
-              )}
-            </div>
-          ) : null
-        }
-      />
-    );
   }
-
+  const open = (dataset: IDatasetSummary) => model.showDataset(dataset.id);
   return (
-    <div className="jp-ddas-search">
-      <div className="jp-ddas-searchbar">
-        <input
-          type="search"
-          className="jp-ddas-search-input"
-          data-testid="ddas-search-input"
-          aria-label="Search datasets by name, URL or digest"
-          placeholder="Search name, URL or digest"
-          spellCheck={false}
-          autoComplete="off"
-          value={text}
-          onChange={event => setText(event.target.value)}
-          onKeyDown={onInputKey}
+    <VirtualList
+      items={results.items}
+      rowHeight={ROW_HEIGHT}
+      label="Datasets"
+      onNearEnd={results.loadMore}
+      renderRow={(dataset, index, style) => (
+        <ResultRow
+          key={dataset.id}
+          dataset={dataset}
+          index={index}
+          style={style}
+          onOpen={open}
         />
-        <div className="jp-ddas-search-options">
-          <label className="jp-ddas-inline-label">
-            Sort
-            <select
-              className="jp-ddas-select"
-              value={sort}
-              onChange={event => setSort(event.target.value as DatasetSort)}
-            >
-              {SORTS.map(option => (
-                <option key={option.value} value={option.value}>
-                  {option.label}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label
-            className="jp-ddas-inline-label"
-            title={me ? `Only datasets with a copy owned by ${me}` : ''}
-          >
-            <input
-              type="checkbox"
-              checked={mineOnly}
-              disabled={!me}
-              onChange={event => setMineOnly(event.target.checked)}
-            />
-            Mine only
-          </label>
-        </div>
-        {results && (
-          <div className="jp-ddas-count" aria-live="polite">
-            {results.exact
-              ? plural(results.total, 'dataset')
-              : `about ${plural(results.total, 'dataset')}`}
-          </div>
-        )}
-      </div>
-      {body}
+      )}
+      footer={<SearchFooter results={results} />}
+    />
+  );
+}
+
+/** "Load more (about N left)", its spinner, or why the next page failed. */
+function SearchFooter(props: { results: Results }): React.ReactElement | null {
+  const { results } = props;
+  const remaining = remainingRows(results);
+  if (remaining === 0 && !results.moreError && !results.loadingMore) {
+    return null;
+  }
+  return (
+    <div className="jp-ddas-list-footer">
+      {results.moreError ? (
+        <ErrorState error={results.moreError} onRetry={results.retryMore} />
+      ) : results.loadingMore ? (
+        <LoadingState label="Loading more…" />
+      ) : (
+        <button
+          type="button"
+          className="jp-ddas-button"
+          data-testid="ddas-load-more"
+          onClick={results.loadMore}
+        >
+          Load more ({results.exact ? '' : 'about '}
+          {formatCount(remaining)} left)
+        </button>
+      )}
     </div>
   );
 }
@@ -313,9 +283,6 @@ function ResultRow(props: {
 }): React.ReactElement {
   const { dataset, index, style, onOpen } = props;
   const name = dataset.name || shortDigest(dataset.blake3);
-  const owners = dataset.owners.slice(0, 3).join(', ');
-  const more =
-    dataset.owners.length > 3 ? ` +${dataset.owners.length - 3}` : '';
   const tooltip = [name, ...dataset.urls.slice(0, 3)]
     .map(text => visibleText(text))
     .join('\n');
@@ -344,26 +311,37 @@ function ResultRow(props: {
         </span>
         <span className="jp-ddas-row-size">{formatBytes(dataset.size)}</span>
       </div>
-      <div className="jp-ddas-row-meta">
-        <span className="jp-ddas-row-copies">
-          {plural(dataset.copy_count, 'copy', 'copies')}
+      <ResultMeta dataset={dataset} />
+    </div>
+  );
+}
+
+/** Copies, the first owners and when the dataset was last used. */
+function ResultMeta(props: { dataset: IDatasetSummary }): React.ReactElement {
+  const { dataset } = props;
+  const owners = dataset.owners.slice(0, 3).join(', ');
+  const more =
+    dataset.owners.length > 3 ? ` +${dataset.owners.length - 3}` : '';
+  return (
+    <div className="jp-ddas-row-meta">
+      <span className="jp-ddas-row-copies">
+        {plural(dataset.copy_count, 'copy', 'copies')}
+      </span>
+      {owners && (
+        <span className="jp-ddas-row-owners">
+          <SafeText value={owners} max={80} />
+          {more}
         </span>
-        {owners && (
-          <span className="jp-ddas-row-owners">
-            <SafeText value={owners} max={80} />
-            {more}
-          </span>
+      )}
+      <span className="jp-ddas-row-used">
+        {dataset.last_used ? (
+          <>
+            used <RelativeTime value={dataset.last_used} />
+          </>
+        ) : (
+          'never used'
         )}
-        <span className="jp-ddas-row-used">
-          {dataset.last_used ? (
-            <>
-              used <RelativeTime value={dataset.last_used} />
-            </>
-          ) : (
-            'never used'
-          )}
-        </span>
-      </div>
+      </span>
     </div>
   );
 }

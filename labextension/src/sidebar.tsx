@@ -57,41 +57,9 @@ export class DatasetsSidebar extends ReactWidget {
 function Sidebar(props: { model: SidebarModel }): React.ReactElement {
   const { model } = props;
   useSignal(model.changed);
-  const visited = useRef(new Set<ViewName>());
-  visited.current.add(model.view);
-  const detailsOpen = model.datasetId !== null || model.collectionId !== null;
-
-  const onTabKey = (event: React.KeyboardEvent<HTMLDivElement>) => {
-    const index = TABS.findIndex(tab => tab.name === model.view);
-    const step =
-      event.key === 'ArrowRight' ? 1 : event.key === 'ArrowLeft' ? -1 : 0;
-    if (step !== 0) {
-      event.preventDefault();
-      const next = TABS[(index + step + TABS.length) % TABS.length];
-      model.showView(next.name);
-      event.currentTarget
-        .querySelector<HTMLElement>(`[data-tab="${next.name}"]`)
-        ?.focus();
-    }
-  };
-
   return (
     <div className="jp-ddas-panel">
-      <header className="jp-ddas-header">
-        <h1 className="jp-ddas-heading">Datasets</h1>
-        <button
-          type="button"
-          className={`jp-ddas-icon-button${model.news ? ' jp-ddas-mod-news' : ''}`}
-          data-testid="ddas-refresh"
-          title={
-            model.news ? 'Refresh: other users changed the registry' : 'Refresh'
-          }
-          aria-label={model.news ? 'Refresh (new activity)' : 'Refresh'}
-          onClick={() => model.refresh()}
-        >
-          <refreshIcon.react tag="span" />
-        </button>
-      </header>
+      <SidebarHeader model={model} />
       {/* Always rendered: a live region announces what appears in it later. */}
       <div aria-live="polite" className="jp-ddas-news-region">
         {model.news && (
@@ -105,68 +73,128 @@ function Sidebar(props: { model: SidebarModel }): React.ReactElement {
           </button>
         )}
       </div>
-      <div
-        className="jp-ddas-tabs"
-        role="tablist"
-        aria-label="DDAS views"
-        onKeyDown={onTabKey}
+      <SidebarTabs model={model} />
+      <SidebarContent model={model} />
+    </div>
+  );
+}
+
+function SidebarHeader(props: { model: SidebarModel }): React.ReactElement {
+  const { model } = props;
+  return (
+    <header className="jp-ddas-header">
+      <h1 className="jp-ddas-heading">Datasets</h1>
+      <button
+        type="button"
+        className={`jp-ddas-icon-button${model.news ? ' jp-ddas-mod-news' : ''}`}
+        data-testid="ddas-refresh"
+        title={
+          model.news ? 'Refresh: other users changed the registry' : 'Refresh'
+        }
+        aria-label={model.news ? 'Refresh (new activity)' : 'Refresh'}
+        onClick={() => model.refresh()}
       >
-        {TABS.map(tab => {
-          const selected = model.view === tab.name;
-          return (
-            <button
-              key={tab.name}
-              type="button"
-              role="tab"
-              id={`ddas-tab-${tab.name}`}
-              data-tab={tab.name}
-              data-testid={`ddas-tab-${tab.name}`}
-              aria-selected={selected}
-              aria-controls={`ddas-view-${tab.name}`}
-              tabIndex={selected ? 0 : -1}
-              className={`jp-ddas-tab${selected ? ' jp-mod-selected' : ''}`}
-              onClick={() => model.showView(tab.name)}
-            >
-              {tab.label}
-            </button>
-          );
-        })}
-      </div>
-      <div className="jp-ddas-content">
-        {TABS.filter(tab => visited.current.has(tab.name)).map(tab => (
-          <div
+        <refreshIcon.react tag="span" />
+      </button>
+    </header>
+  );
+}
+
+/** ArrowLeft / ArrowRight move between the tabs (and focus the new one). */
+function onTabKey(
+  event: React.KeyboardEvent<HTMLDivElement>,
+  model: SidebarModel
+): void {
+  const index = TABS.findIndex(tab => tab.name === model.view);
+  const step =
+    event.key === 'ArrowRight' ? 1 : event.key === 'ArrowLeft' ? -1 : 0;
+  if (step !== 0) {
+    event.preventDefault();
+    const next = TABS[(index + step + TABS.length) % TABS.length];
+    model.showView(next.name);
+    event.currentTarget
+      .querySelector<HTMLElement>(`[data-tab="${next.name}"]`)
+      ?.focus();
+  }
+}
+
+function SidebarTabs(props: { model: SidebarModel }): React.ReactElement {
+  const { model } = props;
+  return (
+    <div
+      className="jp-ddas-tabs"
+      role="tablist"
+      aria-label="DDAS views"
+      onKeyDown={event => onTabKey(event, model)}
+    >
+      {TABS.map(tab => {
+        const selected = model.view === tab.name;
+        return (
+          <button
             key={tab.name}
-            id={`ddas-view-${tab.name}`}
-            role="tabpanel"
-            aria-labelledby={`ddas-tab-${tab.name}`}
-            className="jp-ddas-view"
-            hidden={detailsOpen || model.view !== tab.name}
+            type="button"
+            role="tab"
+            id={`ddas-tab-${tab.name}`}
+            data-tab={tab.name}
+            data-testid={`ddas-tab-${tab.name}`}
+            aria-selected={selected}
+            aria-controls={`ddas-view-${tab.name}`}
+            tabIndex={selected ? 0 : -1}
+            className={`jp-ddas-tab${selected ? ' jp-mod-selected' : ''}`}
+            onClick={() => model.showView(tab.name)}
           >
-            {tab.name === 'search' && <SearchView model={model} />}
-            {tab.name === 'collections' && <CollectionsView model={model} />}
-            {tab.name === 'duplicates' && <DuplicatesView model={model} />}
-            {tab.name === 'savings' && <SavingsView model={model} />}
-          </div>
-        ))}
-        {model.datasetId !== null && (
-          <div className="jp-ddas-view">
-            <DetailsView
-              key={model.datasetId}
-              model={model}
-              datasetId={model.datasetId}
-            />
-          </div>
-        )}
-        {model.datasetId === null && model.collectionId !== null && (
-          <div className="jp-ddas-view">
-            <CollectionDetailsView
-              key={model.collectionId}
-              model={model}
-              collectionId={model.collectionId}
-            />
-          </div>
-        )}
-      </div>
+            {tab.label}
+          </button>
+        );
+      })}
+    </div>
+  );
+}
+
+/**
+ * The tabs visited so far (kept mounted, so a tab keeps its scroll and
+ * loaded pages), and the details of a dataset or collection over them.
+ */
+function SidebarContent(props: { model: SidebarModel }): React.ReactElement {
+  const { model } = props;
+  const visited = useRef(new Set<ViewName>());
+  visited.current.add(model.view);
+  const detailsOpen = model.datasetId !== null || model.collectionId !== null;
+  return (
+    <div className="jp-ddas-content">
+      {TABS.filter(tab => visited.current.has(tab.name)).map(tab => (
+        <div
+          key={tab.name}
+          id={`ddas-view-${tab.name}`}
+          role="tabpanel"
+          aria-labelledby={`ddas-tab-${tab.name}`}
+          className="jp-ddas-view"
+          hidden={detailsOpen || model.view !== tab.name}
+        >
+          {tab.name === 'search' && <SearchView model={model} />}
+          {tab.name === 'collections' && <CollectionsView model={model} />}
+          {tab.name === 'duplicates' && <DuplicatesView model={model} />}
+          {tab.name === 'savings' && <SavingsView model={model} />}
+        </div>
+      ))}
+      {model.datasetId !== null && (
+        <div className="jp-ddas-view">
+          <DetailsView
+            key={model.datasetId}
+            model={model}
+            datasetId={model.datasetId}
+          />
+        </div>
+      )}
+      {model.datasetId === null && model.collectionId !== null && (
+        <div className="jp-ddas-view">
+          <CollectionDetailsView
+            key={model.collectionId}
+            model={model}
+            collectionId={model.collectionId}
+          />
+        </div>
+      )}
     </div>
   );
 }

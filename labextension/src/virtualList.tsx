@@ -36,14 +36,113 @@ export interface IVirtualListProps<T> {
 export function VirtualList<T>(
   props: IVirtualListProps<T>
 ): React.ReactElement {
-  const { items, rowHeight, renderRow, onNearEnd, footer, label } = props;
+  const { items, rowHeight, onNearEnd, footer, label } = props;
   const overscan = props.overscan ?? 6;
   const ref = useRef<HTMLDivElement>(null);
+  const { scrollTop, setScrollTop, height } = useViewport(ref, items.length);
+  const focusRow = useRowFocus(ref, items.length, rowHeight, setScrollTop);
+
+  const viewport = height > 0 ? height : 600;
+  const first = Math.max(0, Math.floor(scrollTop / rowHeight) - overscan);
+  const last = Math.min(
+    items.length,
+    Math.ceil((scrollTop + viewport) / rowHeight) + overscan
+  );
+
+  useEffect(() => {
+    if (onNearEnd && height > 0 && last >= items.length - overscan) {
+      onNearEnd();
+    }
+  }, [onNearEnd, height, last, items.length, overscan]);
+
+  const onKeyDown = (event: React.KeyboardEvent<HTMLDivElement>) => {
+    const source = (event.target as HTMLElement).closest<HTMLElement>(
+      '[data-index]'
+    );
+    const page = Math.max(1, Math.floor(viewport / rowHeight) - 1);
+    const target = source
+      ? keyTarget(event.key, Number(source.dataset.index), page, items.length)
+      : null;
+    if (target !== null) {
+      event.preventDefault();
+      focusRow(target);
+    }
+  };
+
+  return (
+    <div
+      ref={ref}
+      className={`jp-ddas-virtual-list ${props.className ?? ''}`}
+      onScroll={event => setScrollTop(event.currentTarget.scrollTop)}
+      onKeyDown={onKeyDown}
+    >
+      <div
+        role="list"
+        aria-label={label}
+        className="jp-ddas-virtual-spacer"
+        style={{ height: items.length * rowHeight, position: 'relative' }}
+      >
+        {windowRows(props, first, last)}
+      </div>
+      {footer}
+    </div>
+  );
+}
+
+/** Rows `first` to `last` (excluded), each placed at its own offset. */
+function windowRows<T>(
+  props: IVirtualListProps<T>,
+  first: number,
+  last: number
+): React.ReactNode[] {
+  const { items, rowHeight, renderRow } = props;
+  const rows: React.ReactNode[] = [];
+  for (let index = first; index < last; index++) {
+    rows.push(
+      renderRow(items[index], index, {
+        position: 'absolute',
+        top: index * rowHeight,
+        height: rowHeight,
+        left: 0,
+        right: 0
+      })
+    );
+  }
+  return rows;
+}
+
+/** The row a key moves the focus to from row `index`, or null for other keys. */
+function keyTarget(
+  key: string,
+  index: number,
+  page: number,
+  count: number
+): number | null {
+  const moves: { [key: string]: number } = {
+    ArrowDown: index + 1,
+    ArrowUp: index - 1,
+    PageDown: index + page,
+    PageUp: index - page,
+    Home: 0,
+    End: count - 1
+  };
+  return key in moves ? moves[key] : null;
+}
+
+/**
+ * Track the viewport: the sidebar is resized and hidden (height 0) often;
+ * a fresh search (no rows) starts at the top.
+ */
+function useViewport(
+  ref: React.RefObject<HTMLDivElement | null>,
+  count: number
+): {
+  scrollTop: number;
+  setScrollTop: (top: number) => void;
+  height: number;
+} {
   const [scrollTop, setScrollTop] = useState(0);
   const [height, setHeight] = useState(0);
-  const pendingFocus = useRef<number | null>(null);
-
-  // Track the viewport: the sidebar is resized and hidden (height 0) often.
   useLayoutEffect(() => {
     const node = ref.current;
     if (!node) {
@@ -60,30 +159,27 @@ export function VirtualList<T>(
     const observer = new ResizeObserver(update);
     observer.observe(node);
     return () => observer.disconnect();
-  }, []);
-
-  // A fresh search starts at the top.
+  }, [ref]);
   useLayoutEffect(() => {
-    if (items.length === 0 && ref.current) {
+    if (count === 0 && ref.current) {
       ref.current.scrollTop = 0;
       setScrollTop(0);
     }
-  }, [items.length]);
+  }, [ref, count]);
+  return { scrollTop, setScrollTop, height };
+}
 
-  const viewport = height > 0 ? height : 600;
-  const first = Math.max(0, Math.floor(scrollTop / rowHeight) - overscan);
-  const last = Math.min(
-    items.length,
-    Math.ceil((scrollTop + viewport) / rowHeight) + overscan
-  );
-
-  useEffect(() => {
-    if (onNearEnd && height > 0 && last >= items.length - overscan) {
-      onNearEnd();
-    }
-  }, [onNearEnd, height, last, items.length, overscan]);
-
-  // Focus a row that was not rendered yet when the key was pressed.
+/**
+ * `focusRow(index)`: scroll row `index` into view and focus it, after the
+ * next render when it was not rendered yet.
+ */
+function useRowFocus(
+  ref: React.RefObject<HTMLDivElement | null>,
+  count: number,
+  rowHeight: number,
+  setScrollTop: (top: number) => void
+): (index: number) => void {
+  const pendingFocus = useRef<number | null>(null);
   useEffect(() => {
     const index = pendingFocus.current;
     if (index === null || !ref.current) {
@@ -97,14 +193,13 @@ export function VirtualList<T>(
       row.focus();
     }
   });
-
-  const focusRow = useCallback(
+  return useCallback(
     (index: number) => {
       const node = ref.current;
-      if (!node || items.length === 0) {
+      if (!node || count === 0) {
         return;
       }
-      const target = Math.max(0, Math.min(items.length - 1, index));
+      const target = Math.max(0, Math.min(count - 1, index));
       const top = target * rowHeight;
       if (top < node.scrollTop) {
         node.scrollTop = top;
@@ -119,61 +214,6 @@ export function VirtualList<T>(
         pendingFocus.current = target;
       }
     },
-    [items.length, rowHeight]
-  );
-
-  const onKeyDown = (event: React.KeyboardEvent<HTMLDivElement>) => {
-    const source = (event.target as HTMLElement).closest<HTMLElement>(
-      '[data-index]'
-    );
-    if (!source) {
-      return;
-    }
-    const index = Number(source.dataset.index);
-    const page = Math.max(1, Math.floor(viewport / rowHeight) - 1);
-    const moves: { [key: string]: number } = {
-      ArrowDown: index + 1,
-      ArrowUp: index - 1,
-      PageDown: index + page,
-      PageUp: index - page,
-      Home: 0,
-      End: items.length - 1
-    };
-    if (event.key in moves) {
-      event.preventDefault();
-      focusRow(moves[event.key]);
-    }
-  };
-
-  const rows: React.ReactNode[] = [];
-  for (let index = first; index < last; index++) {
-    rows.push(
-      renderRow(items[index], index, {
-        position: 'absolute',
-        top: index * rowHeight,
-        height: rowHeight,
-        left: 0,
-        right: 0
-      })
-    );
-  }
-
-  return (
-    <div
-      ref={ref}
-      className={`jp-ddas-virtual-list ${props.className ?? ''}`}
-      onScroll={event => setScrollTop(event.currentTarget.scrollTop)}
-      onKeyDown={onKeyDown}
-    >
-      <div
-        role="list"
-        aria-label={label}
-        className="jp-ddas-virtual-spacer"
-        style={{ height: items.length * rowHeight, position: 'relative' }}
-      >
-        {rows}
-      </div>
-      {footer}
-    </div>
+    [ref, count, rowHeight, setScrollTop]
   );
 }

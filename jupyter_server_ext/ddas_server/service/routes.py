@@ -12,10 +12,10 @@ from typing import Any
 from jupyterhub.services.auth import HubOAuthCallbackHandler
 from tornado import web
 
-from ddas import config
 from ddas.hashes import parse_known_hash
 from ddas.identity import normalize_url
 from ddas.registry import lease_key
+from ddas.vocabulary import POLICIES
 from ddas_server import lifecycle
 from ddas_server import validation as v
 from ddas_server.collections import ROUTES as COLLECTION_ROUTES
@@ -33,8 +33,8 @@ def _fetch_request(body: dict[str, Any]) -> dict[str, Any]:
             "local paths are looked up by your own kernel, never fetched by the service"
         )
     policy = body.get("policy")
-    if policy is not None and policy not in config.POLICIES:
-        raise BadRequest(f"policy must be one of {', '.join(config.POLICIES)}")
+    if policy is not None and policy not in POLICIES:
+        raise BadRequest(f"policy must be one of {', '.join(POLICIES)}")
     known_hash = body.get("known_hash")
     if known_hash is not None:
         if not isinstance(known_hash, str):

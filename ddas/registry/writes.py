@@ -1,35 +1,31 @@
-"""The :class:`Registry` base: connection, transactions, and every write.
+"""The registry's core writes: downloads, mirrors, scanned files, copy states and events.
 
 Writes are idempotent upserts (``INSERT ... ON CONFLICT``) keyed by the domain's natural keys
 (content by BLAKE3, source by URL + version, copy by host + location), so 16 processes registering the
 same download at once end with one row each and nothing lost. Each public write is one transaction:
-content, digests, source, copy and event appear together or not at all.
+content, digests, source, copy and event appear together or not at all. The bulk writes of a scan
+are in :mod:`ddas.registry.scans`; collections, metadata and annotations write their own rows.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from typing import Any, NoReturn
+from collections.abc import Mapping
+from typing import Any
 
-from sqlalchemy import Engine, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ddas import config
-from ddas.errors import ServiceRegistryError
-from ddas.identity import NormalizedURL, Validators, normalize_url
-from ddas.permissions import registry_error
+from ddas.identity import NormalizedURL, Validators
 from ddas.records import CopyInfo, SourceInfo
 from ddas.registry import tallies
-from ddas.registry.engine import create_registry_engine, ensure_schema
+from ddas.registry.database import RegistryPart, as_normalized
 from ddas.registry.models import COPY_STATES, EVENT_KINDS, Content, Copy, Digest, Event, Source
 from ddas.registry.rows import copy_info, file_type, source_info
+from ddas.vocabulary import CopyState, EventKind
 
-_ENGINES: dict[str, Engine] = {}
 #: What registering a known place again changes; not the owner (a second user downloading a mirror
 #: whose bytes are in the store must not take over the first user's copy).
 COPY_UPDATES = (
@@ -44,76 +40,42 @@ COPY_UPDATES = (
 )
 
 
-class RegistryCore:
-    """Connection handling and writes; see :class:`ddas.registry.Registry` for the whole API."""
+def add_event(
+    session: Session,
+    kind: EventKind,
+    *,
+    user: str | None = None,
+    content_id: int | None = None,
+    source_id: int | None = None,
+    copy_id: int | None = None,
+    nbytes: int = 0,
+    seconds: float = 0.0,
+    detail: Mapping[str, Any] | None = None,
+    now: float | None = None,
+) -> int:
+    """Append an event inside the caller's transaction, counted in the running tallies."""
+    if kind not in EVENT_KINDS:
+        raise ValueError(f"unknown event kind {kind!r}")
+    user, now = user or config.current_user(), now or time.time()
+    event = Event(
+        kind=kind,
+        user=user,
+        at=now,
+        content_id=content_id,
+        source_id=source_id,
+        copy_id=copy_id,
+        bytes=int(nbytes),
+        seconds=float(seconds),
+        detail=json.dumps(dict(detail or {}), default=str),
+    )
+    session.add(event)
+    session.flush()
+    tallies.count_event(session.connection(), kind, user, content_id, int(nbytes), now)
+    return event.id
 
-    def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
-        self.url = url or config.registry_url()
-        if config.registry_service(self.url):  # only the service itself holds the database
-            raise ServiceRegistryError(self.url)
-        engine = _ENGINES.get(self.url)
-        if engine is None:
-            engine = create_registry_engine(self.url)
-            if migrate:
-                try:
-                    ensure_schema(engine)
-                except DBAPIError as exc:  # SQLite cannot even read without -wal/-shm access
-                    engine.dispose()
-                    self._raise_denied(exc, engine)
-                except BaseException:  # e.g. a newer schema: do not leak the pool's connections
-                    engine.dispose()
-                    raise
-            _ENGINES[self.url] = engine
-        self.engine = engine
 
-    def __repr__(self) -> str:
-        return f"Registry({self.engine.url.render_as_string(hide_password=True)!r})"
-
-    @classmethod
-    def dispose_all(cls) -> None:
-        """Close pooled connections (tests, and forked workers that must not share sockets)."""
-        for engine in _ENGINES.values():
-            engine.dispose()
-        _ENGINES.clear()
-
-    @contextmanager
-    def _read(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session:
-            yield session
-
-    @contextmanager
-    def _write(self) -> Iterator[Session]:
-        """A write transaction; on SQLite it starts with BEGIN IMMEDIATE (see ``engine``).
-
-        A user who may read but not write the registry gets one typed error naming it and what
-        to ask the admin for (:class:`ddas.errors.RegistryPermissionError`), not the driver's.
-        """
-        try:
-            with self.engine.connect() as conn:
-                conn = conn.execution_options(ddas_write=True)
-                with Session(bind=conn, expire_on_commit=False) as session:
-                    try:
-                        yield session
-                        session.commit()
-                    except BaseException:
-                        session.rollback()
-                        raise
-        except DBAPIError as exc:
-            self._raise_denied(exc, self.engine)
-
-    @staticmethod
-    def _raise_denied(exc: DBAPIError, engine: Engine) -> NoReturn:
-        """Raise the typed error for a permission problem, else ``exc`` itself."""
-        denied = registry_error(engine.url.render_as_string(hide_password=True), exc)
-        if denied is None:
-            raise exc
-        raise denied from None
-
-    def _insert(self, model: type) -> Any:
-        dialect = sqlite if self.engine.dialect.name == "sqlite" else postgresql
-        return dialect.insert(model)
-
-    # -- writes -------------------------------------------------------------------------------
+class Writes(RegistryPart):
+    """Every write of a download, a mirror, a scanned file, a copy's state and an event."""
 
     def _content(self, session: Session, blake3: str, size: int, name: str, now: float) -> int:
         """Insert a content if it is new; its id either way. No lock here: ``_copy`` locks the
@@ -198,39 +160,6 @@ class RegistryCore:
         tallies.refresh(conn, (before, values["content_id"]))
         return int(copy_id)
 
-    def _event(
-        self,
-        session: Session,
-        kind: str,
-        *,
-        user: str | None = None,
-        content_id: int | None = None,
-        source_id: int | None = None,
-        copy_id: int | None = None,
-        nbytes: int = 0,
-        seconds: float = 0.0,
-        detail: Mapping[str, Any] | None = None,
-        now: float | None = None,
-    ) -> int:
-        if kind not in EVENT_KINDS:
-            raise ValueError(f"unknown event kind {kind!r}")
-        user, now = user or config.current_user(), now or time.time()
-        event = Event(
-            kind=kind,
-            user=user,
-            at=now,
-            content_id=content_id,
-            source_id=source_id,
-            copy_id=copy_id,
-            bytes=int(nbytes),
-            seconds=float(seconds),
-            detail=json.dumps(dict(detail or {}), default=str),
-        )
-        session.add(event)
-        session.flush()
-        tallies.count_event(session.connection(), kind, user, content_id, int(nbytes), now)
-        return event.id
-
     def record_download(
         self,
         *,
@@ -252,7 +181,7 @@ class RegistryCore:
         detail: Mapping[str, Any] | None = None,
     ) -> CopyInfo:
         """Register a finished download (content, digests, source, copy, event) atomically."""
-        nurl = url if isinstance(url, NormalizedURL) else normalize_url(url)
+        nurl = as_normalized(url)
         now = time.time()
         owner = owner or config.current_user()
         with self._write() as s:
@@ -277,7 +206,7 @@ class RegistryCore:
             self._used(s, content_id, now)  # locked by _copy: rows, then contents, then the rest
             self._digests(s, content_id, digests or {})
             source_id = self._source(s, nurl, validators, content_id, now)
-            self._event(
+            add_event(
                 s,
                 kind,
                 user=owner,
@@ -295,16 +224,9 @@ class RegistryCore:
         self, content_id: int, url: str | NormalizedURL, validators: Validators
     ) -> SourceInfo:
         """Record that ``url`` (at these validators) gives an already known content (a mirror)."""
-        nurl = url if isinstance(url, NormalizedURL) else normalize_url(url)
+        nurl = as_normalized(url)
         with self._write() as s:
             source_id = self._source(s, nurl, validators, content_id, time.time())
-            return source_info(s.get_one(Source, source_id))
-
-    def touch_source(self, url: str | NormalizedURL, validators: Validators) -> SourceInfo:
-        """Remember a URL version we saw (a lookup of an unknown URL), without content yet."""
-        nurl = url if isinstance(url, NormalizedURL) else normalize_url(url)
-        with self._write() as s:
-            source_id = self._source(s, nurl, validators, None, time.time())
             return source_info(s.get_one(Source, source_id))
 
     def register_file(
@@ -348,7 +270,7 @@ class RegistryCore:
             return copy_info(s.get_one(Copy, copy_id), blake3)
 
     def mark_copy(
-        self, copy_id: int, state: str, *, detail: Mapping[str, Any] | None = None
+        self, copy_id: int, state: CopyState, *, detail: Mapping[str, Any] | None = None
     ) -> None:
         """Set a copy's state (``missing`` when a scan no longer finds it, ``corrupt`` on mismatch)."""
         if state not in COPY_STATES:
@@ -362,7 +284,7 @@ class RegistryCore:
             row.state = state
             s.flush()
             tallies.refresh(s.connection(), (row.content_id,))
-            self._event(
+            add_event(
                 s,
                 "verify",
                 content_id=row.content_id,
@@ -381,8 +303,8 @@ class RegistryCore:
             )
             tallies.refresh(s.connection(), (content_id,))
 
-    def record_event(self, kind: str, **kwargs: Any) -> int:
-        """Append an event (``reuse``, ``alert``, ``lookup``...) in its own transaction."""
+    def record_event(self, kind: EventKind, **kwargs: Any) -> int:
+        """Append an event (``reuse``, ``alert``, ``verify``...) in its own transaction."""
         with self._write() as s:
             if kwargs.get("content_id") is not None and kind == "reuse":
                 s.execute(
@@ -390,7 +312,7 @@ class RegistryCore:
                     .where(Content.id == kwargs["content_id"])
                     .values(last_used_at=time.time())
                 )
-            return self._event(s, kind, **kwargs)
+            return add_event(s, kind, **kwargs)
 
     def forget_copy(self, copy_id: int, *, user: str | None = None) -> CopyInfo:
         """Remove a copy's row (the file is untouched): for copies that were moved or deleted."""
@@ -402,7 +324,7 @@ class RegistryCore:
             s.delete(row)
             s.flush()
             tallies.refresh(s.connection(), (info.content_id,))
-            self._event(
+            add_event(
                 s,
                 "forget",
                 user=user,
