@@ -66,8 +66,10 @@ class Download:
         return received.answer.filename or self.probe.filename or final or self.nurl.name
 
     def _algorithms(self) -> list[str]:
-        """Digests to compute besides BLAKE3: the promised one, and the server's checksum."""
-        wanted = [self.f.known.algorithm] if self.f.known else []
+        """Digests to compute besides BLAKE3: the promised one (and, for a bare digest, what else
+        it could have meant, to say so on a mismatch), and the server's checksum."""
+        known = self.f.known
+        wanted = [known.algorithm, *known.other_readings()] if known else []
         if self.probe.checksum and self.f.settings.verify_checksum:
             wanted.append(self.probe.checksum.algorithm)
         return [a for a in dict.fromkeys(wanted) if a != "blake3"]
@@ -142,7 +144,11 @@ class Download:
             if known and digests.get(known.algorithm) != known.value:
                 actual = digests.get(known.algorithm, "?")
                 raise HashMismatchError(
-                    self.nurl.url, known.algorithm, known.value, actual, known.spelling_hint()
+                    self.nurl.url,
+                    known.algorithm,
+                    known.value,
+                    actual,
+                    known.spelling_hint(digests),
                 )
             checksum = self._announced_checksum(received, target)
             if checksum is not None and self.f.settings.verify_checksum:

@@ -45,13 +45,28 @@ class KnownHash:
     def __str__(self) -> str:
         return f"{self.algorithm}:{self.value}"
 
-    def spelling_hint(self) -> str:
-        """What to write instead when a bare digest was meant as another algorithm, or ''."""
+    def other_readings(self) -> list[str]:
+        """The algorithms a bare digest of this length could also have meant (sha256 for a
+        64-digit one): a download computes them too, so a mismatch can say which one matched."""
         if not self.bare:
-            return ""
-        others = [a for a in ALGORITHMS if a != self.algorithm and HEX_DIGITS[a] == len(self.value)]
+            return []
+        return [a for a in ALGORITHMS if a != self.algorithm and HEX_DIGITS[a] == len(self.value)]
+
+    def spelling_hint(self, digests: dict[str, str] | None = None) -> str:
+        """What to write instead when a bare digest was meant as another algorithm, or ''.
+
+        ``digests`` are the downloaded bytes' digests: when one of :meth:`other_readings` matches,
+        the hint says so (the bytes are right, only the spelling is not); they are still refused.
+        """
+        others = self.other_readings()
         if not others:
             return ""
+        matched = [a for a in others if (digests or {}).get(a) == self.value]
+        if matched:
+            return (
+                f" These bytes do have {matched[0]} {self.value[:8]}…: a bare hex digest means "
+                f"{self.algorithm} in DDAS, so write '{matched[0]}:{self.value[:8]}…' in full."
+            )
         spelled = " or ".join(f"'{a}:{self.value[:8]}…'" for a in others)
         return (
             f" A bare hex digest means {self.algorithm}; if it is a {others[0]}, write {spelled}."

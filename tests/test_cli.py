@@ -92,6 +92,7 @@ def test_fetch_known_hash_and_find_read_a_bare_digest_the_same_way(
     # a bare sha256 (as pooch writes it) is read as BLAKE3: refused, nothing kept, and told how
     refused = runner.invoke(main, ["fetch", url, "--known-hash", sha])
     assert refused.exit_code == 4 and f"'sha256:{sha[:8]}…'" in refused.stderr
+    assert "These bytes do have sha256" in refused.stderr  # right bytes, wrong spelling
     assert Registry().copies_for_url(url) == []
     # the bare BLAKE3 is accepted by fetch and found by find: the same string, the same content
     fetched = runner.invoke(main, ["fetch", url, "--known-hash", b3, "--json"])

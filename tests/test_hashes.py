@@ -85,6 +85,8 @@ def test_one_parser_reads_a_bare_digest_as_blake3_and_says_how_to_write_sha256()
         bare == parse_digest("blake3:" + "ab" * 32) and not parse_digest("blake3:" + "ab" * 32).bare
     )
     assert "'sha256:abababab…'" in bare.spelling_hint()  # a pooch-style sha256 pasted bare
+    assert bare.other_readings() == ["sha256"]
+    assert "These bytes do have sha256" in bare.spelling_hint({"sha256": "ab" * 32})
     assert parse_digest("sha256:" + "ab" * 32).spelling_hint() == ""  # written out: no guess made
     with pytest.raises(ValueError, match="bare hex digest is blake3"):
         parse_digest("a" * 32)  # a bare md5 is refused, not looked up as a truncated BLAKE3

@@ -17,7 +17,7 @@ import {
 import { collectionName } from './collectionsView';
 import { ErrorState } from './components';
 import { plural } from './format';
-import { useAsync } from './hooks';
+import { asError, useAsync } from './hooks';
 import { loaded } from './loaded';
 import { SidebarModel } from './model';
 
@@ -88,27 +88,7 @@ function AboutBody(props: {
           onSaved={onSaved}
         />
       </section>
-      {about.collections.length > 0 && (
-        <section className="jp-ddas-section" aria-label="Collections">
-          <h3>In collections</h3>
-          <ul className="jp-ddas-members">
-            {about.collections.map(c => (
-              <li key={c.id}>
-                <button
-                  type="button"
-                  className="jp-ddas-button jp-ddas-link"
-                  onClick={() => model.showCollection(c.id)}
-                >
-                  {collectionName(c.url)}
-                </button>{' '}
-                <span className="jp-ddas-muted">
-                  {plural(c.members, 'file')}
-                </span>
-              </li>
-            ))}
-          </ul>
-        </section>
-      )}
+      <InCollections about={about} model={model} />
     </>
   );
 }
@@ -267,35 +247,14 @@ function AnnotationForm(props: {
   const [description, setDescription] = useState(initial?.description ?? '');
   const [license, setLicense] = useState(initial?.license ?? '');
   const [doi, setDoi] = useState(initial?.doi ?? '');
-  const [error, setError] = useState<Error | null>(null);
-  const [busy, setBusy] = useState(false);
-
-  const submit = async (event: React.FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await onSave({
-        tags: tags
-          .split(',')
-          .map(t => t.trim())
-          .filter(t => t),
-        description,
-        license,
-        doi
-      });
-    } catch (reason) {
-      setError(reason instanceof Error ? reason : new Error(String(reason)));
-    } finally {
-      setBusy(false);
-    }
-  };
-
+  const saving = useSaving(() =>
+    onSave({ tags: parseTags(tags), description, license, doi })
+  );
   return (
     <form
       className="jp-ddas-annotation-form"
       data-testid="ddas-annotation-form"
-      onSubmit={event => void submit(event)}
+      onSubmit={saving.submit}
     >
       <label>
         Tags (comma-separated)
@@ -325,20 +284,93 @@ function AnnotationForm(props: {
           onChange={e => setDoi(e.target.value)}
         />
       </label>
-      {error && <ErrorState error={error} />}
-      <div className="jp-ddas-copy-actions">
-        <button
-          type="submit"
-          className="jp-ddas-button jp-ddas-button-accent"
-          data-testid="ddas-annotation-save"
-          disabled={busy}
-        >
-          Save
-        </button>
-        <button type="button" className="jp-ddas-button" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      {saving.error && <ErrorState error={saving.error} />}
+      <FormButtons busy={saving.busy} onCancel={onCancel} />
     </form>
+  );
+}
+
+/** `a, b ,, c` -> `['a', 'b', 'c']`. */
+function parseTags(text: string): string[] {
+  return text
+    .split(',')
+    .map(t => t.trim())
+    .filter(t => t);
+}
+
+/** A form's submit handler running `save`, with its busy flag and failure. */
+function useSaving(save: () => Promise<void>): {
+  busy: boolean;
+  error: Error | null;
+  submit: (event: React.FormEvent) => void;
+} {
+  const [error, setError] = useState<Error | null>(null);
+  const [busy, setBusy] = useState(false);
+  const run = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await save();
+    } catch (reason) {
+      setError(asError(reason));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const submit = (event: React.FormEvent) => {
+    event.preventDefault();
+    void run();
+  };
+  return { busy, error, submit };
+}
+
+function FormButtons(props: {
+  busy: boolean;
+  onCancel: () => void;
+}): React.ReactElement {
+  return (
+    <div className="jp-ddas-copy-actions">
+      <button
+        type="submit"
+        className="jp-ddas-button jp-ddas-button-accent"
+        data-testid="ddas-annotation-save"
+        disabled={props.busy}
+      >
+        Save
+      </button>
+      <button type="button" className="jp-ddas-button" onClick={props.onCancel}>
+        Cancel
+      </button>
+    </div>
+  );
+}
+
+/** The collections the dataset belongs to, each a link to its members. */
+function InCollections(props: {
+  about: IDatasetAbout;
+  model: SidebarModel;
+}): React.ReactElement | null {
+  const { about, model } = props;
+  if (about.collections.length === 0) {
+    return null;
+  }
+  return (
+    <section className="jp-ddas-section" aria-label="Collections">
+      <h3>In collections</h3>
+      <ul className="jp-ddas-members">
+        {about.collections.map(c => (
+          <li key={c.id}>
+            <button
+              type="button"
+              className="jp-ddas-button jp-ddas-link"
+              onClick={() => model.showCollection(c.id)}
+            >
+              {collectionName(c.url)}
+            </button>{' '}
+            <span className="jp-ddas-muted">{plural(c.members, 'file')}</span>
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }

@@ -97,49 +97,66 @@ export function createDatasetActions(
       return me !== null && (me.admin || me.user === copy.owner);
     },
 
-    async forget(copy: ICopy, datasetName: string): Promise<boolean> {
-      const result = await showDialog({
-        title: 'Forget this copy?',
-        body: (
-          <div className="jp-ddas-dialog-body">
-            <p>
-              DDAS will stop pointing people to this copy of{' '}
-              <strong>
-                <SafeText value={datasetName} />
-              </strong>
-              :
-            </p>
-            <SafeText code className="jp-ddas-path" value={copy.location} />
-            <p>
-              Owner: <SafeText value={copy.owner} max={64} />. The file itself
-              is not deleted, and other copies are not affected.
-            </p>
-          </div>
-        ),
-        buttons: [
-          Dialog.cancelButton(),
-          Dialog.warnButton({ label: 'Forget copy' })
-        ]
-      });
-      if (!result.button.accept) {
-        return false;
-      }
-      try {
-        await api.forgetCopy(copy.id);
-        Notification.success(
-          `Forgot the copy at ${isolatedText(copy.location, 100)}`,
-          {
-            autoClose: 3000
-          }
-        );
-        return true;
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        Notification.error(`Could not forget the copy: ${message}`, {
-          autoClose: 8000
-        });
-        return false;
-      }
+    forget(copy: ICopy, datasetName: string): Promise<boolean> {
+      return forgetAfterConfirming(api, copy, datasetName);
     }
   };
+}
+
+/** Ask, then `DELETE copies/{id}`; a toast says how it went. */
+async function forgetAfterConfirming(
+  api: DdasApi,
+  copy: ICopy,
+  datasetName: string
+): Promise<boolean> {
+  const result = await showDialog({
+    title: 'Forget this copy?',
+    body: <ForgetDialogBody copy={copy} datasetName={datasetName} />,
+    buttons: [
+      Dialog.cancelButton(),
+      Dialog.warnButton({ label: 'Forget copy' })
+    ]
+  });
+  if (!result.button.accept) {
+    return false;
+  }
+  try {
+    await api.forgetCopy(copy.id);
+    Notification.success(
+      `Forgot the copy at ${isolatedText(copy.location, 100)}`,
+      {
+        autoClose: 3000
+      }
+    );
+    return true;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    Notification.error(`Could not forget the copy: ${message}`, {
+      autoClose: 8000
+    });
+    return false;
+  }
+}
+
+function ForgetDialogBody(props: {
+  copy: ICopy;
+  datasetName: string;
+}): React.ReactElement {
+  const { copy, datasetName } = props;
+  return (
+    <div className="jp-ddas-dialog-body">
+      <p>
+        DDAS will stop pointing people to this copy of{' '}
+        <strong>
+          <SafeText value={datasetName} />
+        </strong>
+        :
+      </p>
+      <SafeText code className="jp-ddas-path" value={copy.location} />
+      <p>
+        Owner: <SafeText value={copy.owner} max={64} />. The file itself is not
+        deleted, and other copies are not affected.
+      </p>
+    </div>
+  );
 }

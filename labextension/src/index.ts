@@ -50,25 +50,6 @@ const plugin: JupyterFrontEndPlugin<void> = {
       // the quickstart is run right after it opens: no "Select Kernel" then
       applyKernelspecsOnLoad(tracker);
     }
-
-    // One `whoami` for the sidebar and the notifier; retried after a failure.
-    let whoamiRequest: Promise<IWhoAmI> | null = null;
-    const whoami = (): Promise<IWhoAmI> => {
-      if (!whoamiRequest) {
-        whoamiRequest = api.whoami().then(
-          me => {
-            model.whoami = me;
-            return me;
-          },
-          error => {
-            whoamiRequest = null;
-            throw error;
-          }
-        );
-      }
-      return whoamiRequest;
-    };
-
     const actions = createDatasetActions({
       app,
       api,
@@ -76,12 +57,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
       whoami: () => model.whoami
     });
     const model = new SidebarModel(api, actions);
+    const whoami = sharedWhoami(api, me => {
+      model.whoami = me;
+    });
     const sidebar = new DatasetsSidebar(model);
     app.shell.add(sidebar, 'left', { rank: 600, type: 'Datasets' });
     if (restorer) {
       restorer.add(sidebar, SIDEBAR_ID);
     }
-
     const notifier = new EventNotifier({
       api,
       commands: app.commands,
@@ -95,48 +78,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
       watchOthers: () => sidebar.isVisible && !model.news,
       onOthersActivity: () => model.markNews()
     });
-
     whoami().catch(error => {
       console.warn('DDAS: cannot tell who the user is:', error);
     });
-
-    app.commands.addCommand(CommandIDs.openSidebar, {
-      label: 'Show Datasets (DDAS)',
-      caption: 'Open the DDAS Datasets sidebar',
-      icon: args => (args.isPalette ? undefined : datasetsIcon),
-      execute: (args: ReadonlyPartialJSONObject) => {
-        const view = args.view as ViewName | undefined;
-        if (view && VIEWS.includes(view)) {
-          model.showView(view);
-        }
-        app.shell.activateById(SIDEBAR_ID);
-      }
-    });
-
-    app.commands.addCommand(CommandIDs.showDataset, {
-      label: 'Show Dataset Details (DDAS)',
-      caption: 'Open one dataset in the DDAS Datasets sidebar',
-      execute: (args: ReadonlyPartialJSONObject) => {
-        const id = Number(args.id);
-        if (!Number.isInteger(id) || id < 0) {
-          throw new Error(
-            `ddas:show-dataset needs an integer id, got ${String(args.id)}`
-          );
-        }
-        model.showDataset(id);
-        app.shell.activateById(SIDEBAR_ID);
-      },
-      describedBy: {
-        args: {
-          type: 'object',
-          properties: {
-            id: { type: 'integer', description: 'Dataset (content) id' }
-          },
-          required: ['id']
-        }
-      }
-    });
-
+    addShowCommands(app, model);
     app.commands.addCommand(CommandIDs.refresh, {
       label: 'Refresh Datasets (DDAS)',
       caption: 'Reload the DDAS Datasets sidebar',
@@ -148,7 +93,6 @@ const plugin: JupyterFrontEndPlugin<void> = {
         void notifier.refresh();
       }
     });
-
     if (palette) {
       const category = 'Datasets (DDAS)';
       palette.addItem({ command: CommandIDs.openSidebar, category });
@@ -156,5 +100,70 @@ const plugin: JupyterFrontEndPlugin<void> = {
     }
   }
 };
+
+/**
+ * One `whoami` for the sidebar and the notifier: asked once, retried after
+ * a failure; `onAnswer` hears the user.
+ */
+function sharedWhoami(
+  api: DdasApi,
+  onAnswer: (me: IWhoAmI) => void
+): () => Promise<IWhoAmI> {
+  let whoamiRequest: Promise<IWhoAmI> | null = null;
+  return (): Promise<IWhoAmI> => {
+    if (!whoamiRequest) {
+      whoamiRequest = api.whoami().then(
+        me => {
+          onAnswer(me);
+          return me;
+        },
+        error => {
+          whoamiRequest = null;
+          throw error;
+        }
+      );
+    }
+    return whoamiRequest;
+  };
+}
+
+/** `ddas:open-sidebar` (optionally on a tab) and `ddas:show-dataset`. */
+function addShowCommands(app: JupyterFrontEnd, model: SidebarModel): void {
+  app.commands.addCommand(CommandIDs.openSidebar, {
+    label: 'Show Datasets (DDAS)',
+    caption: 'Open the DDAS Datasets sidebar',
+    icon: args => (args.isPalette ? undefined : datasetsIcon),
+    execute: (args: ReadonlyPartialJSONObject) => {
+      const view = args.view as ViewName | undefined;
+      if (view && VIEWS.includes(view)) {
+        model.showView(view);
+      }
+      app.shell.activateById(SIDEBAR_ID);
+    }
+  });
+  app.commands.addCommand(CommandIDs.showDataset, {
+    label: 'Show Dataset Details (DDAS)',
+    caption: 'Open one dataset in the DDAS Datasets sidebar',
+    execute: (args: ReadonlyPartialJSONObject) => {
+      const id = Number(args.id);
+      if (!Number.isInteger(id) || id < 0) {
+        throw new Error(
+          `ddas:show-dataset needs an integer id, got ${String(args.id)}`
+        );
+      }
+      model.showDataset(id);
+      app.shell.activateById(SIDEBAR_ID);
+    },
+    describedBy: {
+      args: {
+        type: 'object',
+        properties: {
+          id: { type: 'integer', description: 'Dataset (content) id' }
+        },
+        required: ['id']
+      }
+    }
+  });
+}
 
 export default plugin;

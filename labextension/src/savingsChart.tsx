@@ -82,47 +82,71 @@ export function SavingsChart(props: { days: IDayStats[] }): React.ReactElement {
       <text className="jp-ddas-chart-label" x={PAD_LEFT} y={10}>
         max {formatBytes(max)}/day
       </text>
-      {days.map((day, index) => {
-        const h = (day.bytes_saved / max) * plotHeight;
-        const barHeight = day.bytes_saved > 0 ? Math.max(1, h) : 0;
-        return (
-          <rect
-            key={day.day}
-            className="jp-ddas-chart-bar"
-            data-day={day.day}
-            x={PAD_LEFT + index * slot + gap / 2}
-            y={HEIGHT - PAD_BOTTOM - barHeight}
-            width={Math.max(0.5, slot - gap)}
-            height={barHeight}
-          >
-            <title>
-              {`${day.day}: ${formatBytes(day.bytes_saved)} saved, ${plural(day.reuses, 'reuse')}`}
-            </title>
-          </rect>
-        );
-      })}
-      {days.length > 0 && (
-        <>
-          <text
-            className="jp-ddas-chart-label"
-            x={PAD_LEFT}
-            y={HEIGHT - 4}
-            textAnchor="start"
-          >
-            {days[0].day}
-          </text>
-          {days.length > 1 && (
-            <text
-              className="jp-ddas-chart-label"
-              x={WIDTH - PAD_RIGHT}
-              y={HEIGHT - 4}
-              textAnchor="end"
-            >
-              {days[days.length - 1].day}
-            </text>
-          )}
-        </>
-      )}
+      {days.map((day, index) => (
+        <DayBar
+          key={day.day}
+          day={day}
+          x={PAD_LEFT + index * slot + gap / 2}
+          width={Math.max(0.5, slot - gap)}
+          height={(day.bytes_saved / max) * plotHeight}
+        />
+      ))}
+      <DateLabels days={days} />
     </svg>
+  );
+}
+
+/** One day's bar (at least 1 px when anything was saved), its numbers on hover. */
+function DayBar(props: {
+  day: IDayStats;
+  x: number;
+  width: number;
+  height: number;
+}): React.ReactElement {
+  const { day, x, width } = props;
+  const barHeight = day.bytes_saved > 0 ? Math.max(1, props.height) : 0;
+  return (
+    <rect
+      className="jp-ddas-chart-bar"
+      data-day={day.day}
+      x={x}
+      y={HEIGHT - PAD_BOTTOM - barHeight}
+      width={width}
+      height={barHeight}
+    >
+      <title>
+        {`${day.day}: ${formatBytes(day.bytes_saved)} saved, ${plural(day.reuses, 'reuse')}`}
+      </title>
+    </rect>
+  );
+}
+
+/** The first and the last day under the axis. */
+function DateLabels(props: { days: IDayStats[] }): React.ReactElement | null {
+  const { days } = props;
+  if (days.length === 0) {
+    return null;
+  }
+  return (
+    <>
+      <text
+        className="jp-ddas-chart-label"
+        x={PAD_LEFT}
+        y={HEIGHT - 4}
+        textAnchor="start"
+      >
+        {days[0].day}
+      </text>
+      {days.length > 1 && (
+        <text
+          className="jp-ddas-chart-label"
+          x={WIDTH - PAD_RIGHT}
+          y={HEIGHT - 4}
+          textAnchor="end"
+        >
+          {days[days.length - 1].day}
+        </text>
+      )}
+    </>
   );
 }
