@@ -151,6 +151,8 @@ def advance_sequences(conn: sa.Connection, models: Sequence[type]) -> None:
     """PostgreSQL: move each table's id sequence past the explicit ids just loaded, so that the
     registry's own inserts afterwards (fetches during a benchmark) get fresh ids."""
     for model in models:
+        if "id" not in model.__table__.c:  # keyed by another table's id (content_metadata)
+            continue
         table = model.__tablename__
         conn.exec_driver_sql(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

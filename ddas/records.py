@@ -256,7 +256,7 @@ class MemberInfo(Record):
     content_id: int
     blake3: str
     size: int
-    copies: int
+    copy_count: int  #: present copies of this member's content (anyone's, in or out of the store)
     owners: list[str]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -81,7 +82,7 @@ def test_fetch_tree_of_a_listing_is_a_folder_of_shared_copies_and_one_collection
     assert summary.owners == ["alice"] and summary.url == http_server.url("multi/")
     detail = registry.collection(summary.id)
     assert detail is not None and [m.path for m in detail.member_list] == sorted(multi)
-    with xr.open_mfdataset(sorted(folder.glob("*.nc")), engine="h5netcdf") as ds:
+    with xr.open_mfdataset(sorted(folder.glob("*.nc"))) as ds:  # the default engine, netCDF4
         assert ds.sizes["time"] == 8 and str(ds.time.values[-1])[:10] == "2020-01-08"
 
 
@@ -153,6 +154,35 @@ def test_a_changed_member_makes_a_new_version_and_keeps_the_old_one(
     listed = registry.collections()
     assert listed.total == 1 and listed.items[0].id == new.collection.id
     assert listed.items[0].versions == 2
+
+
+class CountingBar:
+    """A tqdm-like object (``progress=`` accepts one): what it was told, and how often closed."""
+
+    def __init__(self) -> None:
+        self.lock, self.updates, self.closed = threading.Lock(), [], 0
+
+    def update(self, n: int) -> None:
+        with self.lock:
+            self.updates.append(n)
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def test_members_download_in_parallel_into_one_progress_bar(
+    ddas_env: dict[str, str], http_server: CountingServer
+) -> None:
+    both = threading.Barrier(2)  # each GET waits for the other: one at a time never completes
+    parts = {"a.bin": os.urandom(300_000), "b.bin": os.urandom(200_000)}
+    for name, data in parts.items():
+        http_server.add(f"par/{name}", data, barrier=both)
+    bar = CountingBar()
+
+    result = fetch_tree_result(http_server.url("par/"), progress=bar)
+
+    assert result.downloaded == 2 and not both.broken
+    assert sum(bar.updates) == sum(map(len, parts.values())) and bar.closed == 1
 
 
 def test_a_glob_fetches_only_the_matching_files_into_dest(

@@ -231,3 +231,48 @@ def test_the_reuse_alert_card_says_what_the_data_is(
     assert again.alert.summary == summary
     assert f"<div class='ddas-alert-summary'>{summary}</div>" in again.alert._repr_html_()
     assert f"e5.nc [{summary}]" in str(again.alert)
+
+
+def test_a_scanned_netcdf_of_a_unique_size_is_hashed_and_described_others_are_not_read(
+    ddas_env: dict[str, str], tmp_path: Path
+) -> None:
+    root = tmp_path / "data"
+    root.mkdir()
+    lone = era5(root / "lone.nc")
+    (root / "image.bin").write_bytes(b"\x00" * (lone.stat().st_size + 1))  # unique, unknown type
+
+    report = ddas.scan(root, min_size=0)
+
+    counts = report.counts()
+    assert (counts["described_hashed"], counts["describe_left"]) == (1, 0)
+    assert report.summary()["hashed_bytes"] == lone.stat().st_size, "image.bin is never read"
+    assert metadata.wait(WAIT)
+    registry = Registry()
+    [hit] = registry.search("t2m").items
+    assert hit.name == "lone.nc"
+    assert registry.metadata(hit.id).summary == "t2m (K), 2020-01-01…2020-12-31, 0.25°"
+    [unhashed] = registry.unhashed_copies()
+    assert unhashed.location == str(root / "image.bin")
+
+
+def test_describing_unique_sizes_stays_within_the_budget_and_the_next_scan_goes_on(
+    ddas_env: dict[str, str], tmp_path: Path
+) -> None:
+    root = tmp_path / "data"
+    root.mkdir()
+    small = era5(root / "small.nc", compress=True)
+    large = era5(root / "large.nc")
+    assert small.stat().st_size < large.stat().st_size
+
+    off = ddas.scan(root, min_size=0, describe_bytes=0)
+    assert off.summary()["hashed_bytes"] == 0 and off.counts()["describe_left"] == 0
+    first = ddas.scan(root, min_size=0, describe_bytes=small.stat().st_size)
+    assert (first.counts()["described_hashed"], first.counts()["describe_left"]) == (1, 1)
+    assert first.summary()["hashed_bytes"] == small.stat().st_size, "smallest first"
+    second = ddas.scan(root, min_size=0)
+
+    assert second.summary()["hashed_bytes"] == large.stat().st_size, "small.nc is not read again"
+    assert metadata.wait(WAIT)
+    registry = Registry()
+    assert sorted(d.name for d in registry.search("temperature").items) == ["large.nc", "small.nc"]
+    assert registry.unhashed_copies() == []

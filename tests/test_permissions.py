@@ -7,6 +7,7 @@ only read (SQLite file, PostgreSQL role), a store they may not write.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -25,6 +26,7 @@ from ddas.api import fetch_result
 from ddas.identity import normalize_url
 from ddas.registry import Registry, lease_key
 from ddas.store import Store
+from ddas.trees import fetch_tree_result
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("useradd"),
@@ -270,3 +272,42 @@ def test_the_admin_guides_writer_grants_let_a_role_download(prepared, pg_admin, 
             for role in (user, writer):
                 conn.execute(sa.text(f'DROP OWNED BY "{role}"'))
                 conn.execute(sa.text(f'DROP ROLE "{role}"'))
+
+
+def test_a_second_unix_user_gets_the_whole_collection_moving_no_member_bytes(
+    shared_dir, registry_url, other_user, http_server
+):
+    """root fetched a tree; another Unix account's ``ddas fetch --tree`` reuses every member (one
+    HEAD each, no body) and reads them all through the shared version folder root built."""
+    sqlite = registry_url.startswith("sqlite")
+    if sqlite:  # a registry both may write: a sticky 1777 folder, the file made 0666 below
+        (shared_dir / "reg").mkdir()
+        (shared_dir / "reg").chmod(0o1777)
+        registry_url = f"sqlite:///{shared_dir / 'reg' / 'registry.db'}"
+    store = Store(shared_dir / "store")
+    files = {"a.csv": b"a,b\n" + b"1,2\n" * 5000, "sub/b.csv": b"c\n" + b"3\n" * 7000}
+    for rel, data in files.items():
+        http_server.add(f"tree/{rel}", data)
+    url = http_server.url("tree/")
+    first = fetch_tree_result(url, registry=Registry(registry_url), store=store, quiet=True)
+    assert metadata.wait(60)
+    Registry.dispose_all()
+    if sqlite:
+        (shared_dir / "reg" / "registry.db").chmod(0o666)
+    http_server.reset()
+    env = {"DDAS_REGISTRY": registry_url, "DDAS_STORE": str(store.root)}
+
+    result = other_user.ddas("fetch", "--tree", url, "--json", "--no-progress", env=env)
+
+    no_traceback(result)
+    assert result.returncode == 0, result.stderr
+    info = json.loads(result.stdout)
+    assert (info["reused"], info["downloaded"]) == (2, 0) and info["path"] == str(first.path)
+    assert sum(http_server.body_bytes(f"tree/{rel}") for rel in files) == 0
+    assert all(http_server.count("GET", f"tree/{rel}") == 0 for rel in files)
+    for rel, data in files.items():
+        read = subprocess.run(
+            ["cat", str(first.path / rel)], user=other_user.name, capture_output=True, timeout=30
+        )
+        assert read.returncode == 0 and read.stdout == data, read.stderr
+    assert Registry(registry_url).collections().total == 1

@@ -8,6 +8,8 @@ import pytest
 from traitlets.config import Config
 
 from ddas import metadata
+from ddas.api import fetch_result
+from ddas.registry import Registry
 from ddas.trees import fetch_tree_result
 from tests.fixtures.http_server import CountingServer
 from tests.test_metadata import era5
@@ -38,7 +40,10 @@ async def test_a_collection_is_one_row_with_its_members_in_the_details(ddas_api,
     code, detail = await ddas_api(f"collections/{row['id']}")
     assert code == 200
     assert [m["path"] for m in detail["member_list"]] == ["e5.nc", "e5_zip.nc", "readme.csv"]
-    assert all(m["copies"] == 1 and m["owners"] == ["alice"] for m in detail["member_list"])
+    assert all(
+        m["copy_count"] == 1 and "copies" not in m and m["owners"] == ["alice"]
+        for m in detail["member_list"]
+    )
 
     code, found = await ddas_api("collections", params={"q": "GRID/"})
     assert code == 200 and [c["id"] for c in found["items"]] == [row["id"]]
@@ -85,3 +90,61 @@ async def test_same_data_groups_are_a_separate_route_from_duplicates(ddas_api, t
     assert sorted(c["name"] for c in group["contents"]) == ["e5.nc", "e5_zip.nc"]
     code, dupes = await ddas_api("duplicates")
     assert code == 200 and dupes["total"] == 0
+
+
+async def test_an_admin_annotates_what_others_own_and_a_non_owner_may_not(
+    ddas_api, ddas_env, http_server: CountingServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DDAS_USER", "bob")
+    url = http_server.add("bobs/notes.csv", b"k;v\nb;2\n")
+    fetched = fetch_result(url, progress=False, quiet=True)
+    cid = Registry().content_id_for_digest(fetched.blake3 or "")
+    path = f"datasets/{cid}/annotations"
+
+    for user, allowed in (("alice", True), ("bob", True), ("carol", False)):  # admin, owner, other
+        code, about = await ddas_api(f"datasets/{cid}/metadata", user=user)
+        assert code == 200 and about["can_annotate"] is allowed, user
+    code, reply = await ddas_api(path, method="PATCH", data={"tags": ["x"]}, user="carol")
+    assert code == 403 and "bob" in reply["message"]
+    code, note = await ddas_api(path, method="PATCH", data={"tags": ["checked"]}, user="alice")
+    assert code == 200 and note["updated_by"] == "alice"
+    code, note = await ddas_api(path, method="PATCH", data={"license": "CC0-1.0"}, user="bob")
+    assert code == 200 and note["tags"] == ["checked"] and note["license"] == "CC0-1.0"
+
+
+def test_the_openapi_schemas_are_the_collection_metadata_and_annotation_records() -> None:
+    """A renamed field (``copies`` -> ``copy_count``) must be renamed in the spec too."""
+    import dataclasses
+
+    import yaml
+
+    from ddas.records import (
+        AnnotationInfo,
+        CollectionDetail,
+        CollectionSummary,
+        MemberInfo,
+        MetadataInfo,
+        SameDataGroup,
+    )
+
+    spec = Path(__file__).parents[1] / "jupyter_server_ext" / "ddas_server" / "openapi.yaml"
+    schemas = yaml.safe_load(spec.read_text())["components"]["schemas"]
+
+    def fields(record: type) -> set[str]:
+        return {f.name for f in dataclasses.fields(record)}
+
+    def documented(schema: dict) -> tuple[set[str], set[str]]:
+        return set(schema["properties"]), set(schema["required"])
+
+    detail = schemas["CollectionDetail"]["allOf"][1]
+    member = detail["properties"]["member_list"]["items"]
+    same = schemas["SameDataPage"]["properties"]["items"]["items"]
+    for schema, record in [
+        (schemas["CollectionSummary"], CollectionSummary),
+        (member, MemberInfo),
+        (schemas["Metadata"], MetadataInfo),
+        (schemas["Annotation"], AnnotationInfo),
+        (same, SameDataGroup),
+    ]:
+        assert documented(schema) == (fields(record), fields(record)), record.__name__
+    assert set(detail["properties"]) == fields(CollectionDetail) - fields(CollectionSummary)

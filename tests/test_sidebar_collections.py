@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from ddas import metadata
+from ddas.api import fetch_result
 from ddas.registry import Registry
 from ddas.store import Store
 from ddas.trees import fetch_tree_result
@@ -52,6 +53,11 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
                 registry=Registry(url),
                 store=Store(store),
             )
+            env.setenv("DDAS_USER", "bob")  # a file alice (no admin here) has no copy of
+            notes = server.add("bobs/notes.csv", b"k;v\nb;2\n")
+            fetch_result(
+                notes, progress=False, quiet=True, registry=Registry(url), store=Store(store)
+            )
         assert metadata.wait(120)
     finally:
         server.close()
@@ -83,6 +89,7 @@ def test_a_collection_row_opens_its_files_their_metadata_and_an_owner_tags_one(
             "e5_zip.nc",
             "readme.csv",
         ]
+        expect(members.first.locator(".jp-ddas-muted")).to_have_text(re.compile(r" · 1 copy$"))
         screenshot(page, "sidebar-collection")
         members.first.locator("button").click()
 
@@ -129,5 +136,21 @@ def test_the_collection_is_searchable_by_its_metadata_from_the_search_box(
         rows = page.locator('[data-testid="ddas-result-row"] .jp-ddas-row-name')
         expect(rows).to_have_count(2, timeout=TIMEOUT)
         assert sorted(rows.all_text_contents()) == ["e5.nc", "e5_zip.nc"]
+    finally:
+        page.close()
+
+
+def test_only_owners_see_the_annotate_button(browser: object, lab: Lab) -> None:
+    page = open_lab(browser, lab, "lab/workspaces/collections-others")
+    try:
+        show_sidebar(page)
+        page.get_by_test_id("ddas-search-input").fill("notes.csv")
+        row = page.locator('[data-testid="ddas-result-row"]')
+        expect(row).to_have_count(1, timeout=TIMEOUT)
+        row.click()
+        details = page.get_by_test_id("ddas-details")
+        expect(details.locator(".jp-ddas-details-title")).to_have_text("notes.csv", timeout=TIMEOUT)
+        expect(details).to_contain_text("No tags or description yet.", timeout=TIMEOUT)
+        expect(page.get_by_test_id("ddas-annotate")).to_have_count(0)
     finally:
         page.close()

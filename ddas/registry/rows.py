@@ -186,10 +186,11 @@ def collection_detail(
 
 
 def member_info(
-    row: CollectionMember, blake3: str, copies: int, owners: Iterable[str]
+    row: CollectionMember, blake3: str, copy_count: int, owners: Iterable[str]
 ) -> MemberInfo:
-    """A collection member's record (``copies``, ``owners``: of its content's present copies)."""
-    return MemberInfo(row.path, row.content_id, blake3, row.size, copies, sorted(owners))
+    """A collection member's record (``copy_count``, ``owners``: of its content's present
+    copies)."""
+    return MemberInfo(row.path, row.content_id, blake3, row.size, copy_count, sorted(owners))
 
 
 def metadata_info(row: ContentMetadata) -> MetadataInfo:

@@ -295,7 +295,7 @@ def branches(conn: Connection, text: str) -> list[Select]:
         ]
     if prefix := _blake3_prefix(text):
         out.append(select(Content.id).where(*prefix))
-    return out + word_branches(text)  # metadata and annotation words (migration 0005)
+    return out + word_branches(text, conn)  # metadata and annotation words (migration 0005)
 
 
 def union_of(parts: list[Select]) -> CompoundSelect:

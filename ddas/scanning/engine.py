@@ -12,7 +12,8 @@ walk begins.
 
 Unique-size files are registered ``unhashed``: they cannot be duplicates *within* the scan, and
 hashing them would read every byte of the storage. :func:`ddas.scanning.hash_unhashed` hashes them
-later, e.g. only those of the size a fetch is about to download.
+later, e.g. only those of the size a fetch is about to download; files DDAS can describe are
+hashed anyway, within a budget, to be searchable by their metadata (:mod:`.describing`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from ddas import config
 from ddas.scanning import hashing, reading
+from ddas.scanning.describing import DescribeBudget
 from ddas.scanning.plan import Plan
 from ddas.scanning.progress import Reporter, ScanProgress
 from ddas.scanning.registrar import Registrar, owner_name
@@ -81,6 +83,7 @@ def scan(
     on_progress: Callable[[ScanProgress], Any] | None = None,
     client: Any = None,
     confine: Sequence[str] | None = None,
+    describe_bytes: int | None = None,
 ) -> ScanReport:
     """Scan ``roots`` (local directories or fsspec URLs such as ``s3://bucket/prefix``).
 
@@ -96,12 +99,18 @@ def scan(
     of the roots' subtrees and the reads over the cluster's workers; they need no registry
     access, this process registers what they return.
 
+    Files of a format DDAS describes are hashed even when their size is unique, smallest first,
+    up to ``describe_bytes`` bytes a scan (default ``DDAS_SCAN_DESCRIBE_BYTES`` or 16 GiB; 0
+    turns it off), so that ``datasets?q=t2m`` finds them; the report counts those hashed
+    (``described_hashed``) and those left for a later scan (``describe_left``).
+
     Problems with single files (unreadable, dangling link, FIFO, changed while read) are listed
     in the report's ``errors``, never fatal. Ctrl-C keeps what was registered so far and re-raises.
     """
     started = time.perf_counter()
     root_list = resolve_roots(roots)
     options = _Options(max(1, int(min_size)), Excluder(exclude), follow_symlinks, confine)
+    options.describe = DescribeBudget.of(describe_bytes)
     reporter = Reporter(show=progress, callback=on_progress)
     with _gc_paused(), _pool(client, workers) as (pool, window, cluster):
         run = _Scan(
@@ -120,6 +129,7 @@ class _Options:
     ) -> None:
         self.min_size, self.exclude, self.follow = min_size, exclude, follow
         self.confine = None if confine is None else [os.path.realpath(c) for c in confine]
+        self.describe: DescribeBudget | None = None
 
     def walker(self, errors: list[ScanError], bounds: list[str]) -> LocalWalk:
         return LocalWalk(
@@ -283,7 +293,7 @@ class _Scan:
 
     def _plan(self) -> Plan:
         if self.plan is None:
-            self.plan = Plan(self._known.result())
+            self.plan = Plan(self._known.result(), self.options.describe)
             for batch in self._waiting:
                 self._ready.extend(self.plan.add(batch))
             self._waiting = []

@@ -11,7 +11,9 @@ registry remembers under the same roots, the plan works out
   (read whole in one ``pread``) are handed out *as soon as* their size collides, so hashing runs
   while the walk goes on; larger ones are grouped by size when the walk is over (:meth:`tasks`),
   because their cheap head+tail samples are compared within the group. A lone size cannot be a
-  duplicate: it is registered ``unhashed`` without a read.
+  duplicate: it is registered ``unhashed`` without a read — unless it is a file of a format DDAS
+  describes, which is hashed within the scan's budget so that its metadata can be extracted
+  (:mod:`ddas.scanning.describing`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ddas.scanning.walk import FileEntry
 
 if TYPE_CHECKING:  # pragma: no cover - keeps `import ddas.scanning` free of SQLAlchemy
     from ddas.registry.scans import KnownCopy
+    from ddas.scanning.describing import DescribeBudget
 
 NEW, CHANGED, UNCHANGED = "new", "changed", "unchanged"
 Task = tuple[list[FileEntry], dict[tuple, str], set[tuple]]
@@ -32,8 +35,8 @@ Task = tuple[list[FileEntry], dict[tuple, str], set[tuple]]
 class Plan:
     """What is known and what must be read; filled in as the walk, samples and hashes arrive."""
 
-    def __init__(self, known: dict[str, KnownCopy]) -> None:
-        self.known = known
+    def __init__(self, known: dict[str, KnownCopy], describe: DescribeBudget | None = None) -> None:
+        self.known, self.describe = known, describe
         self.entries: list[FileEntry] = []
         self.status: list[str] = []
         self.blake3: dict[tuple, str] = {}  # identity -> content hash (known or computed)
@@ -46,6 +49,8 @@ class Plan:
         self.dirty: list[tuple] = []  # identities with a new or changed path: rows to write
         self.groups: list[list[tuple]] = []
         self.candidates = 0
+        self.described: set[tuple] = set()  # lone sizes hashed so that they can be described
+        self.describe_left = 0  # lone files DDAS could describe, left unhashed by the budget
 
     def add(self, batch: Iterable[FileEntry]) -> list[FileEntry]:
         """Record walked files; return the small ones that can be hashed now (their size
@@ -91,9 +96,12 @@ class Plan:
         return out
 
     def finish(self) -> None:
-        """The walk is over: settle the size groups of larger files and count candidates."""
+        """The walk is over: settle the size groups of larger files, count candidates, and
+        choose the lone files to hash for their metadata."""
+        lone: list[tuple] = []
         for idents in self.by_size.values():
             if len(idents) < 2:
+                lone.append(idents[0])
                 continue
             self.candidates += len(idents)
             if self.rep[idents[0]].size <= WHOLE_BELOW:
@@ -104,19 +112,31 @@ class Plan:
                 self.groups.append(idents)
         self.rehash -= set(self.blake3)  # a hard link of it is unchanged: its hash still holds
         self.rehash -= self.handed_out
+        if self.describe is not None:
+            self._choose_described(lone)
+
+    def _choose_described(self, lone: list[tuple]) -> None:
+        """Lone-size files of a format DDAS reads, without a hash: hash what the budget allows."""
+        todo = [
+            self.rep[i]
+            for i in lone
+            if i not in self.blake3 and i not in self.rehash and self.describe.wanted(self.rep[i])
+        ]
+        chosen, self.describe_left = self.describe.choose(todo)
+        self.described = {e.ident for e in chosen}
 
     # -- reading ---------------------------------------------------------------------------------
 
     def tasks(self) -> list[Task]:
         """One task per size group of larger files that needs reading, plus lone changed files
-        to hash again: (one path per identity, hashes already known, identities that must be
+        to hash again or to describe: (one path per identity, hashes already known, identities that must be
         hashed). Largest groups first, so the last task to finish is a small one."""
         out = []
         for group in self.groups:
             known = {i: self.blake3[i] for i in group if i in self.blake3}
             out.append(([self.rep[i] for i in group], known, self.rehash.intersection(group)))
         grouped = {i for g in self.groups for i in g}
-        out.extend(([self.rep[i]], {}, {i}) for i in self.rehash - grouped)
+        out.extend(([self.rep[i]], {}, {i}) for i in (self.rehash | self.described) - grouped)
         out.sort(key=lambda t: -t[0][0].size * len(t[0]))
         return out
 
@@ -129,7 +149,7 @@ class Plan:
     @property
     def read_later(self) -> set[tuple]:
         """Identities whose registration waits for :meth:`tasks` to be read."""
-        return {i for g in self.groups for i in g} | self.rehash
+        return {i for g in self.groups for i in g} | self.rehash | self.described
 
     # -- what to write ---------------------------------------------------------------------------
 

@@ -140,6 +140,8 @@ class ScanReport:
             "unchanged": status["unchanged"],
             "hashed_files": sum(len(plan.paths[i]) for i in self._idents if i in plan.blake3),
             "linked": sum(len(plan.paths[i]) for i in self._idents if len(plan.paths[i]) > 1),
+            "described_hashed": len(plan.described - plan.failed),
+            "describe_left": plan.describe_left,
             "registered": self.registered,
             "missing": self.missing,
             "errors": len(self.error_list),

@@ -156,7 +156,7 @@ function CollectionDetail(props: {
               </button>{' '}
               <span className="jp-ddas-muted">
                 {formatBytes(member.size)} ·{' '}
-                {plural(member.copies, 'copy', 'copies')}
+                {plural(member.copy_count, 'copy', 'copies')}
               </span>
             </li>
           ))}

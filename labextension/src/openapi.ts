@@ -512,7 +512,8 @@ export interface components {
                 content_id: number;
                 blake3: string;
                 size: number;
-                copies: number;
+                /** @description Present copies of the member's content (was `copies`). */
+                copy_count: number;
                 owners: string[];
             }[];
             version_list: components["schemas"]["CollectionSummary"][];
