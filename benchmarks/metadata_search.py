@@ -44,7 +44,7 @@ from api import TOPICS, get, jupyter_server, rows
 from registry_lookup import PG_URL, bulk_load, p99
 
 from ddas.registry import Registry
-from ddas.registry.core import _ENGINES
+from ddas.registry.database import _ENGINES
 from ddas.registry.models import (
     Content,
     ContentMetadata,
