@@ -12,7 +12,7 @@ from ddas.registry.database import RegistryPart
 
 
 def _parts() -> list[type[RegistryPart]]:
-    import ddas.registry  # noqa: F401  (imports every collaborator)
+    import ddas.registry.front  # noqa: F401  (imports every collaborator)
 
     found: list[type[RegistryPart]] = []
     todo = list(RegistryPart.__subclasses__())

@@ -310,3 +310,44 @@ def _b3sum(path: Path) -> str:
         ["b3sum", "--no-names", str(path)], capture_output=True, text=True, check=True
     )
     return out.stdout.strip()
+
+
+def test_an_unchanged_rescan_reads_the_registry_once_writes_only_its_event_and_never_loads_the_orm(
+    registry_url: str, tmp_path: Path
+) -> None:
+    import json
+    import sys
+
+    tree = make_tree(tmp_path / "tree")
+    scan(tree, min_size=1, registry=registry_url)
+    from ddas.registry import Registry
+
+    registry = Registry(registry_url)
+
+    def rows() -> tuple[list, list]:
+        with registry.engine.connect() as conn:
+            copies = conn.exec_driver_sql("SELECT * FROM copies ORDER BY id").all()
+            contents = conn.exec_driver_sql("SELECT * FROM contents ORDER BY id").all()
+        return copies, contents
+
+    before, scans = rows(), len(registry.events(kinds=("scan",)))
+    code = (
+        "import json, sys\n"
+        "from ddas.scanning import scan\n"
+        "r = scan(sys.argv[1], min_size=1, registry=sys.argv[2])\n"
+        "mods = [m for m in sys.modules if m.startswith(('sqlalchemy.orm', 'alembic'))]\n"
+        "print(json.dumps({'summary': r.summary(), 'orm': mods}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tree), registry_url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    result = json.loads(out.stdout)
+
+    assert result["orm"] == [], "an unchanged rescan imported the ORM (or Alembic)"
+    assert result["summary"]["hashed_bytes"] == 0 and result["summary"]["duplicate_groups"] > 0
+    assert rows() == before  # nothing written: the same rows, to the last timestamp
+    assert len(registry.events(kinds=("scan",))) == scans + 1  # but the scan is on record

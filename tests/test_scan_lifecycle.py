@@ -15,6 +15,7 @@ from pathlib import Path
 import blake3
 import pytest
 
+from ddas import config
 from ddas.scanning import scan
 from ddas.scanning.lifecycle import gc, verify
 from ddas.scanning.reclaim import reclaim
@@ -188,3 +189,57 @@ def test_lifecycle_commands_are_dry_runs_with_json_reports(
     }
     human = run_cli("-m", "ddas.scanning", "gc", "--apply").stdout
     assert "removed 1 files" in human and not orphan.exists()
+
+
+def test_gc_forgets_contents_no_copy_is_left_of_but_keeps_annotated_and_present_ones(
+    registry, store: Store, tmp_path: Path
+) -> None:
+    from tests.recount import recount, reported
+
+    home = tmp_path / "home"
+    home.mkdir()
+    paths = {}
+    for name in ("kept", "forgotten", "missing", "annotated"):
+        paths[name] = home / f"{name}.nc"
+        paths[name].write_bytes(name.encode() * 500)
+        _register(registry, paths[name], blake3.blake3(paths[name].read_bytes()).hexdigest())
+    copies = {c.location: c for c in registry.known_copies_under(config.hostname(), str(home))}
+    ids = {name: copies[str(p)].id for name, p in paths.items()}
+    registry.forget_copy(ids["forgotten"])
+    registry.mark_missing([ids["missing"]])
+    annotated = registry.copy(ids["annotated"])
+    registry.annotate(content_id=annotated.content_id, user="alice", admin=True, tags=["keep"])
+    registry.forget_copy(ids["annotated"])
+    forgotten_b3 = {copies[str(paths[n])].blake3 for n in ("forgotten", "missing")}
+
+    dry = gc(registry, store)
+
+    assert {c["blake3"] for c in dry.contents_without_copies} == forgotten_b3
+    assert dry.forgotten_contents == 0 and registry.contents_without_copies() != []
+
+    done = gc(registry, store, apply=True)
+
+    assert done.forgotten_contents == 2 and registry.contents_without_copies() == []
+    assert all(registry.content_id_for_digest(b3) is None for b3 in forgotten_b3)
+    assert registry.content_id_for_digest(copies[str(paths["kept"])].blake3) is not None
+    assert registry.content_id_for_digest(copies[str(paths["annotated"])].blake3) is not None
+    # the missing copy's row went with its content; the kept copy is untouched
+    left = {c.location for c in registry.known_copies_under(config.hostname(), str(home))}
+    assert left == {str(paths["kept"])}
+    assert reported(registry) == recount(registry)  # the tallies lost them exactly
+    assert gc(registry, store).contents_without_copies == []
+
+
+def test_gc_keeps_a_content_that_gains_a_copy_before_apply(registry, store: Store, tmp_path):
+    path = tmp_path / "back.nc"
+    path.write_bytes(b"comes back" * 100)
+    digest = blake3.blake3(path.read_bytes()).hexdigest()
+    _register(registry, path, digest)
+    copy = registry.known_copies_under(config.hostname(), str(path))[0]
+    registry.forget_copy(copy.id)
+    left = registry.contents_without_copies()
+    assert [c.blake3 for c in left] == [digest]
+    _register(registry, path, digest)  # a scan finds it again between the report and --apply
+
+    assert registry.forget_contents([c.id for c in left]) == []
+    assert registry.content_id_for_digest(digest) is not None

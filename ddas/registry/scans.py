@@ -10,24 +10,25 @@ registry they are idempotent upserts on the natural keys, so two scans of one tr
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
-from itertools import chain
+from collections.abc import Sequence
 from typing import NamedTuple
 
-from sqlalchemy import Connection, Dialect, Table, bindparam, select, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import Connection, bindparam, select, update
 
 from ddas.records import CopyInfo
-from ddas.registry import tallies
+from ddas.registry import bulk, tallies
 from ddas.registry.database import RegistryPart
-from ddas.registry.models import Content, Copy
+from ddas.registry.models import Annotation, CollectionMember, Content, Copy
 from ddas.registry.rows import copy_info, file_type
+from ddas.registry.scanview import KnownCopy, known_copies, under
 from ddas.registry.writes import COPY_UPDATES
+
+__all__ = ["BATCH_SIZE", "KnownCopy", "LeftContent", "ScannedCopy", "Scans"]
 
 #: Rows written per transaction: large enough to amortise the commit, small enough that an
 #: interrupted scan loses little and a concurrent writer on SQLite never waits long.
 BATCH_SIZE = 4000
-_IN_CHUNK = 900  # stay below SQLite's bound-parameter limit in IN (...) lists
+_IN_CHUNK = bulk.IN_CHUNK
 
 
 class ScannedCopy(NamedTuple):
@@ -43,17 +44,13 @@ class ScannedCopy(NamedTuple):
     owner: str
 
 
-class KnownCopy(NamedTuple):
-    """What the registry remembers of a copy, enough to decide whether a rescan must re-read it."""
+class LeftContent(NamedTuple):
+    """A content no present copy is left of (what ``ddas gc`` reports)."""
 
     id: int
-    location: str
-    state: str
+    blake3: str
     size: int
-    mtime_ns: int | None
-    device: int | None
-    inode: int | None
-    blake3: str | None
+    name: str
 
 
 _COPY_COLUMNS = [
@@ -74,67 +71,24 @@ _COPY_COLUMNS = [
 #: owns the file now) and leaves ``in_store`` alone (scanning the store itself is harmless).
 _COPY_UPDATES = ["owner", *(c for c in COPY_UPDATES if c != "in_store")]
 _COPIES = Copy.__table__
+_CONTENTS = Content.__table__
+_LEFT = select(Content.id, Content.blake3, Content.size, Content.name).where(
+    ~select(Copy.id).where(Copy.content_id == Content.id, Copy.state == "present").exists(),
+    ~select(CollectionMember.content_id).where(CollectionMember.content_id == Content.id).exists(),
+    ~select(Annotation.id).where(Annotation.content_id == Content.id).exists(),
+)
 _UPDATE_KNOWN = (
     update(_COPIES)
     .where(_COPIES.c.id == bindparam("b_id"))
     .values({c: bindparam(f"b_{c}") for c in _COPY_UPDATES})
 )
-_CONTENT_COLUMNS = ["blake3", "size", "name", "ext", "created_at", "last_used_at"]
-_SQL_CACHE: dict[tuple[type, str], str] = {}
-_MULTI_SQL: dict[tuple[str, int], str] = {}
-_SQLITE_PARAMS = 32766  # SQLITE_MAX_VARIABLE_NUMBER since SQLite 3.32
-
-
-def _upsert_sql(
-    dialect: Dialect, table: Table, columns: list[str], keys: list[str], updates: list[str]
-) -> str:
-    """``INSERT ... ON CONFLICT`` for ``executemany`` (SQLite) or over ``unnest`` (PostgreSQL)."""
-    if dialect.name == "sqlite":
-        stmt = sqlite.insert(table).values({c: bindparam(c) for c in columns})
-        stmt = (
-            stmt.on_conflict_do_update(
-                index_elements=keys, set_={c: stmt.excluded[c] for c in updates}
-            )
-            if updates
-            else stmt.on_conflict_do_nothing(index_elements=keys)
-        )
-        compiled = stmt.compile(dialect=dialect)
-        if list(compiled.positiontup or []) != columns:  # pragma: no cover - a SQLAlchemy change
-            raise RuntimeError("unexpected parameter order in the bulk upsert")
-        return str(compiled)
-    q = dialect.identifier_preparer.quote
-    names = ", ".join(q(c) for c in columns)
-    # %b: binary parameters (psycopg); text arrays would cost a quoting regex per value
-    arrays = ", ".join(f"%b::{table.c[c].type.compile(dialect=dialect)}[]" for c in columns)
-    action = ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in updates)
-    conflict = f"DO UPDATE SET {action}" if updates else "DO NOTHING"
-    return (
-        f"INSERT INTO {q(table.name)} ({names}) SELECT * FROM unnest({arrays}) "
-        f"ON CONFLICT ({', '.join(q(k) for k in keys)}) {conflict}"
-    )
-
-
-def _sqlite_multirow(conn: Connection, sql: str, rows: list[tuple], width: int) -> None:
-    """One ``INSERT ... VALUES (...), (...), ...`` per chunk of rows, not ``executemany``: each
-    statement of an executemany makes FTS5 flush its pending index (the contents' name trigger),
-    which cost 10x the insert itself (2.1 s against 0.18 s for 15,000 contents)."""
-    head, sep, tail = sql.partition(" VALUES ")
-    one, _, rest = tail.partition(")")
-    one += ")"
-    per = max(1, _SQLITE_PARAMS // width)
-    for chunk in _chunks(rows, per):
-        text = _MULTI_SQL.get((sql, len(chunk)))
-        if text is None:
-            text = f"{head}{sep}{', '.join([one] * len(chunk))}{rest}"
-            if len(_MULTI_SQL) > 64:
-                _MULTI_SQL.clear()
-            _MULTI_SQL[(sql, len(chunk))] = text
-        conn.exec_driver_sql(text, tuple(chain.from_iterable(chunk)))
-
-
-def _chunks(items: Sequence, n: int) -> Iterable[Sequence]:
-    for i in range(0, len(items), n):
-        yield items[i : i + n]
+_CONTENT_COLUMNS = [
+    *("blake3", "size", "name", "ext", "created_at", "last_used_at"),
+    *("copy_count", "places", "wasted_bytes", "tallied"),
+]
+#: (natural key, what the insert returns of the rows it added)
+_COPY_KEYS = (["host", "location"], ["host", "location"])
+_B3 = (["blake3"], ["blake3", "id"])
 
 
 class Scans(RegistryPart):
@@ -142,34 +96,11 @@ class Scans(RegistryPart):
 
     def _under(self, prefix: str) -> list:
         """SQL conditions selecting locations equal to ``prefix`` or below ``prefix/``."""
-        base = prefix.rstrip("/")
-        below = base + "/"
-        if self.engine.dialect.name == "sqlite":
-            # SQLite's LIKE ignores ASCII case; a range on the binary-collated index is exact and
-            # uses the (host, location) unique index. '0' is the character after '/'.
-            inside = (Copy.location >= below) & (Copy.location < base + "0")
-        else:  # PostgreSQL: LIKE is case-sensitive; a range would follow the locale's collation
-            inside = Copy.location.startswith(below, autoescape=True)
-        return [inside | (Copy.location == base)] if base else [Copy.location.startswith("/")]
+        return under(self.engine.dialect.name, Copy.location, prefix)
 
     def known_copies_under(self, host: str, prefix: str) -> list[KnownCopy]:
         """Copies on ``host`` whose location is ``prefix`` or below it, any state."""
-        stmt = (
-            select(
-                Copy.id,
-                Copy.location,
-                Copy.state,
-                Copy.size,
-                Copy.mtime_ns,
-                Copy.device,
-                Copy.inode,
-                Content.blake3,
-            )
-            .outerjoin(Content, Content.id == Copy.content_id)
-            .where(Copy.host == host, *self._under(prefix))
-        )
-        with self.engine.connect() as conn:  # Core, not the ORM: 10^5 rows stay cheap
-            return [KnownCopy(*row) for row in conn.execute(stmt).all()]
+        return known_copies(self.engine, host, prefix)
 
     def locations_under(self, prefix: str) -> set[str]:
         """Every registered location at or below ``prefix``, on any host and in any state: what
@@ -188,11 +119,11 @@ class Scans(RegistryPart):
         ``created_at`` of existing rows are left alone, so scanning the store itself is harmless.
         """
         written = 0
-        for batch in _chunks(files, batch_size):
+        for batch in bulk.chunks(files, batch_size):
             now = time.time()
             with self._write() as s:
                 conn = s.connection()
-                ids = self._content_ids(conn, batch, now)
+                ids, fresh, counted = self._content_ids(conn, batch, now)
                 rows = [
                     (
                         ids.get(f.blake3) if f.blake3 else None,
@@ -210,11 +141,17 @@ class Scans(RegistryPart):
                     )
                     for f in batch
                 ]
-                # New places first (existing rows untouched), then the known ones, under their
-                # row locks, so that the contents they leave are known exactly.
-                self._bulk_upsert(conn, Copy, _COPY_COLUMNS, rows, ["host", "location"], [])
-                left = self._update_known(conn, rows)
-                tallies.refresh(conn, left | set(ids.values()))
+                # New places first (existing rows untouched, the new ones come back), then
+                # the known ones, under their row locks, so that the contents they leave are
+                # known exactly. A first scan of a tree has no known ones: nothing is read back.
+                inserted = bulk.insert_new(conn, _COPIES, _COPY_COLUMNS, rows, *_COPY_KEYS)
+                if len(inserted) < len(rows):
+                    new = set(inserted)
+                    rest = [r for r in rows if (r[1], r[2]) not in new]
+                    left = self._update_known(conn, rest)
+                else:
+                    left = set()
+                tallies.refresh(conn, left | (set(ids.values()) - fresh), counted)
             written += len(batch)
         return written
 
@@ -228,7 +165,7 @@ class Scans(RegistryPart):
         held: set[int] = set()
         changes: list[dict] = []
         for host, locations in by_host.items():
-            for chunk in _chunks(sorted(locations), _IN_CHUNK):
+            for chunk in bulk.chunks(sorted(locations), _IN_CHUNK):
                 stmt = (
                     select(Copy.id, Copy.location, *(_COPIES.c[c] for c in _COPY_UPDATES))
                     .where(Copy.host == host, Copy.location.in_(chunk))
@@ -249,51 +186,42 @@ class Scans(RegistryPart):
 
     def _content_ids(
         self, conn: Connection, batch: Sequence[ScannedCopy], now: float
-    ) -> dict[str, int]:
-        """Insert the batch's new contents (first name seen wins) and map BLAKE3 -> content id."""
-        contents: dict[str, tuple] = {}
+    ) -> tuple[dict[str, int], set[int], list[tuple]]:
+        """Insert the batch's new contents (first name seen wins); map BLAKE3 -> content id, and
+        say which ids were inserted now. Those are inserted *tallied*: their only copies are this
+        batch's (no other transaction can see them before it commits), so their aggregates are
+        counted here from the batch instead of recounted from the table afterwards."""
+        contents: dict[str, list] = {}
+        places: dict[str, set] = {}
         for f in batch:
-            if f.blake3 and f.blake3 not in contents:
+            if not f.blake3:
+                continue
+            row = contents.get(f.blake3)
+            if row is None:
                 name = f.location.rstrip("/").rsplit("/", 1)[-1]
-                contents[f.blake3] = (f.blake3, f.size, name, file_type(name), now, None)
+                row = contents[f.blake3] = [f.blake3, f.size, name, file_type(name), now, None, 0]
+                places[f.blake3] = set()
+            row[6] += 1  # present copies; a place is an inode, or the copy itself (no inode)
+            where = (f.host, f.device, f.inode) if f.inode is not None else f.location
+            places[f.blake3].add(where)
         if not contents:
-            return {}
-        self._bulk_upsert(conn, Content, _CONTENT_COLUMNS, list(contents.values()), ["blake3"], [])
-        ids: dict[str, int] = {}
-        for chunk in _chunks(list(contents), _IN_CHUNK):
+            return {}, set(), []
+        for b3, row in contents.items():
+            p = len(places[b3])
+            row += [p, row[1] * max(p - 1, 0), True]
+        new = bulk.insert_new(conn, _CONTENTS, _CONTENT_COLUMNS, list(contents.values()), *_B3)
+        ids: dict[str, int] = dict(new)
+        known = [b3 for b3 in contents if b3 not in ids]  # registered before this batch
+        for chunk in bulk.chunks(known, _IN_CHUNK):
             rows = conn.execute(select(Content.blake3, Content.id).where(Content.blake3.in_(chunk)))
             ids.update((b3, cid) for b3, cid in rows)  # a Result has .keys(): not a mapping
-        return ids
-
-    def _bulk_upsert(
-        self,
-        conn: Connection,
-        model: type,
-        columns: list[str],
-        rows: list[tuple],
-        keys: list[str],
-        updates: list[str],
-    ) -> None:
-        """Multi-row upsert straight through the driver: SQLAlchemy renders the SQL once (names
-        and types come from the models), the rows go to the driver as plain tuples. Per-row ORM or
-        parameter processing would cost more than the database does for 10^4 rows."""
-        key = (model, self.engine.dialect.name)
-        sql = _SQL_CACHE.get(key)
-        if sql is None:
-            sql = _SQL_CACHE[key] = _upsert_sql(
-                self.engine.dialect, model.__table__, columns, keys, updates
-            )
-        if self.engine.dialect.name == "sqlite":
-            _sqlite_multirow(conn, sql, rows, len(columns))
-        else:  # one statement per batch: the columns travel as binary arrays through unnest()
-            arrays = tuple(list(col) for col in zip(*rows, strict=True))
-            with conn.connection.dbapi_connection.cursor() as cursor:  # psycopg: %b is binary
-                cursor.execute(sql, arrays)
+        rows = [contents[b3] for b3, _ in new]  # (ext, size, present copies, places) of each
+        return ids, {cid for _, cid in new}, [(r[3], r[1], r[6], r[7]) for r in rows]
 
     def mark_missing(self, copy_ids: Sequence[int]) -> int:
         """Mark copies a scan no longer finds as ``missing`` (rows are kept: history, stats)."""
         done = 0
-        for batch in _chunks(list(copy_ids), _IN_CHUNK):
+        for batch in bulk.chunks(list(copy_ids), _IN_CHUNK):
             with self._write() as s:
                 conn = s.connection()
                 touched = conn.execute(
@@ -323,3 +251,38 @@ class Scans(RegistryPart):
             stmt = stmt.limit(limit)
         with self._read() as s:
             return [copy_info(row) for row in s.scalars(stmt)]
+
+    # -- the store's lifecycle: contents no copy is left of -------------------------------------
+
+    def contents_without_copies(self) -> list[LeftContent]:
+        """Contents with no present copy anywhere (every copy forgotten, missing or corrupt):
+        the registry remembers bytes nobody has. Contents in a collection or annotated are not
+        listed: a user curated them, and says what is missing by keeping them."""
+        with self.engine.connect() as conn:
+            return [LeftContent(*row) for row in conn.execute(_LEFT.order_by(Content.id))]
+
+    def forget_contents(self, content_ids: Sequence[int]) -> list[LeftContent]:
+        """Delete these contents if they still have no present copy (checked again under the
+        locks, so a copy registered meanwhile keeps its content); returns those deleted.
+
+        Their digests and metadata go with them, as do their copy rows (missing or corrupt:
+        history of nothing); sources and events are kept and no longer name a content, so a
+        fetch of such a URL downloads again. The type tallies lose them."""
+        gone: list[LeftContent] = []
+        for batch in bulk.chunks(sorted(set(content_ids)), _IN_CHUNK):
+            with self._write() as s:
+                conn = s.connection()
+                # lock order: the copy rows, then the contents, then the tallies
+                conn.execute(
+                    select(Copy.id).where(Copy.content_id.in_(batch)).with_for_update()
+                ).all()
+                rows = conn.execute(
+                    _LEFT.where(Content.id.in_(batch)).order_by(Content.id).with_for_update()
+                ).all()
+                if not rows:
+                    continue
+                ids = [r[0] for r in rows]
+                tallies.refresh(conn, ids)  # exact aggregates (0 copies) before they go
+                tallies.forget(conn, ids)
+                gone.extend(LeftContent(*r) for r in rows)
+        return gone

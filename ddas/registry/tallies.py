@@ -121,16 +121,38 @@ def _add(conn: Connection, model: type, keys: Sequence[str], rows: Mapping[tuple
     conn.execute(stmt, params)
 
 
-def refresh(conn: Connection, content_ids: Iterable[int | None]) -> None:
+def refresh(
+    conn: Connection, content_ids: Iterable[int | None], new: Iterable[Sequence] = ()
+) -> None:
     """Recount the present copies of these contents and carry the change into the type tallies.
 
-    Call it after the copy writes of a transaction, with every content they touched."""
+    Call it after the copy writes of a transaction, with every content they touched. ``new``
+    are contents a bulk writer inserted already tallied, as ``(ext, size, present copies,
+    places)``: it knows all their copies (its own transaction's), so they are not recounted,
+    only added to the type tallies (in the same statement, so the lock order holds)."""
     ids = sorted({i for i in content_ids if i is not None})
+    deltas: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(TYPE_COLUMNS, 0))
+    for ext, size, n, p in new:
+        _count(deltas[(ext,)], size, 0, 0, 0, n, p, tallied=False)
     for start in range(0, len(ids), _CHUNK):
-        _refresh(conn, ids[start : start + _CHUNK])
+        _refresh(conn, ids[start : start + _CHUNK], deltas)
+    _add(conn, TypeTally, ("ext",), deltas)
 
 
-def _refresh(conn: Connection, ids: list[int]) -> None:
+def _count(
+    d: dict[str, int], size: int, n0: int, p0: int, w0: int, n: int, p: int, *, tallied: bool
+) -> None:
+    """Add one content's change, from (n0 copies, p0 places, w0 wasted) to (n, p), to ``d``."""
+    if not tallied:  # a new content: count it once, whatever its copies
+        d["contents"] += 1
+        d["bytes"] += size
+    d["copy_count"] += n - n0
+    d["present_bytes"] += size * (n - n0)
+    d["wasted_bytes"] += size * max(p - 1, 0) - w0
+    d["duplicates"] += (p >= 2) - (p0 >= 2)
+
+
+def _refresh(conn: Connection, ids: list[int], deltas: dict[tuple, dict[str, int]]) -> None:
     stored = conn.execute(
         select(
             Content.id,
@@ -147,23 +169,33 @@ def _refresh(conn: Connection, ids: list[int]) -> None:
     ).all()
     counted = {cid: (n, p) for cid, n, p in conn.execute(aggregates(Copy.content_id.in_(ids)))}
     changed: list[dict[str, int]] = []
-    deltas: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(TYPE_COLUMNS, 0))
     for cid, size, ext, tallied, n0, p0, w0 in stored:
         n, p = counted.get(cid, (0, 0))
         w = size * max(p - 1, 0)
         if tallied and (n, p, w) == (n0, p0, w0):
             continue
         changed.append({"cid": cid, "n": n, "p": p, "w": w})
-        d = deltas[(ext,)]
-        if not tallied:  # a new content: count it once, whatever its copies
-            d["contents"] += 1
-            d["bytes"] += size
-        d["copy_count"] += n - n0
-        d["present_bytes"] += size * (n - n0)
-        d["wasted_bytes"] += w - w0
-        d["duplicates"] += (p >= 2) - (p0 >= 2)
+        _count(deltas[(ext,)], size, n0, p0, w0, n, p, tallied=tallied)
     if changed:
         conn.execute(_SET_AGGREGATES, changed)
+
+
+def forget(conn: Connection, content_ids: Sequence[int]) -> None:
+    """Delete these contents (recounted by :func:`refresh` in this transaction, under its locks)
+    and take them out of the type tallies."""
+    c = _CONTENTS.c
+    deltas: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(TYPE_COLUMNS, 0))
+    gone = conn.execute(
+        delete(_CONTENTS)
+        .where(c.id.in_(list(content_ids)))
+        .returning(c.ext, c.size, c.tallied, c.copy_count, c.places, c.wasted_bytes)
+    )
+    for ext, size, tallied, n0, p0, w0 in gone.all():
+        if tallied:
+            d = deltas[(ext,)]
+            _count(d, size, n0, p0, w0, 0, 0, tallied=True)
+            d["contents"] -= 1
+            d["bytes"] -= size
     _add(conn, TypeTally, ("ext",), deltas)
 
 

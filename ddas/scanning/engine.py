@@ -38,7 +38,7 @@ from ddas.scanning.walk import Excluder, FileEntry, LocalWalk, ScanError, inside
 
 if TYPE_CHECKING:  # pragma: no cover
     from ddas.registry import Registry
-    from ddas.registry.scans import KnownCopy
+    from ddas.registry.scanview import KnownCopy, ScanView
 
 __all__ = ["default_workers", "owner_name", "scan"]
 
@@ -113,11 +113,13 @@ def scan(
     options.describe = DescribeBudget.of(describe_bytes)
     reporter = Reporter(show=progress, callback=on_progress)
     with _gc_paused(), _pool(client, workers) as (pool, window, cluster):
-        run = _Scan(
-            Registrar(registry, reporter), reporter, options, reading.Window(pool, window), cluster
-        )
-        report = run.run(root_list, started)
-        _record_event(run.registrar.registry, root_list, report)
+        registrar = Registrar(registry, reporter)
+        run = _Scan(registrar, reporter, options, reading.Window(pool, window), cluster)
+        try:
+            report = run.run(root_list, started)
+            _record_event(registrar.view, root_list, report)
+        finally:
+            registrar.close_view()
     return report
 
 
@@ -214,7 +216,7 @@ class _Scan:
             self._send_ready(force=True)
             later = plan.read_later
             registrar.add(plan.writes(plan.settled()))
-            missing = _mark_vanished(registrar.registry, plan, listed)
+            missing = _mark_vanished(registrar, plan, listed)
             reporter.update(phase="read")
             for task in plan.tasks():
                 self.window.submit(reading.resolve_group, *task)
@@ -356,22 +358,21 @@ class _Scan:
         return report
 
 
-def _known(registry: Registry, roots: list[str]) -> dict[str, KnownCopy]:
+def _known(view: ScanView, roots: list[str]) -> dict[str, KnownCopy]:
     known: dict[str, KnownCopy] = {}
     host = config.hostname()
     for root in roots:
-        for k in registry.known_copies_under("" if is_remote(root) else host, root):
+        for k in view.known_copies_under("" if is_remote(root) else host, root):
             known[k.location] = k
     return known
 
 
-def _mark_vanished(registry: Registry, plan: Plan, listed: dict[str, set[str] | None]) -> int:
+def _mark_vanished(registrar: Registrar, plan: Plan, listed: dict[str, set[str] | None]) -> int:
     """Known copies the walk did not see become ``missing`` - if they are really gone (a file
     merely excluded, below ``min_size`` or in an unreadable directory still exists)."""
-    seen = {e.location for e in plan.entries}
     remote_listed = set().union(*(s for s in listed.values() if s is not None))
     gone = []
-    for k in plan.vanished(seen):
+    for k in plan.vanished():
         if is_remote(k.location):
             if k.location not in remote_listed:
                 gone.append(k.id)
@@ -382,17 +383,13 @@ def _mark_vanished(registry: Registry, plan: Plan, listed: dict[str, set[str] | 
             gone.append(k.id)
         except OSError:
             pass  # e.g. EACCES on a parent: we cannot tell, so we do not claim it is gone
-    return registry.mark_missing(gone) if gone else 0
+    return registrar.registry.mark_missing(gone) if gone else 0
 
 
-def _record_event(registry: Registry, roots: list[str], report: ScanReport) -> None:
+def _record_event(view: ScanView, roots: list[str], report: ScanReport) -> None:
     from ddas.identity import redact
 
     shown = [redact(r) if is_remote(r) else r for r in roots]
     summary = report.summary()
-    registry.record_event(
-        "scan",
-        nbytes=summary["bytes"],
-        seconds=report.seconds,
-        detail={"roots": shown, **summary, **report.counts()},
-    )
+    detail = {"roots": shown, **summary, **report.counts()}
+    view.record_scan(nbytes=summary["bytes"], seconds=report.seconds, detail=detail)

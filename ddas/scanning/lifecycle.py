@@ -5,7 +5,8 @@ Each is a dry run by default: it reports what it found and what it *would* do, a
 
 * :func:`gc` finds files in the store's content folders that no registered copy points to (left by a
   crash between the rename into place and the registration, or by a hand-edited registry), and
-  temp files and partial downloads in ``.tmp`` older than their age; applied, it removes them.
+  temp files and partial downloads in ``.tmp`` older than their age, and the registry's contents
+  no present copy is left of; applied, it removes the files and forgets those contents.
 * :func:`verify` re-hashes registered copies on this host (all, or a random ``sample``); applied, it
   marks vanished ones ``missing`` and mismatching ones ``corrupt``, and moves corrupt *store* files
   to ``.corrupt/`` (quarantine). A user's own file is only ever marked, never moved or deleted.
@@ -50,9 +51,12 @@ class GcReport:
 
     orphans: list[str] = field(default_factory=list)
     stale_temps: list[str] = field(default_factory=list)
+    #: contents no present copy is left of: {"id", "blake3", "size", "name"} each
+    contents_without_copies: list[dict[str, Any]] = field(default_factory=list)
     freed_bytes: int = 0
     applied: bool = False
     removed: int = 0
+    forgotten_contents: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -85,7 +89,9 @@ def gc(
     apply: bool = False,
     max_age: float | None = None,
 ) -> GcReport:
-    """Find (and with ``apply``, remove) orphan store files and stale temp files."""
+    """Find (and with ``apply``, remove) orphan store files, stale temp files, and the
+    registry's contents with no copy left (``apply`` forgets them: see
+    ``Registry.forget_contents``; a content with a present copy is never touched)."""
     reg, st = _open(registry, store)
     root = str(st.root.resolve())
     known = reg.locations_under(root) | reg.locations_under(str(st.root))
@@ -108,7 +114,11 @@ def gc(
         except FileNotFoundError:
             continue
         report.freed_bytes += size
-    if apply and report.removed:
+    left = reg.contents_without_copies()
+    report.contents_without_copies = [c._asdict() for c in left]
+    if apply and left:
+        report.forgotten_contents = len(reg.forget_contents([c.id for c in left]))
+    if apply and (report.removed or report.forgotten_contents):
         reg.record_event(
             "verify", nbytes=report.freed_bytes, detail={"action": "gc", **report.to_dict()}
         )

@@ -54,7 +54,8 @@ def gc(
     apply: bool,
     as_json: bool,
 ) -> None:
-    """Orphan store files no copy points to, stale temp files and partials (remove: --apply)."""
+    """Orphan store files, stale temp files and partials, contents with no copy left
+    (remove and forget: --apply)."""
     from ddas.scanning.lifecycle import gc as run
 
     report = _run(lambda: run(registry_url, store_root, apply=apply, max_age=max_age))
@@ -64,9 +65,12 @@ def gc(
     verb = "removed" if apply else "would remove"
     _paths("orphan store files", report.orphans)
     _paths("stale temp files", report.stale_temps)
+    left = report.contents_without_copies
+    _paths("contents with no copy left", [f"{c['blake3']} {c['name']}" for c in left])
     click.echo(
         f"{verb} {len(report.orphans) + len(report.stale_temps)} files, "
-        f"{human_size(report.freed_bytes)}"
+        f"{human_size(report.freed_bytes)}; "
+        f"{'forgot' if apply else 'would forget'} {len(left)} contents with no copy left"
     )
 
 

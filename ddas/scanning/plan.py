@@ -18,7 +18,7 @@ registry remembers under the same roots, the plan works out
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from ddas.scanning.hashing import WHOLE_BELOW
@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover - keeps `import ddas.scanning` free of SQL
     from ddas.scanning.describing import DescribeBudget
 
 NEW, CHANGED, UNCHANGED = "new", "changed", "unchanged"
+_LIVE = frozenset(("present", "unhashed"))  #: states whose fingerprint a rescan can trust
 Task = tuple[list[FileEntry], dict[tuple, str], set[tuple]]
 
 
@@ -40,7 +41,9 @@ class Plan:
         self.entries: list[FileEntry] = []
         self.status: list[str] = []
         self.blake3: dict[tuple, str] = {}  # identity -> content hash (known or computed)
-        self.paths: dict[tuple, list[int]] = {}  # identity -> indexes into entries
+        # identity -> index into entries, or a list of them (hard links: rare, so a million
+        # files hold a million ints here, not a million one-element lists: 60 MB less)
+        self.paths: dict[tuple, int | list[int]] = {}
         self.rep = _FirstPath(self.entries, self.paths)  # identity -> the path read for it
         self.failed: set[tuple] = set()  # identities whose read failed: not registered this time
         self.rehash: set[tuple] = set()  # changed files that had a hash: hash them again
@@ -49,6 +52,7 @@ class Plan:
         self.dirty: list[tuple] = []  # identities with a new or changed path: rows to write
         self.groups: list[list[tuple]] = []
         self.candidates = 0
+        self.known_seen = 0  # how many of ``known`` the walk met
         self.described: set[tuple] = set()  # lone sizes hashed so that they can be described
         self.describe_left = 0  # lone files DDAS could describe, left unhashed by the budget
 
@@ -58,21 +62,34 @@ class Plan:
         ready: list[FileEntry] = []
         entries, status_append, known_get = self.entries, self.status.append, self.known.get
         paths_of, by_size = self.paths, self.by_size
+        seen = 0  # known locations met (each path is walked once)
         for entry in batch:  # the hot loop of a rescan: kept flat on purpose
             i = len(entries)
             entries.append(entry)
             location, size, mtime_ns, device, inode = entry[:5]
             ident = (device, inode) if inode is not None else (None, location)
             k = known_get(location)
-            status = _status(k, size, mtime_ns, device, inode)
+            seen += k is not None
+            if k is None:
+                status = NEW
+            elif (  # KnownCopy by position: (id, location, state, size, mtime_ns, device, inode)
+                k[3] == size
+                and k[4] == mtime_ns
+                and k[6] == inode
+                and k[5] == device
+                and k[2] in _LIVE
+            ):
+                status = UNCHANGED
+            else:
+                status = CHANGED
             status_append(status)
             if status is not UNCHANGED:
                 self.dirty.append(ident)
             paths = paths_of.get(ident)
             if paths is not None:  # another path to a known inode: a hard link
-                paths.append(i)
+                paths_of[ident] = [paths, i] if paths.__class__ is int else [*paths, i]
                 continue
-            paths_of[ident] = [i]
+            paths_of[ident] = i
             if status is UNCHANGED:
                 if k.blake3 and k.state == "present":
                     self.blake3[ident] = k.blake3
@@ -85,6 +102,7 @@ class Plan:
             members.append(ident)
             if size <= WHOLE_BELOW:
                 ready.extend(self._hand_out(members if len(members) == 2 else [ident]))
+        self.known_seen += seen
         return ready
 
     def _hand_out(self, idents: list[tuple]) -> list[FileEntry]:
@@ -106,8 +124,8 @@ class Plan:
             self.candidates += len(idents)
             if self.rep[idents[0]].size <= WHOLE_BELOW:
                 continue
-            known, status, paths = self.blake3, self.status, self.paths
-            fresh = any(status[paths[i][0]] is not UNCHANGED for i in idents)
+            known, status, first = self.blake3, self.status, self.first
+            fresh = any(status[first(i)] is not UNCHANGED for i in idents)
             if fresh and not all(i in known for i in idents):
                 self.groups.append(idents)
         self.rehash -= set(self.blake3)  # a hard link of it is unchanged: its hash still holds
@@ -161,14 +179,28 @@ class Plan:
             if ident in failed:
                 continue
             b3 = self.blake3.get(ident)
-            for i in self.paths[ident]:
+            for i in self.indexes(ident):
                 k = known.get(entries[i].location)
                 if status[i] is not UNCHANGED or (k is not None and k.blake3 != b3):
                     out.append((entries[i], b3))
         return out
 
-    def vanished(self, seen: set[str]) -> list[KnownCopy]:
-        """Known copies under the roots that the walk did not find (candidates for ``missing``)."""
+    def indexes(self, ident: tuple) -> Sequence[int]:
+        """The entries (walk order) of every path of an identity (none: it was not walked)."""
+        paths = self.paths.get(ident, ())
+        return (paths,) if paths.__class__ is int else paths  # type: ignore[return-value]
+
+    def first(self, ident: tuple) -> int:
+        """The entry of an identity's first path (the one read for it)."""
+        paths = self.paths[ident]
+        return paths if paths.__class__ is int else paths[0]  # type: ignore[return-value]
+
+    def vanished(self) -> list[KnownCopy]:
+        """Known copies under the roots that the walk did not find (candidates for ``missing``);
+        none to look for when the walk met every one of them (the usual rescan)."""
+        if self.known_seen == len(self.known):
+            return []
+        seen = {e.location for e in self.entries}
         return [k for loc, k in self.known.items() if loc not in seen and k.state != "missing"]
 
 
@@ -178,24 +210,9 @@ class _FirstPath:
 
     __slots__ = ("_entries", "_paths")
 
-    def __init__(self, entries: list[FileEntry], paths: dict[tuple, list[int]]) -> None:
+    def __init__(self, entries: list[FileEntry], paths: dict[tuple, int | list[int]]) -> None:
         self._entries, self._paths = entries, paths
 
     def __getitem__(self, ident: tuple) -> FileEntry:
-        return self._entries[self._paths[ident][0]]
-
-
-def _status(
-    k: KnownCopy | None, size: int, mtime_ns: int | None, device: int | None, inode: int | None
-) -> str:
-    if k is None:
-        return NEW
-    if (
-        k.size == size
-        and k.mtime_ns == mtime_ns
-        and k.inode == inode
-        and k.device == device
-        and k.state in ("present", "unhashed")
-    ):
-        return UNCHANGED
-    return CHANGED
+        paths = self._paths[ident]
+        return self._entries[paths if paths.__class__ is int else paths[0]]  # type: ignore[index]

@@ -20,6 +20,7 @@ from ddas.scanning.walk import FileEntry
 
 if TYPE_CHECKING:  # pragma: no cover
     from ddas.registry import Registry
+    from ddas.registry.scanview import ScanView
 
 #: Rows a transaction: large enough to amortise the commit and the index pages it touches.
 BATCH = 10_000
@@ -38,11 +39,12 @@ def owner_name(uid: int | None) -> str:
         return f"uid{uid}"
 
 
-def open_registry(registry: Registry | str | None) -> Registry:
-    """The registry a scan writes to (a URL is opened: SQLAlchemy's import, the schema check)."""
-    from ddas.registry import Registry
+def open_view(registry: Registry | str | None) -> ScanView:
+    """The registry a scan reads and writes: SQLAlchemy Core and the schema check (a fraction
+    of a second, before any file is looked at); the ORM only once something must be written."""
+    from ddas.registry.scanview import ScanView
 
-    return registry if isinstance(registry, Registry) else Registry(registry)
+    return ScanView(registry)
 
 
 class Registrar:
@@ -50,7 +52,8 @@ class Registrar:
 
     Its thread also *opens* the registry, so that importing SQLAlchemy and checking the schema
     (a third of a second, before any file is looked at) overlaps the walk; then it loads what
-    the registry knows of the roots; then it writes, one batch after the other.
+    the registry knows of the roots; then it writes, one batch after the other. A rescan that
+    finds nothing changed never opens the full ``Registry`` (nor imports the ORM).
     """
 
     def __init__(
@@ -61,17 +64,22 @@ class Registrar:
         self.written = 0
         self._host = config.hostname()
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="ddas-register")
-        self._registry = self._writer.submit(open_registry, registry)
+        self._view = self._writer.submit(open_view, registry)
         self._writes: list[Future] = []
         self._described = 0
 
     @property
+    def view(self) -> ScanView:
+        return self._view.result()
+
+    @property
     def registry(self) -> Registry:
-        return self._registry.result()
+        """The full registry (opened on first use: writes need it, a quiet rescan does not)."""
+        return self._view.result().registry()
 
     def submit(self, fn: Any, *args: Any) -> Future:
-        """Run ``fn(registry, *args)`` on the writer thread, after what was submitted before."""
-        return self._writer.submit(lambda: fn(self._registry.result(), *args))
+        """Run ``fn(view, *args)`` on the writer thread, after what was submitted before."""
+        return self._writer.submit(lambda: fn(self._view.result(), *args))
 
     def add(self, items: Iterable[tuple[FileEntry, str | None]]) -> None:
         pending = self.pending
@@ -102,7 +110,7 @@ class Registrar:
             )
             for e, b3 in batch
         ]
-        written = self._registry.result().register_scanned(rows, batch_size=len(rows))
+        written = self.registry.register_scanned(rows, batch_size=len(rows))
         self._describe(batch)
         return written
 
@@ -117,7 +125,7 @@ class Registrar:
                 return
             name = os.path.basename(entry.location)
             if b3 and entry.fs is None and metadata.supported(name):
-                metadata.schedule(self._registry.result().url, b3, entry.location, name)
+                metadata.schedule(self.view.url, b3, entry.location, name)
                 self._described += 1
 
     def _collect(self) -> None:
@@ -138,3 +146,8 @@ class Registrar:
 
     def close(self) -> None:
         self._writer.shutdown(wait=True)
+
+    def close_view(self) -> None:
+        """Close the view's own connections (after the scan's event is written)."""
+        if self._view.done() and self._view.exception() is None:
+            self._view.result().close()

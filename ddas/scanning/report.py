@@ -67,6 +67,25 @@ class ScanReport:
         return [i for i in self.plan.paths if i not in failed]
 
     @cached_property
+    def _tally(self) -> tuple[int, int, int, int]:
+        """(paths, bytes with hard links once, hashed paths, hard-linked paths) of the identities
+        not lost to an error: one pass, once (summaries are asked for several times)."""
+        plan = self.plan
+        entries, blake3, failed = plan.entries, plan.blake3, plan.failed
+        files = nbytes = hashed = linked = 0
+        for ident, paths in plan.paths.items():
+            if ident in failed:
+                continue
+            n = 1 if paths.__class__ is int else len(paths)  # type: ignore[arg-type]
+            files += n
+            nbytes += entries[paths if n == 1 else paths[0]].size  # type: ignore[index]
+            if ident in blake3:
+                hashed += n
+            if n > 1:
+                linked += n
+        return files, nbytes, hashed, linked
+
+    @cached_property
     def records(self) -> list[FileRecord]:
         """One record per path (hard links: one per link), in walk order."""
         plan, owner_of, roots = self.plan, self.owner_of, self.roots
@@ -99,13 +118,21 @@ class ScanReport:
     @cached_property
     def _by_hash(self) -> dict[str, list[tuple]]:
         """Contents with two or more identities (what a summary counts; cheap)."""
-        by_hash: dict[str, list[tuple]] = defaultdict(list)
+        first: dict[str, tuple] = {}  # no list per content: most have one identity
+        by_hash: dict[str, list[tuple]] = {}
         blake3 = self.plan.blake3
         for ident in self._idents:
             b3 = blake3.get(ident)
-            if b3 is not None:
-                by_hash[b3].append(ident)
-        return {b3: members for b3, members in by_hash.items() if len(members) >= 2}
+            if b3 is None:
+                continue
+            other = first.setdefault(b3, ident)
+            if other is not ident:
+                members = by_hash.get(b3)
+                if members is None:
+                    by_hash[b3] = [other, ident]
+                else:
+                    members.append(ident)
+        return by_hash
 
     @cached_property
     def _groups(self) -> list[dict[str, Any]]:
@@ -116,10 +143,11 @@ class ScanReport:
     def summary(self) -> dict[str, int]:
         """``files`` (paths), ``bytes`` (hard links once), ``hashed_bytes`` (read to hash),
         ``duplicate_groups`` and ``wasted_bytes`` (of the contents found under the roots)."""
-        paths, rep = self.plan.paths, self.plan.rep
+        rep = self.plan.rep
+        files, nbytes, _, _ = self._tally
         return {
-            "files": sum(len(paths[i]) for i in self._idents),
-            "bytes": sum(rep[i].size for i in self._idents),
+            "files": files,
+            "bytes": nbytes,
             "hashed_bytes": self.hashed_bytes,
             "duplicate_groups": len(self._by_hash),
             "wasted_bytes": sum(rep[m[0]].size * (len(m) - 1) for m in self._by_hash.values()),
@@ -132,14 +160,14 @@ class ScanReport:
         for st in plan.status:
             status[st] += 1
         for ident in plan.failed:
-            for i in plan.paths.get(ident, ()):
+            for i in plan.indexes(ident):
                 status[plan.status[i]] -= 1
         return {
             "new": status["new"],
             "changed": status["changed"],
             "unchanged": status["unchanged"],
-            "hashed_files": sum(len(plan.paths[i]) for i in self._idents if i in plan.blake3),
-            "linked": sum(len(plan.paths[i]) for i in self._idents if len(plan.paths[i]) > 1),
+            "hashed_files": self._tally[2],
+            "linked": self._tally[3],
             "described_hashed": len(plan.described - plan.failed),
             "describe_left": plan.describe_left,
             "registered": self.registered,
@@ -273,7 +301,7 @@ class ScanReport:
 
 def _groups(plan: Plan, by_hash: dict[str, list[tuple]]) -> list[dict[str, Any]]:
     """Each duplicate content with its paths; the oldest identity is the original."""
-    entries, paths, rep = plan.entries, plan.paths, plan.rep
+    entries, indexes, rep = plan.entries, plan.indexes, plan.rep
     groups = []
     for b3, members in by_hash.items():
         members = sorted(members, key=lambda i: (rep[i].mtime_ns or 0, rep[i].location))
@@ -284,7 +312,7 @@ def _groups(plan: Plan, by_hash: dict[str, list[tuple]]) -> list[dict[str, Any]]
                 "size": size,
                 "copy_count": len(members),
                 "wasted_bytes": size * (len(members) - 1),
-                "paths": sorted(entries[k].location for i in members for k in paths[i]),
+                "paths": sorted(entries[k].location for i in members for k in indexes(i)),
                 "redundant": [rep[i].location for i in members[1:]],
             }
         )

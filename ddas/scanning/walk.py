@@ -133,15 +133,33 @@ class LocalWalk:
         except OSError as exc:
             self._error(path, "unreadable-directory", exc)
             return out
+        plain = not self.exclude.active  # no pattern to test: the common file needs no call
+        min_size, append = self.min_size, out.append
         with it:
             for entry in it:
                 try:
+                    if plain and entry.is_file(follow_symlinks=False):  # the hot path, flat
+                        st = entry.stat(follow_symlinks=False)
+                        if st.st_size < min_size:
+                            continue
+                        if entry.path.isascii():
+                            append(
+                                FileEntry(
+                                    entry.path,
+                                    st.st_size,
+                                    st.st_mtime_ns,
+                                    st.st_dev,
+                                    st.st_ino,
+                                    st.st_uid,
+                                )
+                            )
+                            continue
                     found = self._entry(entry, real)
                 except OSError as exc:  # vanished between readdir and lstat, or EACCES
                     self._error(entry.path, "unreadable", exc)
                     continue
                 if found is not None:
-                    out.append(found)
+                    append(found)
         return out
 
     def _entry(self, entry: os.DirEntry[str], real: str) -> FileEntry | None:

@@ -451,8 +451,16 @@ export interface components {
             applied: boolean;
             orphans?: string[];
             stale_temps?: string[];
+            /** @description Contents with no present copy left (gc); `--apply` forgets them. */
+            contents_without_copies?: {
+                id?: number;
+                blake3?: string;
+                size?: number;
+                name?: string;
+            }[];
             freed_bytes?: number;
             removed?: number;
+            forgotten_contents?: number;
             checked?: number;
             ok?: number;
             missing?: string[];

@@ -1,0 +1,156 @@
+"""What a scan reads of the registry, and the one row it writes when nothing changed: Core only.
+
+A rescan of unchanged storage reads what the registry knows under the roots (one query), compares
+it with the walk, and writes nothing but its ``scan`` event. That path must not pay for the ORM
+(``import sqlalchemy.orm`` and the declarative models are a third of a scan's start-up), so this
+module speaks SQLAlchemy Core through lightweight ``table()``/``column()`` clauses naming only the
+columns it uses. Writes of what changed go through the full :class:`ddas.registry.Registry`,
+opened only when there is something to write (:meth:`ScanView.registry`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from sqlalchemy import ColumnElement, Engine, column, insert, select, table
+from sqlalchemy.exc import DBAPIError
+
+from ddas import config
+from ddas.errors import ServiceRegistryError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ddas.registry import Registry
+
+
+class KnownCopy(NamedTuple):
+    """What the registry remembers of a copy, enough to decide whether a rescan must re-read it."""
+
+    id: int
+    location: str
+    state: str
+    size: int
+    mtime_ns: int | None
+    device: int | None
+    inode: int | None
+    blake3: str | None
+
+
+_KNOWN = ("id", "location", "state", "size", "mtime_ns", "device", "inode")
+_COPIES = table("copies", column("content_id"), column("host"), *map(column, _KNOWN))
+_CONTENTS = table("contents", column("id"), column("blake3"))
+_EVENT = ("kind", "user", "at", "bytes", "seconds", "detail")
+_EVENTS = table("events", *map(column, _EVENT))
+
+
+def under(dialect: str, location: ColumnElement[str], prefix: str) -> list[ColumnElement[bool]]:
+    """SQL conditions selecting locations equal to ``prefix`` or below ``prefix/``."""
+    base = prefix.rstrip("/")
+    if not base:
+        return [location.startswith("/")]
+    below = base + "/"
+    if dialect == "sqlite":
+        # SQLite's LIKE ignores ASCII case; a range on the binary-collated index is exact and
+        # uses the (host, location) unique index. '0' is the character after '/'.
+        inside = (location >= below) & (location < base + "0")
+    else:  # PostgreSQL: LIKE is case-sensitive; a range would follow the locale's collation
+        inside = location.startswith(below, autoescape=True)
+    return [inside | (location == base)]
+
+
+def known_copies(engine: Engine, host: str, prefix: str) -> list[KnownCopy]:
+    """Copies on ``host`` whose location is ``prefix`` or below it, any state, in one query."""
+    c = _COPIES.c
+    stmt = (
+        select(*(c[k] for k in _KNOWN), _CONTENTS.c.blake3)
+        .select_from(_COPIES.outerjoin(_CONTENTS, _CONTENTS.c.id == c.content_id))
+        .where(c.host == host, *under(engine.dialect.name, c.location, prefix))
+    )
+    states: dict[str, str] = {}  # one str per state, not per row (10^6 rows: 50 MB)
+    with engine.connect() as conn:
+        # SQLAlchemy renders the query; the driver's cursor hands over plain tuples (a Row
+        # object per copy would be most of a rescan's registry time)
+        compiled = stmt.compile(dialect=conn.dialect)
+        params = compiled.construct_params()
+        args = tuple(params[p] for p in compiled.positiontup or ()) or params
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(str(compiled), args)
+            return [
+                KnownCopy(i, loc, states.setdefault(st, st), *rest)
+                for i, loc, st, *rest in cursor.fetchall()
+            ]
+        finally:
+            cursor.close()
+
+
+class ScanView:
+    """A scan's connection to the registry: its memory of the roots, and the scan event.
+
+    Opened from a URL (``None``: ``DDAS_REGISTRY``) with the same checks as ``Registry()``
+    (a service-mode URL is refused, the schema is brought up to date), or over an open
+    ``Registry``, whose engine it then shares.
+    """
+
+    def __init__(self, registry: Registry | str | None = None) -> None:
+        if registry is not None and not isinstance(registry, str):
+            self.url, self.engine, self._registry = registry.url, registry.engine, registry
+            self._owned = False
+            return
+        from ddas.registry.engine import create_registry_engine, ensure_schema
+
+        self.url, self._registry = registry or config.registry_url(), None
+        if config.registry_service(self.url):  # only the service itself holds the database
+            raise ServiceRegistryError(self.url)
+        self.engine: Engine = create_registry_engine(self.url)
+        self._owned = True
+        try:
+            ensure_schema(self.engine)
+        except DBAPIError:  # e.g. no access to SQLite's -wal/-shm: the Registry says it typed
+            self.engine.dispose()
+            self.registry()
+            raise
+        except BaseException:
+            self.engine.dispose()
+            raise
+
+    def close(self) -> None:
+        """Close the connections this view opened (none if it shares a ``Registry``'s engine)."""
+        if self._owned:
+            self.engine.dispose()
+
+    def registry(self) -> Registry:
+        """The full registry, for writes (imports the ORM the first time)."""
+        if self._registry is None:
+            from ddas.registry import Registry
+
+            self._registry = Registry(self.url)
+        return self._registry
+
+    def known_copies_under(self, host: str, prefix: str) -> list[KnownCopy]:
+        """Copies on ``host`` whose location is ``prefix`` or below it, any state, in one query."""
+        return known_copies(self.engine, host, prefix)
+
+    def record_scan(self, *, nbytes: int, seconds: float, detail: dict[str, Any]) -> None:
+        """Append the scan's ``scan`` event (no tally counts scans: a plain insert)."""
+        row = {
+            "kind": "scan",
+            "user": config.current_user(),
+            "at": time.time(),
+            "bytes": int(nbytes),
+            "seconds": float(seconds),
+            "detail": json.dumps(detail, default=str),
+        }
+        try:
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(ddas_write=True)
+                with conn.begin():
+                    conn.execute(insert(_EVENTS), row)
+        except DBAPIError as exc:  # a reader who may not write: the typed error, not the driver's
+            from ddas.permissions import registry_error
+
+            denied = registry_error(self.engine.url.render_as_string(hide_password=True), exc)
+            if denied is None:
+                raise
+            raise denied from None
