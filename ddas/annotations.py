@@ -18,8 +18,8 @@ from ddas.hashes import parse_digest
 from ddas.identity import normalize_url
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ddas.records import AnnotationInfo
     from ddas.registry import Registry
-    from ddas.registry.annotations import AnnotationInfo
 
 MAX_TAGS, MAX_TAG = 50, 64
 MAX_DESCRIPTION = 10_000

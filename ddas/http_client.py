@@ -26,6 +26,7 @@ from urllib3.util.retry import Retry
 from ddas.config import DownloadSettings
 from ddas.errors import CertificateError, OriginUnavailableError, RemoteError
 from ddas.identity import redact
+from ddas.netpolicy import AddressPolicy, guarded_adapter
 
 log = logging.getLogger("ddas")
 USER_AGENT = "ddas (dataset download deduplication)"
@@ -36,6 +37,27 @@ _FSSPEC_ONLY = frozenset(
 )
 _SESSIONS: dict[tuple[Any, ...], requests.Session] = {}
 _LOCK = threading.Lock()
+#: Where this process's downloads may connect (None: anywhere, as a user's own kernel may).
+_CONFINED: AddressPolicy | None = None
+
+
+def confine(policy: AddressPolicy | None) -> None:
+    """Make every later download and probe of this process connect only where ``policy`` allows.
+
+    For the JupyterHub service, which downloads the URLs its users send from inside the
+    institution's network: without it, ``ddas.fetch("http://10.0.0.5:6379/")`` would make the
+    service a scanner of that network, and ``http://169.254.169.254/`` would hand a user the
+    cloud credentials of the service's machine. Process-wide on purpose, so that no code path of
+    the service (a redirect, a retry, a probe) can reach around it. Environment proxies and
+    ``~/.netrc`` are not used by a confined process (``trust_env``): the check would be checking the
+    proxy, and the service account's own credentials must not go to a host a user names.
+    """
+    global _CONFINED
+    with _LOCK:
+        _CONFINED = policy
+        for old in _SESSIONS.values():
+            old.close()
+        _SESSIONS.clear()
 
 
 class BoundedRetry(Retry):
@@ -156,7 +178,12 @@ def session(options: HTTPOptions, settings: DownloadSettings) -> requests.Sessio
                 found.auth = options.auth
             found.verify = options.verify
             found.cert = options.cert
-            adapter = HTTPAdapter(max_retries=make_retry(settings))
+            retry = make_retry(settings)
+            if _CONFINED is None:
+                adapter = HTTPAdapter(max_retries=retry)
+            else:
+                found.trust_env = False
+                adapter = guarded_adapter(_CONFINED, max_retries=retry)
             found.mount("http://", adapter)
             found.mount("https://", adapter)
             _SESSIONS[key] = found

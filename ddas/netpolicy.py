@@ -9,11 +9,13 @@ and connects to *the address it checked*: a name that answers a public address t
 ``127.0.0.1`` to the connection (DNS rebinding) gains nothing, because the name is never resolved
 twice. Each redirect is a new connection and goes through the same check.
 
-An admin may allow given networks (``c.DDASExtension.lookup_probe_allow_networks``), e.g. an
-institutional mirror on 10.1.2.0/24; cloud metadata endpoints stay refused even then.
+An admin may allow given networks (``c.DDASExtension.lookup_probe_allow_networks`` for the
+extension's probes, ``c.DDASService.fetch_allow_networks`` for the JupyterHub service's downloads),
+e.g. an institutional mirror on 10.1.2.0/24; cloud metadata endpoints stay refused even then.
 
 The policy is plain Python (``ipaddress``, ``socket``) and plugs into ``requests`` as a transport
-adapter (:func:`guarded_session`), so the code that sends the probe is the same as for a notebook.
+adapter (:func:`guarded_adapter`, :func:`guarded_session`), so the code that sends the probe or the
+download is the same as for a notebook.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ METADATA_NAMES: frozenset[str] = frozenset(
         "instance-data.ec2.internal",
     }
 )
+#: The extension's allow-list, named in its probes' refusals.
+PROBE_SETTING = "c.DDASExtension.lookup_probe_allow_networks"
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 
@@ -96,13 +100,15 @@ class AddressPolicy:
     """Which addresses a server-side request may connect to.
 
     ``allow``: networks the admin opened (an internal mirror, the test suite's loopback servers).
-    Metadata services are refused whatever ``allow`` says.
+    Metadata services are refused whatever ``allow`` says. ``setting``: the traitlet that opens a
+    network, named in every refusal so that the admin knows what to change.
     """
 
     allow: tuple[IPNetwork, ...] = field(default=())
+    setting: str = PROBE_SETTING
 
     @classmethod
-    def from_strings(cls, networks: Iterable[str]) -> AddressPolicy:
+    def from_strings(cls, networks: Iterable[str], setting: str = PROBE_SETTING) -> AddressPolicy:
         """Parse ``["10.1.2.0/24", "::1"]``; a bad entry raises ``ValueError`` naming it."""
         parsed = []
         for text in networks:
@@ -110,7 +116,7 @@ class AddressPolicy:
                 parsed.append(ipaddress.ip_network(text.strip(), strict=False))
             except ValueError as exc:
                 raise ValueError(f"not an IP network: {text!r} ({exc})") from None
-        return cls(tuple(parsed))
+        return cls(tuple(parsed), setting)
 
     def refusal(self, ip: IPAddress) -> str | None:
         """Why a connection to ``ip`` is refused, or ``None`` when it is allowed."""
@@ -143,7 +149,7 @@ class AddressPolicy:
             if reason:
                 raise BlockedAddressError(
                     f"the server does not contact {host}: it resolves to {reason} ({ip}); an "
-                    "admin may allow that network with c.DDASExtension.lookup_probe_allow_networks"
+                    f"admin may allow that network with {self.setting}"
                 )
         return infos
 
@@ -179,14 +185,12 @@ def _guarded_pools(policy: AddressPolicy) -> dict[str, type]:
     }
 
 
-def guarded_session(policy: AddressPolicy, timeout: tuple[float, float] = (5.0, 20.0)) -> Any:
-    """A ``requests.Session`` that connects only where ``policy`` allows, redirects included,
-    and never waits longer than ``timeout`` (connect, read) whatever its caller asks.
-
-    Environment proxies are ignored (``trust_env = False``): through a proxy, the proxy resolves
-    the name and the check above would be checking the proxy.
-    """
-    import requests
+def guarded_adapter(
+    policy: AddressPolicy, timeout: tuple[float, float] | None = None, **adapter_kwargs: Any
+) -> Any:
+    """A ``requests`` ``HTTPAdapter`` (``adapter_kwargs``: its ``max_retries``…) whose every
+    connection, a redirect's included, goes only where ``policy`` allows; ``timeout``, when given,
+    bounds every request whatever its caller asks."""
     from requests.adapters import HTTPAdapter
 
     pools = _guarded_pools(policy)
@@ -197,13 +201,26 @@ def guarded_session(policy: AddressPolicy, timeout: tuple[float, float] = (5.0, 
             self.poolmanager.pool_classes_by_scheme = pools
 
         def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-            kwargs["timeout"] = timeout
+            if timeout is not None:
+                kwargs["timeout"] = timeout
             return super().send(request, *args, **kwargs)
+
+    return GuardedAdapter(**adapter_kwargs)
+
+
+def guarded_session(policy: AddressPolicy, timeout: tuple[float, float] = (5.0, 20.0)) -> Any:
+    """A ``requests.Session`` that connects only where ``policy`` allows, redirects included,
+    and never waits longer than ``timeout`` (connect, read) whatever its caller asks.
+
+    Environment proxies are ignored (``trust_env = False``): through a proxy, the proxy resolves
+    the name and the check above would be checking the proxy.
+    """
+    import requests
 
     session = requests.Session()
     session.trust_env = False
     session.headers["User-Agent"] = "ddas (dataset download deduplication)"
-    adapter = GuardedAdapter()
+    adapter = guarded_adapter(policy, timeout)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session

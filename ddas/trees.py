@@ -34,7 +34,7 @@ from ddas.units import human_size
 
 if TYPE_CHECKING:  # pragma: no cover
     from ddas.fetching import FetchResult
-    from ddas.registry.collections import CollectionSummary
+    from ddas.records import CollectionSummary
 
 GLOB = re.compile(r"[*?\[]")
 MAX_WORKERS = 8

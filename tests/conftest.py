@@ -9,7 +9,9 @@ the PostgreSQL half skips with the reason; CI (``CI`` or ``DDAS_TEST_PG_REQUIRED
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +27,7 @@ pytest_plugins = (
     "tests.fixtures.ddas_server",
     "tests.fixtures.lab",
     "tests.fixtures.net_servers",
+    "tests.fixtures.registry_templates",
 )
 
 PG_ADMIN_URL = os.environ.get("DDAS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -61,6 +64,13 @@ def pg_admin() -> Iterator[sa.Engine]:
     engine.dispose()
 
 
+def pg_schema_of(url: str) -> str:
+    """The schema a URL of :func:`make_pg_url` points at."""
+    match = re.search(r"search_path%3D(\w+)", url)
+    assert match, f"not a schema-per-test URL: {url}"
+    return match.group(1)
+
+
 def make_pg_url(pg_admin: sa.Engine) -> tuple[str, str]:
     schema = f"ddas_t_{uuid.uuid4().hex[:12]}"
     with pg_admin.connect() as conn:
@@ -68,28 +78,63 @@ def make_pg_url(pg_admin: sa.Engine) -> tuple[str, str]:
     return f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}", schema
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def registry_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty registry database URL on each backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'registry.db'}"
-        from ddas import metadata
+@contextlib.contextmanager
+def blank_registry(backend: str, folder: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A blank (never migrated) registry URL on ``backend``, gone afterwards."""
+    from ddas import metadata
 
-        metadata.wait(60)  # extraction threads of this test's copies, before tmp_path goes
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'registry.db'}"
+        metadata.wait(60)  # extraction threads of this registry's copies, before folder goes
         return
     pg_admin = request.getfixturevalue("pg_admin")
     url, schema = make_pg_url(pg_admin)
     yield url
-    from ddas import metadata
     from ddas.registry.database import _ENGINES
 
-    metadata.wait(60)  # extraction threads of this test's copies, before their schema goes
-
+    metadata.wait(60)  # extraction threads of this registry's copies, before their schema goes
     engine = _ENGINES.pop(url, None)
     if engine is not None:
         engine.dispose()
     with pg_admin.connect() as conn:
         conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+def copy_migrated_template(url: str, request: pytest.FixtureRequest) -> str:
+    """Bring the blank registry ``url`` to head by copying the session's migrated template."""
+    from tests.fixtures.registry_templates import copy_pg_template, copy_sqlite_template
+
+    if url.startswith("sqlite:///"):
+        copy_sqlite_template(
+            request.getfixturevalue("sqlite_template"), Path(url.removeprefix("sqlite:///"))
+        )
+    else:
+        copy_pg_template(request.getfixturevalue("pg_template"), pg_schema_of(url))
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registry_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, blank (never migrated) registry database URL on each backend; tests that need it
+    at head take ``ddas_env``/``migrated_registry_url``, which copy a migrated template into it."""
+    with blank_registry(request.param, tmp_path, request) as url:
+        yield url
+
+
+@pytest.fixture
+def migrated_registry_url(registry_url: str, request: pytest.FixtureRequest) -> str:
+    """``registry_url`` at head with no rows: a copy of the session's migrated template."""
+    return copy_migrated_template(registry_url, request)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_registry_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """One registry at head per backend for a whole module, for tests that only read what a
+    module-scoped fixture seeded once (a test that writes takes ``registry`` instead)."""
+    with blank_registry(request.param, tmp_path_factory.mktemp("registry"), request) as url:
+        yield copy_migrated_template(url, request)
 
 
 @pytest.fixture
@@ -99,10 +144,17 @@ def store_root(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def ddas_env(
-    registry_url: str, store_root: Path, monkeypatch: pytest.MonkeyPatch
+    migrated_registry_url: str, store_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> dict[str, str]:
-    """Point the library at this test's registry and store, as an admin would with env vars."""
-    env = {"DDAS_REGISTRY": registry_url, "DDAS_STORE": str(store_root), "DDAS_USER": "alice"}
+    """Point the library at this test's registry and store, as an admin would with env vars.
+
+    The registry is already at head (a template copy): what a test sees first is an empty registry
+    a DDAS has opened before, not the migration, which ``test_migrations`` covers."""
+    env = {
+        "DDAS_REGISTRY": migrated_registry_url,
+        "DDAS_STORE": str(store_root),
+        "DDAS_USER": "alice",
+    }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("DDAS_POLICY", raising=False)

@@ -224,7 +224,7 @@ def test_the_quickstart_runs_in_the_lab_that_make_lab_opens(
         expect(names).to_have_count(3)
         heading = page.locator(".jp-MarkdownCell", has_text="2. A hit").first
         heading.evaluate("el => el.scrollIntoView({block: 'start'})")
-        page.wait_for_timeout(1000)  # let Lab render the cells scrolled into view
+        expect(heading).to_be_in_viewport()  # Lab renders the cells scrolled into view
         screenshot(page, "quickstart")
     except Exception:
         screenshot(page, "quickstart-failure")

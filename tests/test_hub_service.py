@@ -504,3 +504,126 @@ def test_alice_and_bob_asking_two_replicas_at_once_give_one_transfer(
     assert sorted(r["reused"] for r in results.values()) == [False, True]
     assert http_server.count("GET", "hub/same_moment.nc") == 1
     assert http_server.body_bytes("hub/same_moment.nc") == size
+
+
+BLOCKED_FETCH = """
+import json, ddas
+from ddas.netpolicy import BlockedAddressError
+try:
+    ddas.fetch({url!r}, progress=False)
+    print(json.dumps({{"fetched": True}}))
+except BlockedAddressError as exc:
+    print(json.dumps({{"blocked": str(exc)}}))
+"""
+
+
+def test_the_service_refuses_internal_addresses_with_a_403_that_names_the_setting(
+    hub: Hub, http_server: Any
+) -> None:
+    """bob asks the service to fetch from inside its network: loopback beyond the allowed
+    127.0.0.1, a metadata service by address and by name. Nothing is contacted, nothing stored."""
+    port = http_server.port
+    http_server.add("hub/inside.nc", os.urandom(4_000))
+    for url, why in (
+        (f"http://127.0.0.2:{port}/hub/inside.nc", "loopback"),
+        (f"http://[::ffff:127.0.0.2]:{port}/hub/inside.nc", "loopback"),
+        (f"http://10.0.0.5:{port}/hub/inside.nc", "private"),
+        ("http://169.254.169.254/latest/meta-data/iam/", "metadata"),
+        ("http://metadata.google.internal/computeMetadata/v1/", "metadata"),
+    ):
+        rest = hub.api("bob", "POST", "fetches", json={"url": url})
+        assert rest.status_code == 403, (url, rest.text)
+        message = rest.json()["message"]
+        assert "does not contact" in message and why in message, (url, message)
+        if why != "metadata":
+            assert "c.DDASService.fetch_allow_networks" in message, message
+    kernel = hub.python_as(
+        "bob", BLOCKED_FETCH.format(url=f"http://127.0.0.2:{port}/hub/inside.nc")
+    )
+    assert kernel.returncode == 0, kernel.stderr[-3000:]
+    assert "loopback" in json.loads(kernel.stdout)["blocked"]
+    other = hub.api("bob", "POST", "fetches", json={"url": "ftp://127.0.0.1/hub/inside.nc"})
+    assert other.status_code == 403 and "c.DDASService.fetch_schemes" in other.json()["message"]
+    assert http_server.count(path="hub/inside.nc") == 0
+
+
+def test_a_redirect_into_the_network_is_refused_at_that_hop(hub: Hub, http_server: Any) -> None:
+    """An allowed origin that redirects to an internal address: the service follows the first
+    hop, refuses the second (checked at connection time, not just before the job), and keeps
+    no file, no row."""
+    port = http_server.port
+    http_server.add("hub/inner_target.nc", os.urandom(4_000))
+    url = http_server.add(
+        "hub/bounce.nc", b"", redirect_to=f"http://127.0.0.2:{port}/hub/inner_target.nc"
+    )
+    kernel = hub.python_as("alice", BLOCKED_FETCH.format(url=url))
+    assert kernel.returncode == 0, kernel.stderr[-3000:]
+    blocked = json.loads(kernel.stdout)["blocked"]
+    assert "127.0.0.2" in blocked and "loopback" in blocked, blocked
+    assert http_server.count(path="hub/bounce.nc") >= 1  # the first hop was asked
+    assert http_server.count(path="hub/inner_target.nc") == 0
+    page = hub.api("dana", "GET", "datasets", params={"q": "bounce"}).json()
+    assert page["items"] == []
+    leftovers = [p for p in hub.store.rglob("*") if "bounce" in p.name or p.suffix == ".part"]
+    assert leftovers == []
+
+
+def login_across_replicas(hub: Hub, who: str, callback_base: str) -> tuple[requests.Session, str]:
+    """A browser logs in to the Hub, begins the service's OAuth on the replica the proxy picks
+    and ends it (the callback) on ``callback_base``; returns the session and where it was sent."""
+    browser = requests.Session()
+    browser.get(f"{hub.public_url}/hub/login", timeout=30).raise_for_status()
+    form = {"username": hub.name(who), "password": "any", "_xsrf": browser.cookies.get("_xsrf")}
+    login = browser.post(
+        f"{hub.public_url}/hub/login", data=form, allow_redirects=False, timeout=30
+    )
+    assert login.status_code == 302, login.text[:500]
+    begin = browser.get(
+        f"{hub.public_url}/services/ddas/oauth_login",
+        params={"next": "/services/ddas/ddas/api/stats"},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert begin.status_code == 302 and "/hub/api/oauth2/authorize" in begin.headers["Location"]
+    authorize = browser.get(
+        requests.compat.urljoin(hub.public_url, begin.headers["Location"]),
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert authorize.status_code == 302, authorize.text[:500]
+    callback = requests.compat.urlsplit(authorize.headers["Location"])
+    assert callback.path == "/services/ddas/oauth_callback", callback
+    done = browser.get(
+        f"{callback_base}/oauth_callback?{callback.query}", allow_redirects=False, timeout=30
+    )
+    return browser, f"{done.status_code} {done.headers.get('Location', done.text[:300])}"
+
+
+def test_a_login_begun_on_one_replica_ends_on_another_with_no_session_affinity(
+    hub: Hub, http_server: Any
+) -> None:
+    """Two replicas share nothing but the service's token (and so the derived cookie secret):
+    the OAuth state from replica A is read by replica B, B's cookie and A's XSRF token work on
+    both. A replica with another secret is the control: it can finish nothing."""
+    url = http_server.add("hub/replicated_login.nc", os.urandom(3_000))
+    kernel_fetch(hub, "alice", url)
+    (copy,) = dataset_of(hub, "replicated_login.nc")["copy_list"]
+    with hub.replica() as other:
+        browser, ended = login_across_replicas(hub, "bob", other)
+        # back where the login began on A (HubOAuth's next_url, read from A's sealed state;
+        # a replica that lost the state sends the browser to its bare prefix instead)
+        begun = "/services/ddas/oauth_login?next=%2Fservices%2Fddas%2Fddas%2Fapi%2Fstats"
+        assert ended == f"302 {begun}", ended
+        on_a, on_b = hub.service_base, f"{other}/ddas/api/"
+        for base in (on_b, on_a, on_b):
+            whoami = browser.get(base + "whoami", timeout=30)
+            assert whoami.status_code == 200 and whoami.json()["user"] == hub.name("bob")
+        xsrf = {"X-XSRFToken": browser.get(on_a + "whoami", timeout=30).json()["xsrf_token"]}
+        refused = browser.delete(on_b + f"copies/{copy['id']}", headers=xsrf, timeout=30)
+        # past the XSRF check on B with A's token: refused for ownership, not for CSRF
+        assert refused.status_code == 403 and "only they or an admin" in refused.json()["message"]
+    with hub.replica(DDAS_SERVICE_COOKIE_SECRET="ab" * 32) as stranger:
+        cookie_there = browser.get(f"{stranger}/ddas/api/whoami", timeout=30)
+        assert cookie_there.status_code == 401, cookie_there.text
+        _, ended = login_across_replicas(hub, "bob", stranger)
+        assert ended.startswith("403"), ended  # the state sealed by A means nothing to it

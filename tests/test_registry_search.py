@@ -22,6 +22,17 @@ def b3(i: int) -> str:
 
 @pytest.fixture
 def library(registry: Registry) -> dict[str, dict]:
+    return seed_library(registry)
+
+
+@pytest.fixture(scope="module")
+def shared_library(module_registry_url: str) -> tuple[Registry, dict[str, dict]]:
+    """The same library, seeded once per backend for the tests that only search it."""
+    registry = Registry(module_registry_url)
+    return registry, seed_library(registry)
+
+
+def seed_library(registry: Registry) -> dict[str, dict]:
     """60 datasets with overlapping words in names and URLs, a few odd characters, one alias."""
     out = {}
     for i in range(60):
@@ -93,13 +104,15 @@ QUERIES = [
 
 
 @pytest.mark.parametrize("q", QUERIES)
-def test_search_answers_what_a_full_scan_would(registry, library, q: str) -> None:
+def test_search_answers_what_a_full_scan_would(shared_library, q: str) -> None:
+    registry, library = shared_library
     page = registry.search(q, limit=500)
     assert {item.name for item in page.items} == scan(library, q)
     assert page.total == len(scan(library, q))
 
 
-def test_broad_matches_page_and_count_like_narrow_ones(registry, library, monkeypatch) -> None:
+def test_broad_matches_page_and_count_like_narrow_ones(shared_library, monkeypatch) -> None:
+    registry, library = shared_library
     monkeypatch.setattr(search, "MATERIALIZE", 3)  # "era5" (8 matches) takes the subquery path
     expected = sorted(scan(library, "era5"))  # 8 by name, 7 more by a folder in their URL
     assert len(expected) == 15
@@ -154,10 +167,11 @@ def test_a_blake3_prefix_is_a_range_on_the_unique_index(prefix, expected) -> Non
 
 
 def test_a_broad_text_is_paged_from_the_sort_order_with_an_estimated_total(
-    registry, library, monkeypatch
+    shared_library, monkeypatch
 ) -> None:
     """At scale, a text matching a large share (here "era5": 15 of 60) is paged by reading the
     first rows in sort order, with an estimated total; pages equal the full match's, in order."""
+    registry, library = shared_library
     from ddas.registry import queries
 
     monkeypatch.setattr(search, "MATERIALIZE", 5)  # 15 matches count as many
@@ -173,7 +187,8 @@ def test_a_broad_text_is_paged_from_the_sort_order_with_an_estimated_total(
     assert pages[-1].total == 15
 
 
-def test_a_selective_text_keeps_an_exact_total(registry, library, monkeypatch) -> None:
+def test_a_selective_text_keeps_an_exact_total(shared_library, monkeypatch) -> None:
+    registry, _ = shared_library
     from ddas.registry import queries
 
     monkeypatch.setattr(queries, "WINDOW", 12)

@@ -21,9 +21,12 @@ def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     }
-    return subprocess.run(
-        [sys.executable, *args], capture_output=True, text=True, env=env, check=check, timeout=120
+    done = subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, env=env, timeout=120
     )
+    if check and done.returncode:  # say why: a CalledProcessError would hide the stderr
+        raise AssertionError(f"{args} exited {done.returncode}; its stderr:\n{done.stderr[-4000:]}")
+    return done
 
 
 def test_scan_json_then_dupes_json(ddas_env: dict[str, str], tmp_path: Path) -> None:

@@ -50,7 +50,11 @@ class _By(Generic[P, R]):
 
 
 class Registry:
-    """The typed API over the registry database (see the module notes for its shape)."""
+    """The typed API over the registry database (see the package notes for its shape).
+
+    A new public method of a collaborator gets its line in the table below, in its
+    collaborator's group; ``tests/test_registry_front.py`` fails until it has one.
+    """
 
     def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
         self.db = Database(url, migrate=migrate)

@@ -21,8 +21,11 @@ import requests
 
 from ddas import config
 from ddas.errors import NotAllowedError, ServiceError
+from ddas.netpolicy import BlockedAddressError
 
 TIMEOUT = (10.0, 60.0)  # connect, read: a lookup may probe the remote
+#: The typed error behind a refusal, when it is not just "not allowed" (a blocked address).
+ERROR_TYPE_HEADER = "X-DDAS-Error"
 _LOCAL = threading.local()
 
 
@@ -120,6 +123,8 @@ class ServiceClient:
             message = str(response.json().get("message") or response.reason)
         except ValueError:
             message = response.reason or f"HTTP {response.status_code}"
+        if response.headers.get(ERROR_TYPE_HEADER) == "BlockedAddressError":
+            raise BlockedAddressError(message)
         if response.status_code in (401, 403):
             raise NotAllowedError(message)
         if response.status_code == 404 and what.startswith("fetches/"):

@@ -20,6 +20,7 @@ from ddas import errors
 from ddas.alerts import Alert, announce
 from ddas.fetching import FetchResult
 from ddas.identity import normalize_url
+from ddas.netpolicy import BlockedAddressError
 from ddas.progress import ProgressBar
 from ddas.remote.client import ServiceClient, client
 
@@ -121,7 +122,7 @@ def _as_error(error: dict[str, Any]) -> Exception:
     kind, message = error.get("type", "DDASError"), error.get("message", "the fetch failed")
     if kind == "ValueError":
         return ValueError(message)
-    cls = getattr(errors, kind, None)
+    cls = BlockedAddressError if kind == "BlockedAddressError" else getattr(errors, kind, None)
     if not (isinstance(cls, type) and issubclass(cls, errors.DDASError)):
         cls = errors.DDASError
     fields = dict(error.get("fields") or {})

@@ -13,6 +13,8 @@ one Hub behind a load balancer on a PostgreSQL registry.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
 import os
 import secrets
@@ -20,17 +22,31 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlparse
 
-from jupyterhub.services.auth import HubOAuth
 from tornado import web
-from traitlets import Bytes, Int, Set, Unicode, default
+from traitlets import Bytes, Int, List, Set, TraitError, Unicode, default, validate
 from traitlets.config import Application
 
+from ddas import http_client
 from ddas_server.app import DDASExtension
 from ddas_server.handlers import DDASHandler
 from ddas_server.service.auth import AllowAll, HubIdentity
+from ddas_server.service.egress import Egress
 from ddas_server.service.fetches import FetchJob, FetchJobs
+from ddas_server.service.oauth import ReplicatedHubOAuth
 from ddas_server.service.routes import service_routes
 from ddas_server.service.store import ServiceStore
+
+
+def shared_cookie_secret(api_token: str) -> bytes:
+    """A cookie secret every replica computes alike: an HMAC of the service's Hub API token.
+
+    Replicas share that token (the Hub knows the service by it), so they share this secret with
+    no extra configuration, and the token cannot be recovered from the secret or from a cookie.
+    Without a token (a service started by hand for a test) each process gets a random one.
+    """
+    if not api_token:
+        return secrets.token_bytes(32)
+    return hmac.new(api_token.encode(), b"ddas-service cookie secret v1", hashlib.sha256).digest()
 
 
 def _log_request(handler: web.RequestHandler) -> None:
@@ -78,10 +94,33 @@ class DDASService(Application):
     fetch_threads = Int(8, help="Downloads the service runs at once for its users.").tag(
         config=True
     )
-    cookie_secret = Bytes(
-        help="Signs the OAuth state cookie; replicas behind one address must share it "
-        "(default: DDAS_SERVICE_COOKIE_SECRET, hex, else random per process)."
+    fetch_allow_networks = List(
+        Unicode(),
+        [],
+        help="Networks the service may download from although they are not public internet "
+        "addresses (an institutional mirror: ['10.1.2.0/24']). Loopback, private, link-local and "
+        "metadata addresses are refused otherwise; metadata services always are.",
     ).tag(config=True)
+    fetch_schemes = Set(
+        Unicode(),
+        {"http", "https"},
+        help="URL schemes the service downloads for its users. Others (s3, gs, ...) go through "
+        "fsspec backends that resolve names themselves: list them only if you trust them.",
+    ).tag(config=True)
+    cookie_secret = Bytes(
+        help="Signs the OAuth state and login cookies and the XSRF token; every replica behind "
+        "the Hub's proxy must have the same one, so that a login begun on one replica ends on "
+        "another (no session affinity). Default: DDAS_SERVICE_COOKIE_SECRET (hex), else derived "
+        "from the service's Hub API token, which all replicas of the service share."
+    ).tag(config=True)
+
+    @validate("fetch_allow_networks")
+    def _check_networks(self, proposal: Any) -> list[str]:
+        try:
+            Egress.configure(proposal["value"], set())
+        except ValueError as exc:
+            raise TraitError(f"fetch_allow_networks: {exc}") from None
+        return list(proposal["value"])
 
     @default("url")
     def _default_url(self) -> str:
@@ -94,7 +133,9 @@ class DDASService(Application):
     @default("cookie_secret")
     def _default_cookie_secret(self) -> bytes:
         value = os.environ.get("DDAS_SERVICE_COOKIE_SECRET", "").strip()
-        return bytes.fromhex(value) if value else secrets.token_bytes(32)
+        if value:
+            return bytes.fromhex(value)
+        return shared_cookie_secret(os.environ.get("JUPYTERHUB_API_TOKEN", ""))
 
     def initialize(self, argv: list[str] | None = None) -> None:
         self.parse_command_line(argv)
@@ -104,6 +145,8 @@ class DDASService(Application):
         self.core = DDASExtension(config=self.config, export_env=False)
         self.core.initialize_settings()
         self.store = ServiceStore(self.core.store)
+        self.egress = Egress.configure(self.fetch_allow_networks, self.fetch_schemes)
+        http_client.confine(self.egress.policy)  # every download of this process, every hop
         self.fetches = FetchJobs(
             ThreadPoolExecutor(max(1, self.fetch_threads), thread_name_prefix="ddas-fetch"),
             self._run_fetch,
@@ -132,8 +175,10 @@ class DDASService(Application):
 
     def make_app(self) -> web.Application:
         prefix = self.prefix if self.prefix.endswith("/") else self.prefix + "/"
-        # One HubOAuth for the process: the OAuth callback handler finds it as the singleton.
-        hub_auth = HubOAuth.instance(base_url=prefix, cache_max_age=60)
+        # Any replica can finish a login another began (see ddas_server.service.oauth).
+        hub_auth = ReplicatedHubOAuth(
+            base_url=prefix, cache_max_age=60, cookie_secret=self.cookie_secret
+        )
         settings = {
             "hub_auth": hub_auth,
             "ddas_core": self.core,

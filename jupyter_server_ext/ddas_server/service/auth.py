@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from jupyterhub.services.auth import HubOAuth, HubOAuthenticated
+from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated
 from tornado import web
 
 from ddas import config
@@ -63,16 +63,21 @@ class AllowAll:
         return True
 
 
-class HubServiceMixin(HubOAuthenticated):
-    """Put first in a handler's bases: authentication by the Hub, identity from the Hub."""
+class AppHubAuth(HubOAuthenticated):
+    """The application's ``HubOAuth`` (``settings["hub_auth"]``), never a class singleton: the
+    service's is a :class:`~ddas_server.service.oauth.ReplicatedHubOAuth`."""
 
     @property
     def hub_auth(self) -> HubOAuth:
-        return cast("HubOAuth", self.settings["hub_auth"])
+        return cast("HubOAuth", self.settings["hub_auth"])  # type: ignore[attr-defined]
 
     @hub_auth.setter
     def hub_auth(self, value: HubOAuth) -> None:  # HubAuthenticated's setter; never used here
         raise AttributeError("hub_auth comes from the application settings")
+
+
+class HubServiceMixin(AppHubAuth):
+    """Put first in a handler's bases: authentication by the Hub, identity from the Hub."""
 
     @property
     def extensionapp(self) -> Any:
@@ -150,18 +155,14 @@ def hub_handler(cls: type) -> type:
     return type(f"Hub{cls.__name__}", (HubServiceMixin, cls), {"__module__": __name__})
 
 
-class LoginHandler(HubOAuthenticated, web.RequestHandler):
+class CallbackHandler(AppHubAuth, HubOAuthCallbackHandler):
+    """``{prefix}oauth_callback``: the end of a login, on whichever replica it reaches."""
+
+
+class LoginHandler(AppHubAuth, web.RequestHandler):
     """``{prefix}oauth_login?next=…``: the browser's way in (the Hub's OAuth, then back to
     ``next``, which must be under the service's prefix). The sidebar follows it once with
     ``fetch``; the OAuth cookie it ends with authenticates its later REST calls."""
-
-    @property
-    def hub_auth(self) -> HubOAuth:
-        return cast("HubOAuth", self.settings["hub_auth"])
-
-    @hub_auth.setter
-    def hub_auth(self, value: HubOAuth) -> None:
-        raise AttributeError("hub_auth comes from the application settings")
 
     @web.authenticated
     def get(self) -> None:

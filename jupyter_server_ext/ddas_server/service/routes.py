@@ -7,20 +7,22 @@ for kernels, see :mod:`ddas_server.service.fetches`), ``oauth_login`` and the OA
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from jupyterhub.services.auth import HubOAuthCallbackHandler
 from tornado import web
 
 from ddas.hashes import parse_known_hash
 from ddas.identity import normalize_url
+from ddas.netpolicy import BlockedAddressError
 from ddas.registry import lease_key
+from ddas.remote.client import ERROR_TYPE_HEADER
 from ddas.vocabulary import POLICIES
 from ddas_server import lifecycle
 from ddas_server import validation as v
 from ddas_server.collections import ROUTES as COLLECTION_ROUTES
 from ddas_server.handlers import API, ROUTES, DDASHandler, WhoamiHandler, client_errors
-from ddas_server.service.auth import LoginHandler, hub_handler
+from ddas_server.service.auth import CallbackHandler, LoginHandler, hub_handler
 from ddas_server.service.fetches import FetchJob, FetchJobs
 from ddas_server.validation import BadRequest
 
@@ -65,11 +67,28 @@ class FetchJobsBase(DDASHandler):
 
 class FetchesHandler(FetchJobsBase):
     route = "fetches"
+    error_type = ""
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """The error's type in a header (the error page's ``clear()`` drops earlier ones): the
+        kernel raises the same typed error as an embedded fetch would."""
+        if self.error_type:
+            self.set_header(ERROR_TYPE_HEADER, self.error_type)
+        super().write_error(status_code, **kwargs)
 
     @web.authenticated
     @client_errors
     async def post(self) -> None:
         request = _fetch_request(v.json_object(self.request.body))
+        egress = self.settings["ddas_service"].egress
+        loop = asyncio.get_running_loop()
+        try:  # names are resolved: off the event loop
+            await loop.run_in_executor(
+                None, egress.check, request["url"], request["storage_options"]
+            )
+        except BlockedAddressError as exc:
+            self.error_type = type(exc).__name__
+            raise BadRequest(str(exc), status=403) from None
         job = self.jobs.start(self.acting_user, **request)
         self.set_header("Location", f"{self.request.path.rstrip('/')}/{job.id}")
         self.reply(await self.view(job), 202)
@@ -126,7 +145,7 @@ def service_routes(prefix: str) -> list[tuple[str, type]]:
         for pattern, cls in lifecycle.ROUTES + COLLECTION_ROUTES + ROUTES
     ]
     table += [
-        (rf"{base}/oauth_callback", HubOAuthCallbackHandler),
+        (rf"{base}/oauth_callback", CallbackHandler),
         (rf"{base}/oauth_login", LoginHandler),
     ]
     return table
