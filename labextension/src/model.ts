@@ -117,6 +117,22 @@ export class SidebarModel {
     this._changed.emit();
   }
 
+  /**
+   * Asks the search box to take the caret when it mounts: the panel can be
+   * activated before React has rendered the box (the first render is async).
+   */
+  requestSearchFocus(): void {
+    this._searchFocus = true;
+  }
+
+  /** True once after `requestSearchFocus()`: the box that mounts takes it. */
+  takeSearchFocus(): boolean {
+    const wanted = this._searchFocus;
+    this._searchFocus = false;
+    return wanted;
+  }
+
+  private _searchFocus = false;
   private _view: ViewName = 'search';
   private _datasetId: number | null = null;
   private _collectionId: number | null = null;

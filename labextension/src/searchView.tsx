@@ -94,7 +94,7 @@ export function SearchView(props: { model: SidebarModel }): React.ReactElement {
   );
   return (
     <div className="jp-ddas-search">
-      <SearchBar search={search} me={me} results={results} />
+      <SearchBar model={model} search={search} me={me} results={results} />
       <SearchResults
         model={model}
         results={results}
@@ -128,17 +128,23 @@ function onSearchKey(
 }
 
 function SearchBar(props: {
+  model: SidebarModel;
   search: ISearchQuery;
   me: string | null;
   results: Results;
 }): React.ReactElement {
-  const { search, me, results } = props;
+  const { model, search, me, results } = props;
   return (
     <div className="jp-ddas-searchbar">
       <input
         type="search"
         className="jp-ddas-search-input"
         data-testid="ddas-search-input"
+        ref={box => {
+          if (box !== null && model.takeSearchFocus()) {
+            box.focus();
+          }
+        }}
         aria-label="Search datasets by name, URL or digest"
         placeholder="Search name, URL or digest"
         spellCheck={false}

@@ -47,9 +47,14 @@ export class DatasetsSidebar extends ReactWidget {
   protected onActivateRequest(msg: Message): void {
     super.onActivateRequest(msg);
     if (this.model.datasetId === null && this.model.view === 'search') {
-      this.node
-        .querySelector<HTMLInputElement>('[data-testid="ddas-search-input"]')
-        ?.focus();
+      const box = this.node.querySelector<HTMLInputElement>(
+        '[data-testid="ddas-search-input"]'
+      );
+      if (box) {
+        box.focus();
+      } else {
+        this.model.requestSearchFocus();
+      }
     }
   }
 }
