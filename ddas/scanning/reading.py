@@ -14,9 +14,9 @@ can say how many files and bytes each worker handled.
 from __future__ import annotations
 
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,14 +115,16 @@ class Window:
 
     def _take_oldest(self) -> None:
         fut = self._inflight[0]
-        while True:  # a timeout keeps the main thread responsive to Ctrl-C
-            try:
-                result = fut.result(timeout=0.5)
-            except (FutureTimeout, TimeoutError):
-                continue
-            break
+        # Wait on a done-callback, not on ``result(timeout=)``: short timeouts keep the main
+        # thread responsive to Ctrl-C, but distributed's ``Future.result(timeout=)`` can lose
+        # the result when its timeout races the answer (UnboundLocalError inside
+        # ``distributed.utils.sync``). Once done, ``result()`` returns without waiting.
+        done = threading.Event()
+        fut.add_done_callback(lambda _fut: done.set())
+        while not done.wait(0.5):
+            pass
         self._inflight.popleft()
-        self._results.append(result)
+        self._results.append(fut.result())
 
     def _handle(self) -> None:
         if self._handling:
