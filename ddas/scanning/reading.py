@@ -5,7 +5,7 @@ more than the read), larger size groups one task each (:func:`ddas.scanning.grou
 most ``window`` tasks are in flight; when the window is full the caller waits for the *oldest* task
 only, so each completion costs O(1) - never a wait over every pending future, which made the
 scan quadratic in the number of files. The pool is anything with ``submit(fn, *args)`` returning
-a future with ``done()`` and ``result(timeout)``: a thread pool, or a ``distributed.Client``.
+a future with ``done()``, ``add_done_callback()`` and ``result()``: a thread pool, or a ``distributed.Client``.
 
 Task functions return a :class:`ReadResult` naming the worker that ran them, so a cluster scan
 can say how many files and bytes each worker handled.
