@@ -131,8 +131,10 @@ def test_cli_scan_on_a_scheduler_and_two_workers(ddas_env, tmp_path: Path) -> No
     assert sum(w["files"] for w in summary["workers"].values()) == summary["files"]
 
 
-def test_unreachable_scheduler_is_a_clear_error(ddas_env, tmp_path: Path) -> None:
+def test_unreachable_scheduler_is_a_clear_error(ddas_env, tmp_path: Path, monkeypatch) -> None:
     tree = make_tree(tmp_path / "shared")
+    # dask's own setting bounds the wait, as an admin would shorten it
+    monkeypatch.setenv("DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT", "2s")
     failed = run_cli(
         "-m", "ddas.scanning", "scan", str(tree), "--cluster", "tcp://127.0.0.1:9", check=False
     )

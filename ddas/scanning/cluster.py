@@ -161,8 +161,8 @@ def connect(client: Any) -> Cluster:
     if isinstance(client, distributed.Client):
         return Cluster(client, owned=False)
     address = str(client)
-    try:
-        return Cluster(distributed.Client(address, timeout="20s"), owned=True)
+    try:  # waits dask's own connect timeout (distributed.comm.timeouts.connect, 30 s by default)
+        return Cluster(distributed.Client(address), owned=True)
     except (OSError, TimeoutError, ValueError) as exc:
         raise ClusterUnavailableError(
             f"cannot reach the dask scheduler at {address} ({exc}); check the address "
