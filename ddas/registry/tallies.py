@@ -32,8 +32,8 @@ day. The rules that keep them exact:
   - ``events``: every event (:func:`count_event`);
   - ``stats``: a change of a content's aggregates, a new or forgotten content (the type tallies),
     a download or a reuse (the user, day and type tallies);
-  - ``duplicates``: a change of a content's aggregates, and any write that touches a content that
-    is a duplicate group before or after it (:func:`_refresh` sees ``places`` under the content's
+  - ``duplicates``: any write that touches a content that is a duplicate group (two places or
+    more) before or after it (:func:`_refresh` sees ``places`` under the content's
     lock; writes of a content's last use or sources ask :func:`touch_content`): the page shows
     its copies, URLs and last use, not only its waste.
 
@@ -255,9 +255,9 @@ def _refresh(conn: Connection, ids: list[int], deltas: dict[tuple, dict[str, int
             continue
         changed.append({"cid": cid, "n": n, "p": p, "w": w})
         _count(deltas[(ext,)], size, n0, p0, w0, n, p, tallied=tallied)
-    if changed:
+    if changed:  # (the duplicates only show contents of two places or more: marked above)
         conn.execute(_SET_AGGREGATES, changed)
-        mark_changed(conn, "duplicates", "stats")
+        mark_changed(conn, "stats")
 
 
 def forget(conn: Connection, content_ids: Sequence[int]) -> None:
