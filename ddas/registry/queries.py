@@ -95,7 +95,9 @@ class Datasets(RegistryPart):
             parts = _search.branches(s.connection(), text)
             ids = _search.ids_upto(s.connection(), parts, _search.MATERIALIZE)
             if ids is not None:
-                return self._page(s, [Content.id.in_(sorted(ids)), *cond], order, offset, limit)
+                return self._listed_page(
+                    s, [Content.id.in_(sorted(ids)), *cond], order, offset, limit
+                )
             page, estimate = self._window_page(s, text, cond, order, offset, limit)
             if page is not None:
                 return page
@@ -107,6 +109,18 @@ class Datasets(RegistryPart):
     def _page(self, s: Session, cond: list[Any], order: list, offset: int, limit: int) -> Page:
         """The page of the contents ``cond`` selects, with their exact count."""
         return self._ordered_page(s, cond, order, offset, limit, self._count(s, cond))
+
+    def _listed_page(
+        self, s: Session, cond: list[Any], order: list, offset: int, limit: int
+    ) -> Page:
+        """The page of a short id list (at most ``MATERIALIZE``) and its exact count in one
+        statement: ``count(*) OVER ()`` counts the rows the page is sorted from, so the list is
+        looked up once, not once more by a separate ``count``."""
+        query = select(Content, func.count().over().label("total")).where(*cond)
+        rows = s.execute(query.order_by(*order).offset(offset).limit(limit)).all()
+        total = rows[0].total if rows else self._count(s, cond) if offset else 0
+        items = self._summaries(s, [row[0] for row in rows])
+        return Page(total=total, offset=offset, limit=limit, items=items)
 
     def _matched_page(
         self,
