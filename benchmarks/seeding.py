@@ -195,9 +195,12 @@ def bulk_load(
 
 def advance_sequences(conn: sa.Connection, models: Sequence[type]) -> None:
     """PostgreSQL: move each table's id sequence past the explicit ids just loaded, so that the
-    registry's own inserts afterwards (fetches during a benchmark) get fresh ids."""
+    registry's own inserts afterwards (fetches during a benchmark) get fresh ids. Tables keyed by
+    something else (``content_metadata`` by its content, ``metadata_words`` by word) have none."""
     for model in models:
         table = model.__tablename__
+        if "id" not in model.__table__.c:
+            continue
         conn.exec_driver_sql(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
             f"(SELECT coalesce(max(id), 1) FROM {table}))"
