@@ -41,6 +41,8 @@ from ddas.registry.database import _ENGINES  # noqa: E402
 from ddas.registry.models import Content, Copy, Event, Source  # noqa: E402
 
 PG_URL = os.environ.get("DDAS_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+#: The kept PostgreSQL registries' schema prefix: engineers sharing one database keep theirs apart.
+PG_KEPT = os.environ.get("DDAS_BENCH_PG_SCHEMA", "ddas_regscale")
 BATCH = 20_000
 TOPICS = [
     "era5",
@@ -193,9 +195,12 @@ def bulk_load(
 
 def advance_sequences(conn: sa.Connection, models: Sequence[type]) -> None:
     """PostgreSQL: move each table's id sequence past the explicit ids just loaded, so that the
-    registry's own inserts afterwards (fetches during a benchmark) get fresh ids."""
+    registry's own inserts afterwards (fetches during a benchmark) get fresh ids. Tables keyed by
+    something else (``content_metadata`` by its content, ``metadata_words`` by word) have none."""
     for model in models:
         table = model.__tablename__
+        if "id" not in model.__table__.c:
+            continue
         conn.exec_driver_sql(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
             f"(SELECT coalesce(max(id), 1) FROM {table}))"
@@ -247,7 +252,7 @@ def kept_registry(backend: str, copies: int, keep: Path | None) -> Iterator[Regi
     if backend == "sqlite":
         url = f"sqlite:///{keep / f'registry-{copies}.db'}"
     else:
-        url = pg_schema_url(f"ddas_regscale_{copies}")
+        url = pg_schema_url(f"{PG_KEPT}_{copies}")
     registry = Registry(url)
     if registry.stats().copy_count < copies:
         print(f"    seeding {copies:,} copies ...", file=sys.stderr, flush=True)

@@ -4,6 +4,7 @@ every name and URL would, on SQLite (FTS5) and PostgreSQL (pg_trgm)."""
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -227,3 +228,36 @@ def test_long_texts_asked_by_their_rarest_trigrams_answer_what_a_scan_would(
     ]:
         page = registry.search(q, limit=500)
         assert {item.name for item in page.items} == scan(library, q), q
+
+
+def test_a_mid_size_match_is_built_once_per_page_and_counted_only_at_its_end(
+    shared_library, monkeypatch
+) -> None:
+    """A text too broad to list by id and too rare for the sort-order window is matched as the
+    page's subquery: a full page estimates its total instead of building the match again to count
+    it; the short last page says the exact total, and so does a page past the end."""
+    registry, library = shared_library
+    from ddas.registry import queries
+
+    monkeypatch.setattr(search, "MATERIALIZE", 3)  # "era5" (15 matches) is broad
+    monkeypatch.setattr(queries, "WINDOW", 4)  # and 4 rows of the sort order never hold a page
+    monkeypatch.setattr(queries, "WINDOW_PER_ROW", 0)
+    counted: list[str] = []
+
+    def count_of_match(conn, cursor, statement, *args) -> None:
+        if "count(" in statement and re.search(r"UNION (?!ALL)", statement):
+            counted.append(statement)
+
+    expected = sorted(scan(library, "era5"), key=str.lower)
+    sa.event.listen(registry.engine, "before_cursor_execute", count_of_match)
+    try:
+        pages = [registry.search("era5", sort="name", offset=o, limit=4) for o in (0, 4, 8, 12)]
+        assert not counted, "a full page or the short last one never counts the match"
+        past = registry.search("era5", sort="name", offset=16, limit=4)
+    finally:
+        sa.event.remove(registry.engine, "before_cursor_execute", count_of_match)
+    assert [i.name for p in pages for i in p.items] == expected
+    assert all(not p.total_exact and p.total >= 4 for p in pages[:3])
+    assert (pages[-1].total, pages[-1].total_exact, len(pages[-1].items)) == (15, True, 3)
+    assert (past.total, past.total_exact, past.items) == (15, True, [])
+    assert counted, "only the page past the end counts"

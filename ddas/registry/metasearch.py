@@ -15,7 +15,18 @@ the first :data:`PROBE` entries of its range (see :func:`rarest_first`).
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, func, intersect, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    func,
+    intersect,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import aliased
 
 from ddas.metadata.describe import words_of
@@ -53,8 +64,8 @@ def rarest_first(conn: Connection | None, words: list[str]) -> list[str]:
     has the larger content id is rarer (its entries are spread thinner over the ids)."""
     if conn is None or len(words) < 2:
         return words
-    rank = {}
-    for w in words:
+    probes = []
+    for k, w in enumerate(words):
         first = (
             select(MetadataWord.content_id)
             .where(_range(MetadataWord.word, w))
@@ -62,8 +73,9 @@ def rarest_first(conn: Connection | None, words: list[str]) -> list[str]:
             .limit(PROBE)
             .subquery()
         )
-        n, last = conn.execute(select(func.count(), func.max(first.c.content_id))).one()
-        rank[w] = (n, -(last or 0))
+        probes.append(select(literal(k), func.count(), func.max(first.c.content_id)))
+    # one statement for all words: a URL fragment has up to MAX_QUERY_WORDS of them
+    rank = {words[k]: (n, -(last or 0)) for k, n, last in conn.execute(union_all(*probes))}
     return sorted(words, key=rank.__getitem__)
 
 

@@ -95,16 +95,32 @@ class Datasets(RegistryPart):
             parts = _search.branches(s.connection(), text)
             ids = _search.ids_upto(s.connection(), parts, _search.MATERIALIZE)
             if ids is not None:
-                return self._page(s, [Content.id.in_(sorted(ids)), *cond], order, offset, limit)
-            page = self._window_page(s, text, cond, order, offset, limit)
+                return self._listed_page(
+                    s, [Content.id.in_(sorted(ids)), *cond], order, offset, limit
+                )
+            page, estimate = self._window_page(s, text, cond, order, offset, limit)
             if page is not None:
                 return page
-            return self._matched_page(s, _search.union_of(parts), cond, order, offset, limit)
+            # no filter: some branch found more than MATERIALIZE, so the match is at least that
+            floor = offset + limit if cond else _search.MATERIALIZE + 1
+            union = _search.union_of(parts)
+            return self._matched_page(s, union, cond, order, (offset, limit), max(floor, estimate))
 
     def _page(self, s: Session, cond: list[Any], order: list, offset: int, limit: int) -> Page:
         """The page of the contents ``cond`` selects, with their exact count."""
-        total = s.scalar(select(func.count(Content.id)).where(*cond)) or 0
-        return self._ordered_page(s, cond, order, offset, limit, total)
+        return self._ordered_page(s, cond, order, offset, limit, self._count(s, cond))
+
+    def _listed_page(
+        self, s: Session, cond: list[Any], order: list, offset: int, limit: int
+    ) -> Page:
+        """The page of a short id list (at most ``MATERIALIZE``) and its exact count in one
+        statement: ``count(*) OVER ()`` counts the rows the page is sorted from, so the list is
+        looked up once, not once more by a separate ``count``."""
+        query = select(Content, func.count().over().label("total")).where(*cond)
+        rows = s.execute(query.order_by(*order).offset(offset).limit(limit)).all()
+        total = rows[0].total if rows else self._count(s, cond) if offset else 0
+        items = self._summaries(s, [row[0] for row in rows])
+        return Page(total=total, offset=offset, limit=limit, items=items)
 
     def _matched_page(
         self,
@@ -112,15 +128,30 @@ class Datasets(RegistryPart):
         matched: CompoundSelect,
         cond: list[Any],
         order: list,
-        offset: int,
-        limit: int,
+        window: tuple[int, int],
+        estimate: int,
     ) -> Page:
-        """The page of a broad text the window cannot serve: the whole match as a subquery."""
-        if cond:
-            return self._page(s, [Content.id.in_(matched), *cond], order, offset, limit)
-        # the union's ids are distinct content ids: count them without joining contents
-        total = s.scalar(select(func.count()).select_from(matched.subquery())) or 0
-        return self._ordered_page(s, [Content.id.in_(matched)], order, offset, limit, total)
+        """The page of a text too broad to list by id and too rare for the window: the match is
+        built once, as the page's subquery, and not a second time to count it.
+
+        A page shorter than ``limit`` ends the match, so its total is exact; a full page says
+        ``estimate`` (from the window's share of hits, ``total_exact=False``). Only a page past the
+        end, which shows nothing, counts the match.
+        """
+        offset, limit = window
+        cond = [Content.id.in_(matched), *cond]
+        query = select(Content).where(*cond).order_by(*order).offset(offset).limit(limit)
+        rows = list(s.scalars(query))
+        if len(rows) == limit:
+            total = max(estimate, offset + limit)
+            items = self._summaries(s, rows)
+            return Page(total=total, offset=offset, limit=limit, items=items, total_exact=False)
+        total = offset + len(rows) if rows or not offset else self._count(s, cond)
+        return Page(total=total, offset=offset, limit=limit, items=self._summaries(s, rows))
+
+    @staticmethod
+    def _count(s: Session, cond: list[Any]) -> int:
+        return s.scalar(select(func.count(Content.id)).where(*cond)) or 0
 
     def _ordered_page(
         self, s: Session, cond: list[Any], order: list, offset: int, limit: int, total: int
@@ -131,9 +162,9 @@ class Datasets(RegistryPart):
 
     def _window_page(
         self, s: Session, text: str, cond: list[Any], order: list, offset: int, limit: int
-    ) -> Page | None:
-        """The page of a *broad* text, from the first rows in sort order alone; None if the text
-        is too selective for that (then the index-driven match set is small and cheap).
+    ) -> tuple[Page | None, int]:
+        """The page of a *broad* text, from the first rows in sort order alone, and the estimated
+        total; no page if the text is too selective for that (then the match is built instead).
 
         The hits among the first W rows of the sort order are exactly the first hits overall, so
         pages are the ones the full match would give. W grows with the page's depth. The total is
@@ -146,15 +177,16 @@ class Datasets(RegistryPart):
         preds = [Content.id.in_(first), _search.row_predicate(text), *cond]
         hits = s.scalars(select(Content.id).where(*preds).order_by(*order)).all()
         covered = rows <= window
+        estimate = max(len(hits) + 1, round(len(hits) * rows / window))
         if not covered and len(hits) < offset + limit:
-            return None
+            return None, estimate
         ids = hits[offset : offset + limit]
         by_id = {c.id: c for c in s.scalars(select(Content).where(Content.id.in_(ids)))}
         items = self._summaries(s, [by_id[i] for i in ids if i in by_id])
         if covered:
-            return Page(total=len(hits), offset=offset, limit=limit, items=items)
-        estimate = max(len(hits) + 1, round(len(hits) * rows / window))
-        return Page(total=estimate, offset=offset, limit=limit, items=items, total_exact=False)
+            return Page(total=len(hits), offset=offset, limit=limit, items=items), len(hits)
+        page = Page(total=estimate, offset=offset, limit=limit, items=items, total_exact=False)
+        return page, estimate
 
     def _summaries(self, s: Session, contents: list[Content]) -> list[DatasetSummary]:
         """Summaries of a page of contents: owners and URLs in one statement each, not per row."""
