@@ -12,8 +12,9 @@ from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import CompoundSelect
+from sqlalchemy.sql.util import ClauseAdapter
 
 from ddas.records import MAX_PAGE, CopyInfo, DatasetDetail, DatasetSummary, Page
 from ddas.registry import search as _search
@@ -44,6 +45,12 @@ def ordering(sort: str) -> list[ColumnElement]:
         raise ValueError(f"sort must be one of {sorted(SORTS)}, optionally with '-'")
     column = SORTS[key]
     return [column.desc(), Content.id.desc()] if sort.startswith("-") else [column, Content.id]
+
+
+def _expression(key: Any) -> ColumnElement:
+    """An ORDER BY key as a SQL expression (an ORM attribute gives its column), which a
+    ``ClauseAdapter`` can move onto a subquery's columns."""
+    return key.__clause_element__() if hasattr(key, "__clause_element__") else key
 
 
 def owned_by(owner: str) -> ColumnElement[bool]:
@@ -114,12 +121,19 @@ class Datasets(RegistryPart):
         self, s: Session, cond: list[Any], order: list, offset: int, limit: int
     ) -> Page:
         """The page of a short id list (at most ``MATERIALIZE``) and its exact count in one
-        statement: ``count(*) OVER ()`` counts the rows the page is sorted from, so the list is
-        looked up once, not once more by a separate ``count``."""
-        query = select(Content, func.count().over().label("total")).where(*cond)
-        rows = s.execute(query.order_by(*order).offset(offset).limit(limit)).all()
+        statement: ``count(*) OVER ()`` counts the rows the page is sorted from.
+
+        The list is looked up by primary key first, then sorted: ``OFFSET 0`` keeps PostgreSQL's
+        planner from walking the sort order's index backwards and filtering every row by the list
+        (it expects the list's rows to be spread evenly; that reads the whole table to count).
+        """
+        listed = select(Content).where(*cond).offset(0).subquery()
+        row, adapter = aliased(Content, listed), ClauseAdapter(listed)
+        keys = [adapter.traverse(_expression(key)) for key in order]
+        query = select(row, func.count().over().label("total")).order_by(*keys)
+        rows = s.execute(query.offset(offset).limit(limit)).all()
         total = rows[0].total if rows else self._count(s, cond) if offset else 0
-        items = self._summaries(s, [row[0] for row in rows])
+        items = self._summaries(s, [r[0] for r in rows])
         return Page(total=total, offset=offset, limit=limit, items=items)
 
     def _matched_page(
