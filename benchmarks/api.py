@@ -95,6 +95,7 @@ def jupyter_server(
                 raise RuntimeError(log.read_text()[-3000:])
             time.sleep(0.2)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.server_pid = proc.pid  # type: ignore[attr-defined]  # for CPU accounting (load.py)
         yield conn
     finally:
         proc.terminate()

@@ -29,20 +29,20 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "jupyter_server_ext"), str(Path(__file__).parent)]
 
 from api import TOKEN, get, jupyter_server  # noqa: E402
+from load_table import print_table, route_cpu, summary  # noqa: E402
 from seeding import (  # noqa: E402
     TOPICS,
     arguments,
     kept_registry,
     load_average,
     name_of,
-    quantile,
     url_of,
 )
 
@@ -147,6 +147,8 @@ async def _client_main(spec: dict) -> dict:
         rnd, etags = random.Random(k), {}
         while time.monotonic() < deadline:
             calls = routes(spec["contents"], rnd, spec["newest"])
+            if spec.get("only"):
+                calls = [c for c in calls if c[0] == spec["only"]]
             turn = k % len(calls)  # clients start the round at different routes
             for label, path, params in calls[turn:] + calls[:turn]:
                 key = (path, tuple(sorted(params.items())))
@@ -179,15 +181,26 @@ async def _client_main(spec: dict) -> dict:
     }
 
 
-def load_client(base: str, clients: int, seconds: float, contents: int, newest: int) -> dict:
-    """Run the aiohttp client in its own process; its per-route latencies (ms)."""
+def server_cpu(pid: int) -> float:
+    """CPU seconds (user + system, every thread) the server process has used so far: divided by
+    the requests it served, the cost of a request, whatever else the machine runs."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load_client(
+    base: str, clients: int, seconds: float, contents: int, newest: int, only: str | None = None
+) -> dict:
+    """Run the aiohttp client in its own process (killed if it overruns its time by 2 minutes);
+    its per-route latencies (ms). ``only``: that route label alone."""
     spec = {"base": base, "clients": clients, "seconds": seconds}
-    spec |= {"contents": contents, "newest": newest}
+    spec |= {"contents": contents, "newest": newest, "only": only}
     out = subprocess.run(
         [sys.executable, __file__, "--client", json.dumps(spec)],
         capture_output=True,
         text=True,
         check=True,
+        timeout=seconds + 120,
     )
     return json.loads(out.stdout)
 
@@ -199,8 +212,8 @@ FETCH_LOOP = """
 import random, sys, time
 from ddas.cli import main
 base, rate, seed, files = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-rnd = random.Random(seed)
-while True:
+rnd, stop = random.Random(seed), time.monotonic() + float(sys.argv[5])
+while time.monotonic() < stop:  # bounded even if the benchmark that started it dies
     started = time.monotonic()
     try:
         main(["fetch", "--no-progress", f"{base}/f{rnd.randrange(files)}.bin"], standalone_mode=False)
@@ -211,10 +224,12 @@ while True:
 
 
 @contextmanager
-def fetchers(registry_url: str, workdir: Path, rate: float) -> Iterator[list[subprocess.Popen]]:
-    """A local file server and :data:`FETCHERS` processes running ``ddas fetch`` (the CLI
-    command, in a loop, ``rate`` times a second at most, one user each): downloads, and reuses of
-    what another fetcher already got."""
+def fetchers(
+    registry_url: str, workdir: Path, rate: float, seconds: float, count: int = FETCHERS
+) -> Iterator[list[subprocess.Popen]]:
+    """A local file server and ``count`` processes running ``ddas fetch`` (the CLI
+    command, in a loop, ``rate`` times a second at most, one user each, for ``seconds`` at most):
+    downloads, and reuses of what another fetcher already got."""
     files = workdir / "files"
     files.mkdir()
     for k in range(FILES):
@@ -227,7 +242,7 @@ def fetchers(registry_url: str, workdir: Path, rate: float) -> Iterator[list[sub
             stderr=subprocess.DEVNULL,
         )
     loops = []
-    for n in range(FETCHERS):
+    for n in range(count):
         env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
@@ -236,7 +251,7 @@ def fetchers(registry_url: str, workdir: Path, rate: float) -> Iterator[list[sub
             "DDAS_USER": f"fetcher{n}",
         }
         argv = [sys.executable, "-c", FETCH_LOOP, f"http://127.0.0.1:{port}", str(rate), str(n)]
-        argv.append(str(FILES))
+        argv += [str(FILES), str(seconds)]
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
         loops.append(subprocess.Popen(argv, env=env, **quiet))
     try:
@@ -274,32 +289,59 @@ def peer(registry: Registry, contents: int, seconds: float, newest: int) -> dict
     return samples
 
 
-def run(
-    backend: str, copies: int, levels: list[int], seconds: float, keep: Path | None, rate: float
-) -> list:
-    out = []
+def run(backend: str, args: argparse.Namespace) -> list:
+    """Every client level (and, with ``--per-route``, each route alone) against one backend."""
+    out: list[dict] = []
     with (
-        kept_registry(backend, copies, keep) as registry,
+        kept_registry(backend, args.copies, args.keep) as registry,
         tempfile.TemporaryDirectory(prefix="ddas-load-") as tmp,
     ):
-        contents, workdir = copies // 2, Path(tmp)
+        contents, workdir = args.copies // 2, Path(tmp)
         (workdir / "srv").mkdir()
         with jupyter_server(registry.url, workdir / "srv", SERVER_CONFIG) as conn:
-            base = f"http://127.0.0.1:{conn.port}"
+            base, pid = f"http://127.0.0.1:{conn.port}", conn.server_pid  # type: ignore[attr-defined]
             _label, path, params = routes(contents, random.Random(1), 0)[1]  # a URL part
             t0 = time.perf_counter()
             get(conn, f"/ddas/api/{path}", params)
             first = (time.perf_counter() - t0) * 1000
             out.append({"backend": backend, "clients": 0, "first_url_search_ms": first})
-            with fetchers(registry.url, workdir, rate):
-                writing(registry)
-                mine = peer(registry, contents, seconds, registry.last_event_id())
-                for clients in levels:
+            routes_alone = len(routes(contents, random.Random(0), 0)) if args.per_route else 0
+            budget = args.seconds * (len(args.clients) + 1) + args.per_route * routes_alone + 300
+            writers = (
+                fetchers(registry.url, workdir, args.fetch_rate, budget, args.fetchers)
+                if args.fetchers
+                else nullcontext()
+            )
+            with writers:
+                if args.fetchers:
+                    writing(registry)
+                mine = peer(registry, contents, args.seconds, registry.last_event_id())
+                for clients in args.clients:
                     newest = registry.last_event_id()
-                    result = load_client(base, clients, seconds, contents, newest)
-                    out.append(summary(backend, clients, result, mine) | {"load": load_average()})
-                    print(f"    {clients} clients: {out[-1]['rps']:.0f} req/s", file=sys.stderr)
+                    cpu = server_cpu(pid)
+                    result = load_client(base, clients, args.seconds, contents, newest)
+                    row = summary(backend, clients, result, mine, server_cpu(pid) - cpu)
+                    out.append(row | {"load": load_average(), "writers": args.fetchers})
+                    print(f"    {clients} clients: {row['rps']:.0f} req/s", file=sys.stderr)
+                if args.per_route:
+                    out.append(per_route(backend, base, pid, contents, registry, args))
     return out
+
+
+def per_route(
+    backend: str, base: str, pid: int, contents: int, registry: Registry, args: argparse.Namespace
+) -> dict:
+    """Each route alone for ``--per-route`` seconds at ``--per-route-clients``: the server's CPU
+    per request of that route (CPU seconds of the server process / requests answered)."""
+    rows = {}
+    for label, _path, _params in routes(contents, random.Random(0), 0):
+        cpu = server_cpu(pid)
+        newest = registry.last_event_id()
+        result = load_client(
+            base, args.per_route_clients, args.per_route, contents, newest, only=label
+        )
+        rows[label] = route_cpu(result, label, server_cpu(pid) - cpu)
+    return {"backend": backend, "clients": -1, "per_route": rows, "load": load_average()}
 
 
 def writing(registry: Registry, events: int = 8, timeout: float = 120.0) -> None:
@@ -311,59 +353,6 @@ def writing(registry: Registry, events: int = 8, timeout: float = 120.0) -> None
         time.sleep(0.5)
 
 
-def summary(backend: str, clients: int, result: dict, mine: dict) -> dict:
-    samples = result["samples"]
-    every = [x for v in samples.values() for x in v]
-    rows = {
-        label: {
-            "n": len(v),
-            "p50": quantile(v, 50),
-            "p99": quantile(v, 99),
-            "max": max(v),
-            "peer_p50": quantile(mine[label], 50),
-            "peer_p99": quantile(mine[label], 99),
-            "errors": result["errors"].get(label, 0),
-            "not_modified": result["not_modified"].get(label, 0),
-        }
-        for label, v in samples.items()
-    }
-    return {
-        "backend": backend,
-        "clients": clients,
-        "rps": len(every) / result["elapsed"],
-        "p99": quantile(every, 99),
-        "max": max(every),
-        "routes": rows,
-    }
-
-
-def print_table(results: list[dict]) -> None:
-    for r in results:
-        if r["clients"] == 0:
-            first = r["first_url_search_ms"]
-            print(f"{r['backend']}: first URL-part search on a fresh server {first:.1f} ms")
-            continue
-        print(
-            f"\n{r['backend']}, {r['clients']} clients: {r['rps']:.0f} req/s, "
-            f"p99 {r['p99']:.1f} ms, max {r['max']:.1f} ms (load average {r['load']})"
-        )
-        head = f"  {'route':<28}{'n':>6}{'304':>6}{'p50':>9}{'p99':>9}{'max':>9}{'peer p50':>10}"
-        print(head + f"{'peer p99':>10}{'errors':>7}")
-        for label, x in r["routes"].items():
-            print(
-                f"  {label:<28}{x['n']:>6}{x['not_modified']:>6}{x['p50']:>7.1f}ms"
-                f"{x['p99']:>7.1f}ms{x['max']:>7.0f}ms"
-                f"{x['peer_p50']:>8.1f}ms{x['peer_p99']:>8.1f}ms{x['errors']:>7}"
-            )
-    print(
-        "\nHTTP = aiohttp clients in their own process against a real jupyter server, while "
-        f"{FETCHERS} processes loop over `ddas fetch`; peer = the same Registry calls in-process, one "
-        "thread, during the same writes; 304 = answers to If-None-Match (the clients revalidate "
-        "what they have seen, as a browser does). Targets: p99 <= 100 ms at 16 clients, "
-        "max <= 1 s at 64."
-    )
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = arguments(__doc__)
     parser.add_argument("--client", help=argparse.SUPPRESS)
@@ -372,6 +361,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--fetch-rate", type=float, default=2.0, help="fetches a second per fetcher, at most"
     )
+    parser.add_argument(
+        "--fetchers", type=int, default=FETCHERS, help="`ddas fetch` writer processes (0: none)"
+    )
+    parser.add_argument(
+        "--per-route",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="also run each route alone this long: the server's CPU per request of each route",
+    )
+    parser.add_argument("--per-route-clients", type=int, default=16)
     args = parser.parse_args(argv)
     if args.client:
         print(json.dumps(asyncio.run(_client_main(json.loads(args.client)))))
@@ -379,7 +379,7 @@ def main(argv: list[str] | None = None) -> None:
     results: list[dict] = []
     for backend in args.backends:
         print(f"... {backend}, {args.copies:,} copies", file=sys.stderr, flush=True)
-        results += run(backend, args.copies, args.clients, args.seconds, args.keep, args.fetch_rate)
+        results += run(backend, args)
     print_table(results)
 
 

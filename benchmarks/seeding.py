@@ -41,6 +41,8 @@ from ddas.registry.database import _ENGINES  # noqa: E402
 from ddas.registry.models import Content, Copy, Event, Source  # noqa: E402
 
 PG_URL = os.environ.get("DDAS_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+#: The kept PostgreSQL registries' schema prefix: engineers sharing one database keep theirs apart.
+PG_KEPT = os.environ.get("DDAS_BENCH_PG_SCHEMA", "ddas_regscale")
 BATCH = 20_000
 TOPICS = [
     "era5",
@@ -250,7 +252,7 @@ def kept_registry(backend: str, copies: int, keep: Path | None) -> Iterator[Regi
     if backend == "sqlite":
         url = f"sqlite:///{keep / f'registry-{copies}.db'}"
     else:
-        url = pg_schema_url(f"ddas_regscale_{copies}")
+        url = pg_schema_url(f"{PG_KEPT}_{copies}")
     registry = Registry(url)
     if registry.stats().copy_count < copies:
         print(f"    seeding {copies:,} copies ...", file=sys.stderr, flush=True)

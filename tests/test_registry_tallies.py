@@ -199,3 +199,61 @@ def test_a_cursor_not_given_out_is_refused_with_what_to_do(registry: Registry) -
     for bad in ("", "abc", "MTIz", "LTEuMg"):  # nothing, garbage, "123", "-1.2"
         with pytest.raises(ValueError, match="next_cursor"):
             registry.duplicates(cursor=bad)
+
+
+def _reports(registry: Registry) -> dict[str, object]:
+    return {
+        "duplicates": registry.duplicates().to_dict(),
+        "stats": registry.stats().to_dict(),
+        "events": [e.to_dict() for e in registry.events(limit=1000)],
+    }
+
+
+def test_no_report_changes_while_its_generation_stands_still(registry: Registry) -> None:
+    """Each report has its own generation (a server's 304s and cache trust it): after every one
+    of random writes, a report that changed has a new generation. And the generations are
+    apart: some writes moved one and not another (an event, not the duplicates')."""
+    writer, moved_alone = Writer(registry, seed=29), {"duplicates": 0, "stats": 0}
+    before = _reports(registry)
+    generations = {c: registry.generation(c) for c in tallies.CONCERNS}
+    for _ in range(120):
+        writer.step()
+        after = _reports(registry)
+        now = {c: registry.generation(c) for c in tallies.CONCERNS}
+        for concern in tallies.CONCERNS:
+            if after[concern] != before[concern]:
+                assert now[concern] > generations[concern], f"{concern} changed unseen"
+        for concern in moved_alone:
+            moved_alone[concern] += now["events"] > generations["events"] and (
+                now[concern] == generations[concern]
+            )
+        before, generations = after, now
+    assert all(moved_alone.values()), f"events moved alone: {moved_alone}"
+
+
+def test_a_copy_change_moves_the_duplicates_generation_and_an_alert_does_not(
+    registry: Registry,
+) -> None:
+    first = registry.record_download(
+        url="https://data.example.org/d.nc",
+        validators=Validators(size=9),
+        blake3=b3("d"),
+        size=9,
+        location="/a/d.nc",
+    )
+    second = registry.register_file("/b/d.nc", size=9, blake3=b3("d"))  # a duplicate now
+    dup, stats = registry.generation("duplicates"), registry.generation("stats")
+    events = registry.generation("events")
+
+    registry.record_event("alert", content_id=first.content_id, detail={"n": 1})
+    assert registry.generation("events") == events + 1
+    assert (registry.generation("duplicates"), registry.generation("stats")) == (dup, stats)
+
+    registry.mark_verified(second.id, size=9, mtime_ns=5)  # the group's copy list changed
+    assert registry.generation("duplicates") == dup + 1 and registry.generation("stats") == stats
+    registry.record_event("reuse", user="bob", content_id=first.content_id, nbytes=9)
+    assert registry.generation("duplicates") == dup + 2, "the group's last use changed"
+    assert registry.generation("stats") == stats + 1, "a reuse is counted in the stats"
+    registry.forget_copy(second.id, user="alice")  # no longer a duplicate
+    assert registry.generation("duplicates") == dup + 3 and registry.generation("stats") > stats
+    assert registry.duplicates().total == 0

@@ -274,6 +274,13 @@ async def test_an_unchanged_report_is_304_and_any_change_is_seen_at_once(jp_fetc
         code, other_tag, _ = await _get(jp_fetch, path, user="bob", etag=tag, **params)
         assert code == 200 and other_tag != tag, "another user's answer has its own ETag"
 
+    tags = {p: (await _get(jp_fetch, p, **q))[1] for p, q in (("stats", {}), ("duplicates", {}))}
+    registry.record_event("alert", user="dave", content_id=ids["obs"].content_id)
+    for path, tag in tags.items():  # every fetch writes an event: the reports stay cached
+        assert (await _get(jp_fetch, path, etag=tag))[0] == 304, path
+    code, tag, events = await _get(jp_fetch, "events", since="0")
+    assert code == 200 and events["items"][-1]["kind"] == "alert", "the feed did move on"
+
     code, tag, before = await _get(jp_fetch, "stats")
     registry.record_event("reuse", user="dave", content_id=ids["era5"].content_id, nbytes=4000)
     code, new_tag, after = await _get(jp_fetch, "stats", etag=tag)

@@ -181,10 +181,12 @@ class Reports(RegistryPart):
         """Totals, savings by user, by file type, and per UTC day over the last ``days`` days
         (whole days: the first is the day ``days`` x 24 h ago)."""
         first_day = day_of(time.time() - days * 86400)
-        with self._read() as s:
-            types = s.scalars(select(TypeTally).order_by(TypeTally.ext)).all()
-            users = s.scalars(
-                select(UserTally).order_by(UserTally.bytes_saved.desc(), UserTally.user)
+        with self.engine.connect() as s:  # Core rows: ~200 users, no ORM objects
+            types = s.execute(select(*TypeTally.__table__.c).order_by(TypeTally.ext)).all()
+            users = s.execute(
+                select(*UserTally.__table__.c).order_by(
+                    UserTally.bytes_saved.desc(), UserTally.user
+                )
             ).all()
             over_time = s.execute(
                 select(DayTally.day, func.sum(DayTally.reuses), func.sum(DayTally.bytes_saved))
@@ -270,12 +272,12 @@ class Reports(RegistryPart):
         the running totals: they must not change)."""
         with self._write() as s:
             tallies.rebuild(s.connection())
-            tallies.mark_changed(
-                s.connection()
-            )  # (not in rebuild: migration 0004 predates the counter)
+            # every report's generation (not in rebuild: migration 0004 predates the counters)
+            tallies.mark_changed(s.connection())
 
-    def generation(self) -> int:
-        """The registry's generation (see :mod:`ddas.registry.tallies`): read it *before* a report,
-        and the report is at least as new as it; equal generations, equal reports."""
+    def generation(self, concern: str | None = None) -> int:
+        """A report's generation (``"duplicates"``, ``"stats"``, ``"events"``; ``None``: any
+        change), see :mod:`ddas.registry.tallies`: read it *before* the report, and the report is
+        at least as new as it; equal generations, equal reports."""
         with self.engine.connect() as conn:
-            return tallies.generation(conn)
+            return tallies.generation(conn, concern)

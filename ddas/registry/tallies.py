@@ -20,11 +20,22 @@ day. The rules that keep them exact:
   order). ``NO KEY UPDATE``, not ``UPDATE``: the foreign-key checks of inserted copies and events
   take ``KEY SHARE`` locks on contents, which ``FOR UPDATE`` would wait on, in a cycle;
 * every event goes through :func:`count_event` in the transaction that writes it;
-* a transaction that changed a content's aggregates or wrote an event adds one to the registry's
-  generation (``registry_generation``, migration 0006) as its last statement before COMMIT
-  (:func:`_bump_generation`): the last lock it takes, held only while it commits, so writers never
-  wait on it in a cycle. A reader that reads the generation and *then* a report has a report at
-  least as new as that generation: the server's ETags and response cache rest on that.
+* a transaction adds one to the generation of each report it changed (``registry_generation``,
+  one row per :data:`CONCERNS` entry, migrations 0006 and 0007) as its last statements before
+  COMMIT (:func:`_bump_generation`, in row order): the last locks it takes, held only while it
+  commits, so writers never wait on them in a cycle. A reader that reads a generation and *then*
+  its report has a report at least as new as that generation: the server's ETags and response
+  cache rest on that. Per report, because every fetch writes an event: with one counter, the
+  feed's 16 events a second made ``duplicates`` uncacheable although no fetch changed it.
+  What moves which (:func:`mark_changed`):
+
+  - ``events``: every event (:func:`count_event`);
+  - ``stats``: a change of a content's aggregates, a new or forgotten content (the type tallies),
+    a download or a reuse (the user, day and type tallies);
+  - ``duplicates``: any write that touches a content that is a duplicate group (two places or
+    more) before or after it (:func:`_refresh` sees ``places`` under the content's
+    lock; writes of a content's last use or sources ask :func:`touch_content`): the page shows
+    its copies, URLs and last use, not only its waste.
 
 :func:`rebuild` recounts everything from scratch: migration 0004 uses it for existing registries,
 and bulk loads that write rows directly (benchmarks) call it through ``Registry.rebuild_tallies``.
@@ -81,23 +92,31 @@ _SET_AGGREGATES = (
 )
 
 
-_CHANGED = "ddas_generation_changed"  # in Connection.info: this transaction changes the generation
-_BUMP = "UPDATE registry_generation SET generation = generation + 1 WHERE id = 1"
+#: The reports with a generation of their own, and their rows in ``registry_generation`` (row 1
+#: was the single counter of migration 0006; it counts the event feed now).
+CONCERNS = {"events": 1, "duplicates": 2, "stats": 3}
+_CHANGED = "ddas_generation_changed"  # in Connection.info: the rows this transaction moves on
+_BUMP = "UPDATE registry_generation SET generation = generation + 1 WHERE id = %d"
 
 
-def mark_changed(conn: Connection) -> None:
-    """Mark this transaction as one that moves the generation on when it commits."""
-    conn.info[_CHANGED] = True
+def mark_changed(conn: Connection, *concerns: str) -> None:
+    """Mark this transaction as one that moves these reports' generations (none named: every
+    report's) on when it commits."""
+    rows = conn.info.setdefault(_CHANGED, set())
+    rows.update(CONCERNS[c] for c in concerns or CONCERNS)
 
 
 @event.listens_for(Engine, "commit")
 def _bump_generation(conn: Connection) -> None:
-    """Right before COMMIT (SQLAlchemy's ``commit`` event precedes the DB-API commit): the bump,
-    on the DB-API cursor, inside the transaction it counts."""
-    if conn.info.pop(_CHANGED, False):
+    """Right before COMMIT (SQLAlchemy's ``commit`` event precedes the DB-API commit): the bumps,
+    on the DB-API cursor, inside the transaction they count, one row at a time in id order (one
+    statement over several rows would lock them in whatever order its plan reads them)."""
+    rows = conn.info.pop(_CHANGED, None)
+    if rows:
         cursor = conn.connection.cursor()
         try:
-            cursor.execute(_BUMP)
+            for row in sorted(rows):
+                cursor.execute(_BUMP % row)
         finally:
             cursor.close()
 
@@ -107,9 +126,28 @@ def _forget_change(conn: Connection) -> None:
     conn.info.pop(_CHANGED, None)
 
 
-def generation(conn: Connection) -> int:
-    """The registry's generation: changes whenever committed copies or events change."""
-    return int(conn.execute(select(Generation.generation).where(Generation.id == 1)).scalar() or 0)
+def generation(conn: Connection, concern: str | None = None) -> int:
+    """A report's generation (``concern``, one of :data:`CONCERNS`): it changes whenever a
+    committed write changed that report. ``None``: the sum of all, which changes whenever any
+    of them does."""
+    if concern is None:
+        return int(conn.execute(select(func.sum(Generation.generation))).scalar() or 0)
+    row = CONCERNS[concern]
+    return int(
+        conn.execute(select(Generation.generation).where(Generation.id == row)).scalar() or 0
+    )
+
+
+def touch_content(conn: Connection, content_id: int) -> None:
+    """A write changes what a content's duplicate group shows (its last use, its URLs): move the
+    ``duplicates`` generation on if the content is a group. Locks the content row ``FOR SHARE``
+    (after the copy rows, before sources and events: the lock order of the module notes), so a
+    concurrent write that makes it a group commits first and is seen, or waits for this one."""
+    places = conn.execute(
+        select(Content.places).where(Content.id == content_id).with_for_update(read=True)
+    ).scalar()
+    if places is not None and places >= 2:
+        mark_changed(conn, "duplicates")
 
 
 def day_of(at: float) -> str:
@@ -172,6 +210,7 @@ def refresh(
     deltas: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(TYPE_COLUMNS, 0))
     for ext, size, n, p in new:
         _count(deltas[(ext,)], size, 0, 0, 0, n, p, tallied=False)
+        mark_changed(conn, *(("stats", "duplicates") if p >= 2 else ("stats",)))
     for start in range(0, len(ids), _CHUNK):
         _refresh(conn, ids[start : start + _CHUNK], deltas)
     _add(conn, TypeTally, ("ext",), deltas)
@@ -210,13 +249,15 @@ def _refresh(conn: Connection, ids: list[int], deltas: dict[tuple, dict[str, int
     for cid, size, ext, tallied, n0, p0, w0 in stored:
         n, p = counted.get(cid, (0, 0))
         w = size * max(p - 1, 0)
+        if p0 >= 2 or p >= 2:  # a group's copies were written: its page may show it
+            mark_changed(conn, "duplicates")
         if tallied and (n, p, w) == (n0, p0, w0):
             continue
         changed.append({"cid": cid, "n": n, "p": p, "w": w})
         _count(deltas[(ext,)], size, n0, p0, w0, n, p, tallied=tallied)
-    if changed:
+    if changed:  # (the duplicates only show contents of two places or more: marked above)
         conn.execute(_SET_AGGREGATES, changed)
-        mark_changed(conn)
+        mark_changed(conn, "stats")
 
 
 def forget(conn: Connection, content_ids: Sequence[int]) -> None:
@@ -243,12 +284,14 @@ def count_event(
     conn: Connection, kind: str, user: str, content_id: int | None, nbytes: int, at: float
 ) -> None:
     """Count a download or a reuse (other kinds have no tallies) in the transaction writing it."""
-    mark_changed(conn)  # every event moves the generation on (the event feed changed)
+    mark_changed(conn, "events")  # every event changes the feed
     if kind == "download":
+        mark_changed(conn, "stats")
         _add(conn, UserTally, ("user",), {(user,): {"downloads": 1, "bytes_downloaded": nbytes}})
         return
     if kind != "reuse":
         return
+    mark_changed(conn, "stats")
     saved = {"reuses": 1, "bytes_saved": nbytes}
     if content_id is not None:
         ext = conn.execute(select(Content.ext).where(Content.id == content_id)).scalar()

@@ -226,6 +226,7 @@ class Writes(RegistryPart):
         """Record that ``url`` (at these validators) gives an already known content (a mirror)."""
         nurl = as_normalized(url)
         with self._write() as s:
+            tallies.touch_content(s.connection(), content_id)  # a group's URLs may change
             source_id = self._source(s, nurl, validators, content_id, time.time())
             return source_info(s.get_one(Source, source_id))
 
@@ -307,11 +308,14 @@ class Writes(RegistryPart):
         """Append an event (``reuse``, ``alert``, ``verify``...) in its own transaction."""
         with self._write() as s:
             if kwargs.get("content_id") is not None and kind == "reuse":
-                s.execute(
+                places = s.execute(
                     update(Content)
                     .where(Content.id == kwargs["content_id"])
                     .values(last_used_at=time.time())
-                )
+                    .returning(Content.places)
+                ).scalar()
+                if places is not None and places >= 2:  # a group's "last used" changed
+                    tallies.mark_changed(s.connection(), "duplicates")
             return add_event(s, kind, **kwargs)
 
     def forget_copy(self, copy_id: int, *, user: str | None = None) -> CopyInfo:

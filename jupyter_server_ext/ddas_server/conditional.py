@@ -1,11 +1,12 @@
 """Conditional GETs and a short response cache for the report routes, keyed by the registry generation.
 
 The sidebars of a whole institution poll ``events`` and reopen ``duplicates`` and ``stats``; between
-two changes of the registry every one of those answers is the same. The registry keeps a generation
-that every committed change of copies or events moves on (``ddas.registry.tallies``), read with one
-primary-key lookup. So a report route:
+two changes of what a report shows every one of its answers is the same. The registry keeps a
+generation per report (``duplicates``, ``stats``, ``events``) that every committed write changing
+that report moves on (``ddas.registry.tallies``), read with one primary-key lookup; a fetch's event
+moves the feed's, not the duplicates'. So a report route:
 
-1. reads the generation (on the ``query`` lane: it never waits behind a heavy call);
+1. reads its generation (on the ``query`` lane: it never waits behind a heavy call);
 2. answers ``304 Not Modified`` when the client's ``If-None-Match`` holds the ETag of that
    generation for this request (RFC 9110 section 13.1.2);
 3. else answers from :class:`ReportCache` when it computed this request at this generation;

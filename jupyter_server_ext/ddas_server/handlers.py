@@ -105,9 +105,11 @@ class DDASHandler(ExtensionHandlerMixin, RequestGuards):
     async def reply_report(self, compute: Callable[[Registry], Any]) -> None:
         """Answer a report route (``compute`` builds its JSON payload) with ``304`` when the
         client's ETag is this generation's, from the cache when it has this generation's body,
-        else by computing it (see :mod:`ddas_server.conditional`)."""
+        else by computing it (see :mod:`ddas_server.conditional`). The generation is the route's
+        own (``duplicates``, ``stats`` or ``events``): an event does not move the duplicates'."""
         key = conditional.request_key(self.route, self.request.query, self.acting_user)
-        generation = await self.registry(lambda r: r.generation(), lane="query")
+        concern = self.route
+        generation = await self.registry(lambda r: r.generation(concern), lane="query")
         tag = conditional.etag(generation, key)
         self.set_header("ETag", tag)
         self.set_header("Cache-Control", "private, no-cache")  # revalidate: ask with the ETag
