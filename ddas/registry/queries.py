@@ -19,6 +19,7 @@ from sqlalchemy.sql.util import ClauseAdapter
 from ddas.records import MAX_PAGE, CopyInfo, DatasetDetail, DatasetSummary, Page
 from ddas.registry import search as _search
 from ddas.registry.database import RegistryPart
+from ddas.registry.metasearch import MAX_QUERY_WORDS
 from ddas.registry.models import Content, Copy, Digest, Event, Source
 from ddas.registry.reports import urls_by_content
 from ddas.registry.rows import copy_info, event_info, source_info
@@ -72,8 +73,18 @@ class Datasets(RegistryPart):
         finally:
             for conn in opened:
                 conn.close()
-        for text in ("", "ddas-warm-up", "warm-up.example.org/ddas/2026"):
+        for text in self._warm_texts() * 2:  # some shapes get their lasting cache key the 2nd time
             self.search(text, limit=50)
+
+    def _warm_texts(self) -> list[str]:
+        """Search texts of every shape a user's search may take: a fragment of a registered URL
+        (its trigrams exist, so the index branches are built), and 2 to MAX_QUERY_WORDS words,
+        since statements differ by the count of a text's words (a URL fragment has many)."""
+        with self._read() as s:
+            url = s.scalar(select(Source.url).order_by(Source.id.desc()).limit(1))
+        fragment = url.split("://")[-1][:40] if url else "warm-up.example.org/ddas/2026"
+        words = [" ".join(f"ddaswarm{j}" for j in range(k)) for k in range(2, MAX_QUERY_WORDS + 1)]
+        return ["", "ddas-warm-up", fragment, *words]
 
     def search(
         self,
