@@ -24,8 +24,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: Rows a transaction: large enough to amortise the commit, the index pages it touches and the
 #: recount of contents an earlier batch registered (100,000 small files: 25,000 a batch cost
-#: 10-14 % less registration CPU than 10,000). On SQLite such a transaction holds the write lock for about a
-#: second, far below the busy timeout a concurrent writer waits (60 s).
+#: 10-14 % less registration CPU than 10,000). On SQLite such a transaction holds the write
+#: lock for about a second, far below the busy timeout a concurrent writer waits (60 s).
 BATCH = 25_000
 
 
