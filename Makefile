@@ -58,14 +58,14 @@ lab: $(VENV)/.installed-lab
 
 ## make test: the whole suite (SQLite and PostgreSQL, HTTP, S3, JupyterLab in Chromium).
 test: $(VENV)/.installed-test chromium $(CHP)
-	$(BIN)/ruff check ddas jupyter_server_ext tests benchmarks
-	$(BIN)/ruff format --check ddas jupyter_server_ext tests benchmarks
+	$(BIN)/ruff check ddas jupyter_server_ext tests benchmarks notebooks
+	$(BIN)/ruff format --check ddas jupyter_server_ext tests benchmarks notebooks
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check ddas jupyter_server_ext tests benchmarks
-	$(BIN)/ruff format --check ddas jupyter_server_ext tests benchmarks
+	$(BIN)/ruff check ddas jupyter_server_ext tests benchmarks notebooks
+	$(BIN)/ruff format --check ddas jupyter_server_ext tests benchmarks notebooks
 
 ## make docs: the documentation site in site/ (mkdocs-material, strict: any warning fails).
 $(VENV)/.installed-docs: $(BIN)/python pyproject.toml package.json

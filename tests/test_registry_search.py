@@ -8,6 +8,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine.default import CACHE_MISS
 
 from ddas.identity import Validators, normalize_url
 from ddas.registry import Registry, search
@@ -261,3 +262,23 @@ def test_a_mid_size_match_is_built_once_per_page_and_counted_only_at_its_end(
     assert (pages[-1].total, pages[-1].total_exact, len(pages[-1].items)) == (15, True, 3)
     assert (past.total, past.total_exact, past.items) == (15, True, [])
     assert counted, "only the page past the end counts"
+
+
+def test_warm_compiles_the_search_statements_of_every_word_count(registry, library) -> None:
+    """A server warms its registry at start-up (``Registry.warm``); a URL fragment of seven words
+    then compiles no statement on the first user's request: statements differ by word count."""
+    registry.warm(connections=1)
+    compiled: list[str] = []
+
+    def on_execute(conn, cursor, statement, parameters, context, executemany) -> None:
+        probe = statement.startswith("SELECT -1, -1, max(id)")  # FTS probes: plain text
+        if context is not None and context.cache_hit is CACHE_MISS and not probe:
+            compiled.append(statement)
+
+    sa.event.listen(registry.engine, "after_cursor_execute", on_execute)
+    try:
+        page = registry.search("data3.example.org/cmip6_tas/2011")  # data3 ... cmip6, tas, 2011
+    finally:
+        sa.event.remove(registry.engine, "after_cursor_execute", on_execute)
+    assert {i.name for i in page.items} == scan(library, "data3.example.org/cmip6_tas/2011")
+    assert not compiled, "\n".join(" ".join(c.split())[:200] for c in compiled)

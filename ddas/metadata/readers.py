@@ -248,6 +248,7 @@ READERS = {
     ".csv": read_csv,
     ".tsv": read_csv,
 }
+_SUFFIXES = tuple(READERS)
 
 
 def reader_for(name: str):
@@ -255,4 +256,6 @@ def reader_for(name: str):
     if name in ZARR_NAMES:
         return read_zarr
     lowered = name.lower()
+    if not lowered.endswith(_SUFFIXES):  # the common case (a scan asks for every file): one call
+        return None
     return next((r for ext, r in READERS.items() if lowered.endswith(ext)), None)

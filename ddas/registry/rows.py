@@ -76,9 +76,8 @@ _COMPOUND = (".tar.gz", ".tar.bz2", ".tar.xz", ".tar.zst", ".nii.gz", ".fastq.gz
 def file_type(name: str) -> str:
     """The extension users think in (``.tar.gz``, ``.nc``), for savings by file type."""
     lowered = name.lower()
-    for ext in _COMPOUND:
-        if lowered.endswith(ext):
-            return ext
+    if lowered.endswith(_COMPOUND):  # rare: one call answers for all of them
+        return next(ext for ext in _COMPOUND if lowered.endswith(ext))
     stem, dot, ext = lowered.rpartition(".")
     return f".{ext}"[:32] if dot and stem and "/" not in ext else ""
 

@@ -244,7 +244,8 @@ def _refresh(conn: Connection, ids: list[int], deltas: dict[tuple, dict[str, int
         .order_by(Content.id)
         .with_for_update(key_share=True)
     ).all()
-    counted = {cid: (n, p) for cid, n, p in conn.execute(aggregates(Copy.content_id.in_(ids)))}
+    found = conn.execute(aggregates(Copy.content_id.in_(ids))).all()  # one fetch, not per row
+    counted = {cid: (n, p) for cid, n, p in found}
     changed: list[dict[str, int]] = []
     for cid, size, ext, tallied, n0, p0, w0 in stored:
         n, p = counted.get(cid, (0, 0))

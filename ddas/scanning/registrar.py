@@ -22,8 +22,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from ddas.registry import Registry
     from ddas.registry.scanview import ScanView
 
-#: Rows a transaction: large enough to amortise the commit and the index pages it touches.
-BATCH = 10_000
+#: Rows a transaction: large enough to amortise the commit, the index pages it touches and the
+#: recount of contents an earlier batch registered (100,000 small files: 25,000 a batch cost
+#: 15 % less CPU than 10,000). On SQLite such a transaction holds the write lock for about a
+#: second, far below the busy timeout a concurrent writer waits (60 s).
+BATCH = 25_000
 
 
 @lru_cache(maxsize=4096)

@@ -18,6 +18,7 @@ import hmac
 import logging
 import os
 import secrets
+import signal
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlparse
@@ -122,6 +123,10 @@ class DDASService(Application):
             raise TraitError(f"fetch_allow_networks: {exc}") from None
         return list(proposal["value"])
 
+    @default("log_level")
+    def _default_log_level(self) -> int:
+        return logging.INFO  # an admin reads the start and stop lines in the Hub's service log
+
     @default("url")
     def _default_url(self) -> str:
         return os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101")
@@ -202,10 +207,11 @@ class DDASService(Application):
         return set(self.core.admin_users)
 
     async def serve(self) -> None:
+        """Serve until SIGTERM or SIGINT (how JupyterHub stops a service), then stop cleanly."""
         parsed = urlparse(self.url)
         app = self.make_app()
         app.settings[self.core.name] = self.core  # ExtensionHandlerMixin's lookup
-        app.listen(parsed.port or 80, parsed.hostname or "127.0.0.1", xheaders=True)
+        server = app.listen(parsed.port or 80, parsed.hostname or "127.0.0.1", xheaders=True)
         self.log.info(
             "DDAS service on %s%s: registry %s, store %s, admin groups %s",
             self.url,
@@ -214,7 +220,16 @@ class DDASService(Application):
             self.core.store,
             ", ".join(sorted(self.admin_groups)) or "none",
         )
-        await asyncio.Event().wait()
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stopping.set)
+        await stopping.wait()
+        self.log.info("DDAS service stopping: no new requests; queued fetch jobs cancelled")
+        server.stop()
+        self.fetches.shutdown()
+        await self.core.stop_extension()
+        self.log.info("DDAS service stopped")
 
     def start(self) -> None:
         asyncio.run(self.serve())

@@ -135,10 +135,23 @@ class FetchJobs:
             while len(self._jobs) > self._keep:
                 self._jobs.popitem(last=False)
         try:
-            self._executor.submit(self._work, job)
+            future = self._executor.submit(self._work, job)
         except RuntimeError as exc:  # the service is stopping
             self._end(job, error={"type": "DDASError", "message": str(exc)})
+        else:
+            future.add_done_callback(lambda f: f.cancelled() and self._cancelled(job))
         return job
+
+    def shutdown(self) -> None:
+        """Stop taking jobs and drop the queued ones (reported failed, so a poller stops
+        waiting). Running transfers are not waited for: the Hub kills a service that lingers,
+        and a killed transfer's partial and lease are what the next replica resumes from."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def _cancelled(self, job: FetchJob) -> None:
+        """A queued job dropped by :meth:`shutdown`: failed, so that its poller stops waiting."""
+        message = "the DDAS service stopped before this fetch began; fetch again"
+        self._end(job, error={"type": "DDASError", "message": message})
 
     def _work(self, job: FetchJob) -> None:
         try:

@@ -1,0 +1,76 @@
+"""The Hub service stops as JupyterHub stops it: SIGTERM ends the process cleanly (exit 0, its
+scans and lanes stopped), and fetch jobs still queued are reported failed rather than left
+"running" for a poller to wait on forever."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+from ddas_server.service.fetches import FetchJob, FetchJobs
+
+from tests.fixtures.hub_os import free_port, wait_until
+
+
+def test_sigterm_stops_the_service_cleanly(tmp_path: Path) -> None:
+    port = free_port()
+    log = tmp_path / "service.log"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}",
+    }
+    argv = [
+        sys.executable,
+        "-m",
+        "ddas_server.service",
+        f"--registry=sqlite:///{tmp_path / 'registry.db'}",
+        f"--store={tmp_path / 'store'}",
+    ]
+    with open(log, "w") as out:
+        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}/services/ddas/ddas/api/whoami"
+        # no Hub token: the service answers 401, which shows it is up and serving
+        wait_until(
+            lambda: requests.get(url, timeout=5).status_code == 401, "the service", proc, log
+        )
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0, log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+    text = log.read_text()
+    assert "DDAS service on" in text and "DDAS service stopped" in text, text
+
+
+def test_stopping_reports_queued_fetch_jobs_failed_and_lets_the_running_one_finish() -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def run(job: FetchJob) -> dict:
+        started.set()
+        assert release.wait(30), "the test never released the running fetch"
+        return {"path": f"/store/{job.url.rsplit('/', 1)[-1]}"}
+
+    executor = ThreadPoolExecutor(1, thread_name_prefix="test-fetch")
+    jobs = FetchJobs(executor, run)
+    running = jobs.start("alice", "https://data.example.org/d0.nc")
+    assert started.wait(30), "the first fetch never began"
+    queued = [jobs.start("alice", f"https://data.example.org/d{i}.nc") for i in (1, 2)]
+    jobs.shutdown()
+    for job in queued:
+        assert job.state == "failed", job
+        assert "stopped before this fetch began" in job.error["message"]
+        assert job.finished is not None
+    assert running.state == "running"
+    late = jobs.start("bob", "https://data.example.org/late.nc")
+    assert late.state == "failed"  # a stopped service takes no new job
+    release.set()
+    executor.shutdown(wait=True)
+    assert running.state == "done" and running.result == {"path": "/store/d0.nc"}
