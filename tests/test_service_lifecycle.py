@@ -1,6 +1,6 @@
-"""The Hub service stops as JupyterHub stops it: SIGTERM ends the process cleanly (exit 0, its
-scans and lanes stopped), and fetch jobs still queued are reported failed rather than left
-"running" for a poller to wait on forever."""
+"""The Hub service starts and stops as JupyterHub needs: it warms its registry at start-up;
+SIGTERM ends the process cleanly (exit 0, its scans and lanes stopped); fetch jobs still queued
+are reported failed rather than left "running" for a poller to wait on forever."""
 
 from __future__ import annotations
 
@@ -36,9 +36,16 @@ def test_sigterm_stops_the_service_cleanly(tmp_path: Path) -> None:
         proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}/services/ddas/ddas/api/whoami"
-        # no Hub token: the service answers 401, which shows it is up and serving
+        # no Hub token: the service answers 401, which shows it is up and serving; it warms its
+        # registry at start-up, not on the first user's request
         wait_until(
-            lambda: requests.get(url, timeout=5).status_code == 401, "the service", proc, log
+            lambda: (
+                requests.get(url, timeout=5).status_code == 401
+                and "registry warm in" in log.read_text()
+            ),
+            "the service and its warm-up",
+            proc,
+            log,
         )
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0, log.read_text()

@@ -250,13 +250,16 @@ class DDASExtension(ExtensionApp):
         from ddas_server.handlers import ROUTES
 
         self.handlers.extend(lifecycle.ROUTES + COLLECTION_ROUTES + ROUTES)  # before the 404
-        # Warm up on a registry thread, once this thread has imported what the registry and
-        # the lookups need: two threads importing SQLAlchemy at once can meet a half-initialised
-        # module.
+        self.begin_warm_up()
+
+    def begin_warm_up(self) -> None:
+        """Warm the registry on a thread of its own (if ``warm_up``), for this server or the Hub
+        service, once this thread has imported what the registry and the lookups need: two
+        threads importing SQLAlchemy at once can meet a half-initialised module."""
         import ddas.api
         import ddas.registry  # noqa: F401
 
-        if self.warm_up:
+        if self.warm_up and self._warmer is None:
             self._warmer = threading.Thread(target=self._warm, name="ddas-warm", daemon=True)
             self._warmer.start()
 

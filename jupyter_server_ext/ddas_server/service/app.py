@@ -212,6 +212,7 @@ class DDASService(Application):
         app = self.make_app()
         app.settings[self.core.name] = self.core  # ExtensionHandlerMixin's lookup
         server = app.listen(parsed.port or 80, parsed.hostname or "127.0.0.1", xheaders=True)
+        self.core.begin_warm_up()  # the first users' requests find compiled statements and pools
         self.log.info(
             "DDAS service on %s%s: registry %s, store %s, admin groups %s",
             self.url,
