@@ -20,7 +20,7 @@ from ddas.records import MAX_PAGE, CopyInfo, DatasetDetail, DatasetSummary, Page
 from ddas.registry import search as _search
 from ddas.registry.database import RegistryPart
 from ddas.registry.metasearch import MAX_QUERY_WORDS
-from ddas.registry.models import Content, Copy, Digest, Event, Source
+from ddas.registry.models import Content, Copy, Digest, Event, Source, TypeTally
 from ddas.registry.reports import urls_by_content
 from ddas.registry.rows import copy_info, event_info, source_info
 
@@ -125,8 +125,12 @@ class Datasets(RegistryPart):
             return self._matched_page(s, union, cond, order, (offset, limit), max(floor, estimate))
 
     def _page(self, s: Session, cond: list[Any], order: list, offset: int, limit: int) -> Page:
-        """The page of the contents ``cond`` selects, with their exact count."""
-        return self._ordered_page(s, cond, order, offset, limit, self._count(s, cond))
+        """The page of the contents ``cond`` selects, with their exact count. Without a filter
+        that is every content: the type tallies' sum (``ddas.registry.tallies`` keeps it equal to
+        a recount), not a count of the whole table (tens of milliseconds at a million copies)."""
+        tallied = select(func.coalesce(func.sum(TypeTally.contents), 0))
+        total = self._count(s, cond) if cond else int(s.scalar(tallied) or 0)  # PG: numeric
+        return self._ordered_page(s, cond, order, offset, limit, total)
 
     def _listed_page(
         self, s: Session, cond: list[Any], order: list, offset: int, limit: int
