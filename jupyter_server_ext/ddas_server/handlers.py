@@ -80,11 +80,12 @@ class DDASHandler(ExtensionHandlerMixin, RequestGuards):
     def ddas(self) -> DDASExtension:
         return cast("DDASExtension", self.extensionapp)
 
-    @property
+    @functools.cached_property
     def acting_user(self) -> str:
         """JupyterHub's (or any real identity provider's) user name; on a personal server
         (jupyter-server's token identities) the same user the library records: DDAS_USER,
-        JUPYTERHUB_USER or the OS user."""
+        JUPYTERHUB_USER or the OS user. Once per request (a handler is one request): the OS
+        user is a passwd lookup, and a report request asked four times."""
         if _anonymous_identities(self):
             return config.current_user()
         return str(self.current_user.username)
