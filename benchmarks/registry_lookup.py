@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from seeding import BATCH, PG_URL, bulk_load, fresh_registry, p99
+from seeding import BATCH, PG_URL, bulk_load, fresh_registry, p99, source_rows
 
 from ddas.registry import Registry
 from ddas.registry.models import Content, Copy, Digest, Source
@@ -83,21 +83,7 @@ def rows(n: int) -> Iterator[tuple[list[dict], list[dict], list[dict], list[dict
                 {"id": i, "content_id": i, "algorithm": "md5", "value": blake3_of(i)[:32]}
                 for i in ids
             ],
-            [
-                {
-                    "id": i,
-                    "url": url_of(i),
-                    "version_key": f'"e{i}"||{1000 + i}',
-                    "etag": f'"e{i}"',
-                    "last_modified": None,
-                    "size": 1000 + i,
-                    "checksum": None,
-                    "content_id": i,
-                    "first_seen": now,
-                    "last_seen": now,
-                }
-                for i in ids
-            ],
+            source_rows(ids, now, url_of),
             [
                 {
                     "id": i,

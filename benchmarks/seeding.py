@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -89,11 +89,13 @@ def _contents(ids: range, now: float) -> list[dict]:
     ]
 
 
-def _sources(ids: range, now: float) -> list[dict]:
+def source_rows(ids: range, now: float, url: Callable[[int], str] | None = None) -> list[dict]:
+    """One source row per content, for either benchmark layout (``url``: its URL scheme)."""
+    url = url or url_of
     return [
         {
             "id": i,
-            "url": url_of(i),
+            "url": url(i),
             "version_key": f'"e{i}"||{1000 + i}',
             "etag": f'"e{i}"',
             "last_modified": None,
@@ -158,7 +160,7 @@ def institution_rows(copies: int) -> Iterator[tuple[list[dict], ...]]:
     contents = copies // 2
     for start in range(1, contents + 1, BATCH):
         ids = range(start, min(start + BATCH, contents + 1))
-        yield _contents(ids, now), _sources(ids, now), _copies(ids, now), _events(ids, now)
+        yield _contents(ids, now), source_rows(ids, now), _copies(ids, now), _events(ids, now)
 
 
 def seed_institution(registry: Registry, copies: int) -> float:
