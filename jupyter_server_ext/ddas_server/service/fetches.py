@@ -145,7 +145,8 @@ class FetchJobs:
     def shutdown(self) -> None:
         """Stop taking jobs and drop the queued ones (reported failed, so a poller stops
         waiting). Running transfers are not waited for: the Hub kills a service that lingers,
-        and a killed transfer's partial and lease are what the next replica resumes from."""
+        and a killed transfer ends as any interrupted download does (its lease expires or is
+        taken over; its partial is kept for a resume)."""
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     def _cancelled(self, job: FetchJob) -> None:
