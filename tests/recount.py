@@ -31,6 +31,34 @@ def recount(registry: Registry, *, days: int = 90) -> dict[str, Any]:
         events = conn.execute(
             sa.text('SELECT kind, "user", content_id, bytes, at FROM events')
         ).all()
+    aggregates = _aggregates(contents, copies)
+    duplicates = sorted(
+        ((cid, a[2]) for cid, a in aggregates.items() if a[1] >= 2), key=lambda g: (-g[1], -g[0])
+    )
+    users, type_saved, per_day = _event_totals(contents, events, days)
+    stats = {
+        "contents": len(contents),
+        "copy_count": sum(a[0] for a in aggregates.values()),
+        "present_bytes": sum(size * aggregates[cid][0] for cid, size, _ in contents),
+        "wasted_bytes": sum(w for _, w in duplicates),
+        "duplicate_groups": len(duplicates),
+        "downloads": sum(u["downloads"] for u in users.values()),
+        "reuses": sum(u["reuses"] for u in users.values()),
+        "bytes_saved": sum(u["bytes_saved"] for u in users.values()),
+        "by_user": sorted(
+            ({"user": u, **row} for u, row in users.items()),
+            key=lambda r: (-r["bytes_saved"], r["user"]),
+        ),
+        "by_type": _by_type(contents, type_saved),
+        "over_time": [
+            {"day": d, "reuses": n, "bytes_saved": b} for d, (n, b) in sorted(per_day.items())
+        ],
+    }
+    return {"aggregates": aggregates, "duplicates": duplicates, "stats": stats}
+
+
+def _aggregates(contents: list, copies: list) -> dict[int, tuple[int, int, int]]:
+    """Per content: present copies, distinct places (a hard link is one place), wasted bytes."""
     present: dict[int, list] = defaultdict(list)
     for c in copies:
         if c.state == "present" and c.content_id is not None:
@@ -42,9 +70,11 @@ def recount(registry: Registry, *, days: int = 90) -> dict[str, Any]:
             for c in present[cid]
         }
         aggregates[cid] = (len(present[cid]), len(places), size * max(len(places) - 1, 0))
-    duplicates = sorted(
-        ((cid, a[2]) for cid, a in aggregates.items() if a[1] >= 2), key=lambda g: (-g[1], -g[0])
-    )
+    return aggregates
+
+
+def _event_totals(contents: list, events: list, days: int) -> tuple[dict, dict, dict]:
+    """Downloads and reuses by user, reuses by file type, and reuses per day of the last ``days``."""
     ext_of = {cid: ext for cid, _size, ext in contents}
     users: dict[str, dict[str, int]] = {}
     type_saved: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -68,41 +98,28 @@ def recount(registry: Registry, *, days: int = 90) -> dict[str, Any]:
         if _day(at) >= first_day:
             per_day[_day(at)][0] += 1
             per_day[_day(at)][1] += nbytes
+    return users, type_saved, per_day
+
+
+def _by_type(contents: list, type_saved: dict[str, list[int]]) -> list[dict[str, Any]]:
+    """Contents and bytes per file type, with the reuses each type saved, largest first."""
     by_type: dict[str, dict[str, int]] = {}
     for _cid, size, ext in contents:
         t = by_type.setdefault(ext, {"contents": 0, "bytes": 0})
         t["contents"] += 1
         t["bytes"] += size
-    stats = {
-        "contents": len(contents),
-        "copy_count": sum(a[0] for a in aggregates.values()),
-        "present_bytes": sum(size * aggregates[cid][0] for cid, size, _ in contents),
-        "wasted_bytes": sum(w for _, w in duplicates),
-        "duplicate_groups": len(duplicates),
-        "downloads": sum(u["downloads"] for u in users.values()),
-        "reuses": sum(u["reuses"] for u in users.values()),
-        "bytes_saved": sum(u["bytes_saved"] for u in users.values()),
-        "by_user": sorted(
-            ({"user": u, **row} for u, row in users.items()),
-            key=lambda r: (-r["bytes_saved"], r["user"]),
+    return sorted(
+        (
+            {
+                "ext": ext or "(none)",
+                **t,
+                "reuses": type_saved[ext][0],
+                "bytes_saved": type_saved[ext][1],
+            }
+            for ext, t in by_type.items()
         ),
-        "by_type": sorted(
-            (
-                {
-                    "ext": ext or "(none)",
-                    **t,
-                    "reuses": type_saved[ext][0],
-                    "bytes_saved": type_saved[ext][1],
-                }
-                for ext, t in by_type.items()
-            ),
-            key=lambda t: (-t["bytes"], t["ext"]),
-        ),
-        "over_time": [
-            {"day": d, "reuses": n, "bytes_saved": b} for d, (n, b) in sorted(per_day.items())
-        ],
-    }
-    return {"aggregates": aggregates, "duplicates": duplicates, "stats": stats}
+        key=lambda t: (-t["bytes"], t["ext"]),
+    )
 
 
 def reported(registry: Registry) -> dict[str, Any]:

@@ -76,9 +76,9 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-@pytest.fixture
-def make_lab(tmp_path: Path) -> Iterator[MakeLab]:
-    port, token, demo_dir = free_port(), uuid.uuid4().hex, tmp_path / "demo"
+def _lab_environment(tmp_path: Path) -> dict[str, str]:
+    """The environment of a developer's shell with no DDAS or Hub settings, and a Jupyter config of
+    the test's own (no announcements pop-up over the page)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DDAS_", "JUPYTERHUB_"))}
     env.update(
         JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter-config"),
@@ -90,6 +90,31 @@ def make_lab(tmp_path: Path) -> Iterator[MakeLab]:
     (labconfig / "page_config.json").write_text(
         json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
     )
+    return env
+
+
+def _wait_until_lab_answers(lab: MakeLab, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        if lab.proc.poll() is not None:
+            pytest.fail(
+                f"make lab exited with {lab.proc.returncode}:\n{lab.log.read_text()[-3000:]}"
+            )
+        try:
+            lab.get("/api/status")
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"make lab did not answer in {seconds:.0f} s:\n" + lab.log.read_text()[-3000:]
+                )
+            time.sleep(0.3)
+
+
+@pytest.fixture
+def make_lab(tmp_path: Path) -> Iterator[MakeLab]:
+    port, token, demo_dir = free_port(), uuid.uuid4().hex, tmp_path / "demo"
+    env = _lab_environment(tmp_path)
     log = tmp_path / "make-lab.log"
     notebooks = tmp_path / "notebooks"  # a copy: Lab saves what it runs, the checkout stays clean
     shutil.copytree(REPO / "notebooks", notebooks, ignore=shutil.ignore_patterns(".*"))
@@ -119,17 +144,7 @@ def make_lab(tmp_path: Path) -> Iterator[MakeLab]:
         )
     lab = MakeLab(f"http://127.0.0.1:{port}", token, demo_dir, log, proc)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"make lab exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                lab.get("/api/status")
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("make lab did not answer in 120 s:\n" + log.read_text()[-3000:])
-                time.sleep(0.3)
+        _wait_until_lab_answers(lab, 120)
         print(f"make lab answered after {time.monotonic() - started:.1f} s")
         yield lab
     finally:

@@ -174,6 +174,50 @@ def test_an_up_to_date_registry_opens_without_importing_alembic(registry_url: st
     assert out.stdout.strip() == "False", out.stderr
 
 
+def _old_registry_with_history(conn: sa.Connection) -> None:
+    """Rows as DDAS at revision 0003 wrote them: three contents, copies with a hardlink, a missing
+    and a corrupt copy, a download and two reuses."""
+    now = time.time()
+    for i, ext in enumerate([".nc", ".nc", ".csv"], start=1):
+        conn.execute(
+            sa.text(
+                "INSERT INTO contents (id, blake3, size, name, ext, created_at)"
+                " VALUES (:i, :b, :s, :n, :e, :t)"
+            ),
+            {"i": i, "b": f"{i:064x}", "s": 100 * i, "n": f"f{i}{ext}", "e": ext, "t": now},
+        )
+    copies = [  # (content, state, inode): 1 has two places and a hardlink; 2 one place
+        (1, "present", 10),
+        (1, "present", 10),
+        (1, "present", 11),
+        (2, "present", 20),
+        (2, "missing", 21),
+        (3, "corrupt", 30),
+    ]
+    for n, (cid, state, inode) in enumerate(copies, start=1):
+        conn.execute(
+            sa.text(
+                "INSERT INTO copies (id, content_id, host, location, owner, state,"
+                " in_store, size, device, inode, created_at)"
+                " VALUES (:n, :c, 'h', :loc, 'alice', :st, false, :s, 1, :ino, :t)"
+            ),
+            {"n": n, "c": cid, "loc": f"/d/{n}", "st": state, "s": 100 * cid}
+            | {"ino": inode, "t": now},
+        )
+    for kind, user, cid in [
+        ("download", "alice", 1),
+        ("reuse", "bob", 1),
+        ("reuse", "carol", 3),
+    ]:
+        conn.execute(
+            sa.text(
+                'INSERT INTO events (kind, "user", at, content_id, bytes, seconds, detail)'
+                " VALUES (:k, :u, :t, :c, :b, 0, '{}')"
+            ),
+            {"k": kind, "u": user, "t": now, "c": cid, "b": 100 * cid},
+        )
+
+
 def test_upgrading_a_registry_with_history_builds_its_tallies_exactly(registry_url: str) -> None:
     """A registry of an older DDAS (revision 0003, no tallies) with copies, hardlinks, a missing
     copy, downloads and reuses: migration 0004 counts it all, as a full recount does."""
@@ -182,50 +226,12 @@ def test_upgrading_a_registry_with_history_builds_its_tallies_exactly(registry_u
     from ddas.registry.engine import alembic_config
     from tests.recount import recount, reported
 
-    now = time.time()
     engine = create_registry_engine(registry_url)
     with engine.connect() as conn:
         conn = conn.execution_options(ddas_write=True)
         with conn.begin():
             command.upgrade(alembic_config(conn), "0003")
-            for i, ext in enumerate([".nc", ".nc", ".csv"], start=1):
-                conn.execute(
-                    sa.text(
-                        "INSERT INTO contents (id, blake3, size, name, ext, created_at)"
-                        " VALUES (:i, :b, :s, :n, :e, :t)"
-                    ),
-                    {"i": i, "b": f"{i:064x}", "s": 100 * i, "n": f"f{i}{ext}", "e": ext, "t": now},
-                )
-            copies = [  # (content, state, inode): 1 has two places and a hardlink; 2 one place
-                (1, "present", 10),
-                (1, "present", 10),
-                (1, "present", 11),
-                (2, "present", 20),
-                (2, "missing", 21),
-                (3, "corrupt", 30),
-            ]
-            for n, (cid, state, inode) in enumerate(copies, start=1):
-                conn.execute(
-                    sa.text(
-                        "INSERT INTO copies (id, content_id, host, location, owner, state,"
-                        " in_store, size, device, inode, created_at)"
-                        " VALUES (:n, :c, 'h', :loc, 'alice', :st, false, :s, 1, :ino, :t)"
-                    ),
-                    {"n": n, "c": cid, "loc": f"/d/{n}", "st": state, "s": 100 * cid}
-                    | {"ino": inode, "t": now},
-                )
-            for kind, user, cid in [
-                ("download", "alice", 1),
-                ("reuse", "bob", 1),
-                ("reuse", "carol", 3),
-            ]:
-                conn.execute(
-                    sa.text(
-                        'INSERT INTO events (kind, "user", at, content_id, bytes, seconds, detail)'
-                        " VALUES (:k, :u, :t, :c, :b, 0, '{}')"
-                    ),
-                    {"k": kind, "u": user, "t": now, "c": cid, "b": 100 * cid},
-                )
+            _old_registry_with_history(conn)
     engine.dispose()
 
     registry = Registry(registry_url)  # upgrades to head

@@ -65,48 +65,24 @@ def _wait_for(path: Path, proc: subprocess.Popen) -> None:
         time.sleep(0.1)  # polling a file the scheduler writes once it listens
 
 
+def _dask(bin_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``dask scheduler`` or ``dask worker`` as an admin starts them, on loopback, no dashboard."""
+    command = [str(bin_dir / "dask"), *args, "--host", "127.0.0.1", "--no-dashboard"]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+
+
 def test_cli_scan_on_a_scheduler_and_two_workers(ddas_env, tmp_path: Path) -> None:
     tree = make_tree(tmp_path / "shared")
     scheduler_file = tmp_path / "scheduler.json"
     bin_dir = Path(sys.executable).parent
     common = ["--scheduler-file", str(scheduler_file)]
-    procs = [
-        subprocess.Popen(
-            [
-                str(bin_dir / "dask"),
-                "scheduler",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "0",
-                "--no-dashboard",
-                *common,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-    ]
+    procs = [_dask(bin_dir, "scheduler", "--port", "0", *common)]
     try:
         _wait_for(scheduler_file, procs[0])
         address = json.loads(scheduler_file.read_text())["address"]
+        no_registry = {**os.environ, "DDAS_REGISTRY": "sqlite:////nonexistent/no-access.db"}
         for _ in range(2):
-            procs.append(
-                subprocess.Popen(
-                    [
-                        str(bin_dir / "dask"),
-                        "worker",
-                        address,
-                        "--host",
-                        "127.0.0.1",
-                        "--nthreads",
-                        "1",
-                        "--no-dashboard",
-                    ],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    env={**os.environ, "DDAS_REGISTRY": "sqlite:////nonexistent/no-access.db"},
-                )
-            )
+            procs.append(_dask(bin_dir, "worker", address, "--nthreads", "1", env=no_registry))
         with distributed.Client(address, timeout="60s") as c:
             c.wait_for_workers(2, timeout=120)
         out = run_cli(

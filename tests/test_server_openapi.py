@@ -92,17 +92,8 @@ def _get(url: str) -> int:
         return 0
 
 
-@pytest.fixture
-def live_server(
-    ddas_env: dict[str, str],
-    registry_url: str,
-    registry,
-    tmp_path: Path,
-) -> Iterator[LiveServer]:
-    """``jupyter server`` in a subprocess, loading ddas_server the way an install enables it."""
-    seed(registry)
-    (tmp_path / "scanned").mkdir()
-    (tmp_path / "scanned" / "f.bin").write_bytes(b"x" * 100)
+def _server_config(tmp_path: Path, registry_url: str) -> Path:
+    """The config an admin writes: the extension enabled, token auth, this test's registry."""
     config = tmp_path / "jupyter_server_config.py"
     config.write_text(
         f'c.ServerApp.jpserver_extensions = {{"ddas_server": True}}\n'
@@ -115,6 +106,21 @@ def live_server(
         "# generated URLs must not make the server contact hosts\n"
         "c.DDASExtension.lookup_probe = False\n"
     )
+    return config
+
+
+@pytest.fixture
+def live_server(
+    ddas_env: dict[str, str],
+    registry_url: str,
+    registry,
+    tmp_path: Path,
+) -> Iterator[LiveServer]:
+    """``jupyter server`` in a subprocess, loading ddas_server the way an install enables it."""
+    seed(registry)
+    (tmp_path / "scanned").mkdir()
+    (tmp_path / "scanned" / "f.bin").write_bytes(b"x" * 100)
+    config = _server_config(tmp_path, registry_url)
     port = _free_port()
     env = {
         **os.environ,

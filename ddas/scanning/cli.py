@@ -8,45 +8,14 @@ heavier than click is imported until the command runs, and pandas never is.
 from __future__ import annotations
 
 import json
-import re
 import sys
 
 import click
 
+from ddas.scanning.options import parse_size, registry_option, size_option
 from ddas.units import human_size
 
-_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
-
-
-def parse_size(text: str | int) -> int:
-    """``1048576``, ``1M``, ``1MiB`` (binary) or ``1MB`` (decimal, 10**6) -> bytes."""
-    if isinstance(text, int):
-        return text
-    match = _SIZE.match(str(text))
-    if not match:
-        raise ValueError(f"{text!r} is not a size; write e.g. 4096, 512k, 1M, 1MiB or 1MB")
-    number, unit, suffix = match.groups()
-    unit = unit.lower()
-    decimal = suffix.lower() == "b" and unit != ""
-    factor = 1000 ** "kmgt".index(unit) * 1000 if decimal else _UNITS[unit]
-    return int(float(number) * factor)
-
-
-def _size_option(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
-    try:
-        return parse_size(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from exc
-
-
-registry_option = click.option(
-    "--registry",
-    "registry_url",
-    default=None,
-    metavar="URL",
-    help="Registry database (default: $DDAS_REGISTRY).",
-)
+__all__ = ["dupes", "main", "parse_size", "registry_option", "scan"]
 
 
 @click.command("scan")
@@ -55,7 +24,7 @@ registry_option = click.option(
     "--min-size",
     default="1MiB",
     show_default=True,
-    callback=_size_option,
+    callback=size_option,
     help="Register files of at least this size (4096, 512k, 1M, 1MiB, 1MB).",
 )
 @click.option(

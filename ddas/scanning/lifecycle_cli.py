@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from ddas.scanning.cli import registry_option
+from ddas.scanning.options import registry_option
 from ddas.units import human_size
 
 apply_option = click.option("--apply", is_flag=True, help="Act (default: a dry run that reports).")

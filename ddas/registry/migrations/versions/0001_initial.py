@@ -14,6 +14,15 @@ depends_on = None
 
 
 def upgrade() -> None:
+    _contents_and_leases()
+    _copies()
+    _digests()
+    _sources()
+    _events()
+
+
+def _contents_and_leases() -> None:
+    """What is stored (one row per distinct content) and who is downloading what now."""
     op.create_table(
         "contents",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -38,6 +47,10 @@ def upgrade() -> None:
         sa.Column("total_bytes", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_leases")),
     )
+
+
+def _copies() -> None:
+    """Where each content lies: one row per file, on a host, owned by someone."""
     op.create_table(
         "copies",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -69,6 +82,9 @@ def upgrade() -> None:
         batch_op.create_index("ix_copies_device_inode", ["host", "device", "inode"], unique=False)
         batch_op.create_index(batch_op.f("ix_copies_owner"), ["owner"], unique=False)
 
+
+def _digests() -> None:
+    """Other checksums of a content, so a published MD5 or SHA-256 finds it."""
     op.create_table(
         "digests",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -89,6 +105,9 @@ def upgrade() -> None:
     with op.batch_alter_table("digests", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_digests_content_id"), ["content_id"], unique=False)
 
+
+def _sources() -> None:
+    """The URLs a content was fetched from: the key of a lookup before any download."""
     op.create_table(
         "sources",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -115,6 +134,9 @@ def upgrade() -> None:
     with op.batch_alter_table("sources", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_sources_content_id"), ["content_id"], unique=False)
 
+
+def _events() -> None:
+    """What happened, for the activity feed and the savings: one row per event."""
     op.create_table(
         "events",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),

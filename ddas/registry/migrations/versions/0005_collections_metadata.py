@@ -36,6 +36,13 @@ def _fk(table: str, column: str, target: str) -> sa.ForeignKeyConstraint:
 
 
 def upgrade() -> None:
+    _collections()
+    _metadata()
+    _annotations()
+
+
+def _collections() -> None:
+    """Collections and their members: one folder-like dataset at one version."""
     op.create_table(
         "collections",
         sa.Column("id", Id, nullable=False),
@@ -60,6 +67,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("collection_id", "path", name=op.f("pk_collection_members")),
     )
     op.create_index("ix_collection_members_content_id", "collection_members", ["content_id"])
+
+
+def _metadata() -> None:
+    """What files say about themselves, and the words a search finds them by."""
     op.create_table(
         "content_metadata",
         sa.Column("content_id", Id, nullable=False),
@@ -81,6 +92,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("word", "content_id", name=op.f("pk_metadata_words")),
     )
     op.create_index("ix_metadata_words_content_id_word", "metadata_words", ["content_id", "word"])
+
+
+def _annotations() -> None:
+    """People's annotations, and their search words."""
     op.create_table(
         "annotations",
         sa.Column("id", Id, nullable=False),
