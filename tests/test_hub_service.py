@@ -10,81 +10,27 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from tests.conftest import make_pg_url
-from tests.fixtures.hub import IS_ROOT, Hub, running_hub
+from tests.fixtures.hub import IS_ROOT, Hub
+from tests.fixtures.hub_service import (
+    browser_login,
+    dataset_of,
+    kernel_fetch,
+    login_across_replicas,
+)
 
 pytestmark = pytest.mark.slow
 
-FETCH = """
-import json, ddas
-from ddas.api import fetch_result
-r = fetch_result({url!r}, progress=False, quiet=True)
-with open(r.path, "rb") as f:
-    n = len(f.read())
-print(json.dumps({{**r.to_dict(), "read": n}}))
-"""
 
-WATCHED_FETCH = """
-import json
-from ddas.api import fetch_result
-class Bar:  # a tqdm-like progress object, as pooch users pass
-    def __init__(self):
-        self.n, self.seen = 0, []
-    def update(self, k):
-        self.n += k
-        self.seen.append(self.n)
-    def close(self):
-        pass
-bar = Bar()
-r = fetch_result({url!r}, progress=bar, quiet=True)
-with open(r.path, "rb") as f:
-    n = len(f.read())
-print(json.dumps({{**r.to_dict(), "read": n, "seen": bar.seen}}))
-"""
-
-SERVICE_APP = "ddas-svc-"
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def hub(request: pytest.FixtureRequest) -> Iterator[Hub]:
-    schema_holder: list[str] = []
-
-    def registry_url_for(folder: Path) -> str:
-        if request.param == "sqlite":
-            return f"sqlite:///{folder / 'registry.db'}"
-        url, schema = make_pg_url(request.getfixturevalue("pg_admin"))
-        schema_holder.append(schema)
-        return f"{url}&application_name={SERVICE_APP}{schema}"  # its connections, countable
-
-    with running_hub(registry_url_for) as running:
-        yield running
-    if schema_holder:
-        import sqlalchemy as sa
-
-        with request.getfixturevalue("pg_admin").connect() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema_holder[0]}" CASCADE'))
-
-
-def kernel_fetch(hub: Hub, who: str, url: str, **env: str) -> dict[str, Any]:
-    done = hub.python_as(who, FETCH.format(url=url), **env)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def dataset_of(hub: Hub, name: str) -> dict[str, Any]:
-    """The registry's record of the dataset called ``name``, as the admin (dana) reads it."""
-    page = hub.api("dana", "GET", "datasets", params={"q": name}).json()
-    (item,) = [i for i in page["items"] if i["name"] == name]
-    return hub.api("dana", "GET", f"datasets/{item['id']}").json()
+@pytest.fixture
+def hub(service_hub: Hub) -> Hub:
+    """The session's service Hub of this test's backend."""
+    return service_hub
 
 
 def test_bob_reuses_alices_copy_and_his_env_does_not_change_who_is_recorded(
@@ -219,65 +165,6 @@ except ddas.NotAllowedError as exc:
     assert anonymous.status_code == 401 and "JUPYTERHUB_API_TOKEN" in anonymous.json()["message"]
 
 
-def wait_for(condition: Any, what: str, timeout: float = 120.0) -> None:
-    """Poll a condition the test observes on a real server (not a sleep standing in for sync)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
-def test_the_download_goes_on_when_alices_kernel_dies_and_bob_on_another_replica_joins_it(
-    hub: Hub, http_server: Any
-) -> None:
-    size = 3 << 20
-    url = http_server.add("hub/slow_big.nc", os.urandom(size), delay=0.15)  # ~7 s in total
-    with hub.replica() as other:
-        kernel = subprocess.Popen(
-            [hub.python, "-c", FETCH.format(url=url)],
-            env=hub.kernel_env("alice"),
-            cwd=hub.kernel_env("alice")["HOME"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            **hub.ids("alice"),
-        )
-        try:
-            wait_for(lambda: http_server.body_bytes("hub/slow_big.nc") > 0, "alice's transfer")
-        finally:
-            kernel.kill()  # the notebook's kernel dies mid-download
-            kernel.wait(timeout=30)
-        assert http_server.body_bytes("hub/slow_big.nc") < size  # still in flight
-        watched = hub.python_as("bob", WATCHED_FETCH.format(url=url), DDAS_SERVICE_URL=other)
-    assert watched.returncode == 0, watched.stderr[-3000:]
-    bob = json.loads(watched.stdout.strip().splitlines()[-1])
-    assert bob["reused"] is True and bob["read"] == size
-    # bob's bar moved with alice's transfer as the service saw it, up to the whole file
-    assert len(set(bob["seen"])) >= 2 and bob["seen"][-1] == size, bob["seen"]
-    assert http_server.count("GET", "hub/slow_big.nc") == 1  # one transfer for both
-    assert http_server.body_bytes("hub/slow_big.nc") == size
-    detail = dataset_of(hub, "slow_big.nc")
-    assert [c["owner"] for c in detail["copy_list"]] == [hub.name("alice")]
-
-
-def browser_login(hub: Hub, who: str) -> requests.Session:
-    """A browser's session: logged in to the Hub, then through the service's OAuth."""
-    browser = requests.Session()
-    browser.get(f"{hub.public_url}/hub/login", timeout=30).raise_for_status()
-    form = {"username": hub.name(who), "password": "any", "_xsrf": browser.cookies.get("_xsrf")}
-    login = browser.post(  # not followed: it would spawn a server, which the tests do not need
-        f"{hub.public_url}/hub/login", data=form, allow_redirects=False, timeout=30
-    )
-    assert login.status_code == 302, login.text[:500]
-    whoami = browser.get(
-        f"{hub.public_url}/services/ddas/oauth_login",
-        params={"next": "/services/ddas/ddas/api/whoami"},
-        timeout=30,
-    )
-    assert whoami.status_code == 200, whoami.text[:500]
-    assert whoami.json()["user"] == hub.name(who)
-    return browser
-
-
 def test_the_sidebars_rest_calls_work_through_the_hubs_proxy_with_the_oauth_cookie(
     hub: Hub, http_server: Any
 ) -> None:
@@ -407,196 +294,6 @@ def test_policy_error_through_the_service_lists_the_copies_like_embedded_mode(
     assert path in refused.stderr and hub.name("alice") in refused.stderr
     assert "Traceback" not in refused.stderr
     assert http_server.count("GET", "hub/no_second_copy.nc") == 1
-
-
-def peak_connections(pg_admin: Any, application: str, work: Any) -> int:
-    """The most PostgreSQL backends named ``application`` seen while ``work()`` runs (sampled)."""
-    import threading
-
-    import sqlalchemy as sa
-
-    peak, done = [0], threading.Event()
-
-    def sample() -> None:
-        with pg_admin.connect() as conn:
-            while not done.is_set():
-                n = conn.execute(
-                    sa.text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :a"),
-                    {"a": application},
-                ).scalar_one()
-                peak[0] = max(peak[0], int(n))
-                done.wait(0.02)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    try:
-        work()
-    finally:
-        done.set()
-        sampler.join()
-    return peak[0]
-
-
-def test_kernels_hold_no_database_connection_the_service_one_bounded_pool(
-    hub: Hub, http_server: Any, request: pytest.FixtureRequest
-) -> None:
-    if "postgresql" not in hub.registry_url:
-        pytest.skip("PostgreSQL only: an SQLite registry has no connections to count")
-    pg_admin = request.getfixturevalue("pg_admin")
-    url = http_server.add("hub/popular.nc", os.urandom(20_000))
-    kernel_fetch(hub, "alice", url)
-    kernels = 12
-
-    def many(env_of: Any) -> None:
-        procs = [
-            subprocess.Popen(
-                [hub.python, "-c", FETCH.format(url=url)],
-                env=env_of(i),
-                cwd=hub.kernel_env("bob")["HOME"],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                **hub.ids("bob"),
-            )
-            for i in range(kernels)
-        ]
-        errors = [p.communicate(timeout=300)[1] for p in procs]
-        assert all(p.returncode == 0 for p in procs), errors
-
-    application = SERVICE_APP + hub.registry_url.split("search_path%3D")[1].split("&")[0]
-    service = peak_connections(pg_admin, application, lambda: many(lambda i: hub.kernel_env("bob")))
-    # the peer: the same kernels in embedded mode, each opening the registry itself
-    embedded_app = f"ddas-embedded-{os.getpid()}"
-    direct = hub.registry_url.replace(application, embedded_app)
-    embedded = peak_connections(
-        pg_admin,
-        embedded_app,
-        lambda: many(lambda i: {**hub.kernel_env("bob"), "DDAS_REGISTRY": direct}),
-    )
-    print(f"\n| {kernels} kernels fetching one dataset | peak PostgreSQL connections |")
-    print(f"| through the service | {service} |\n| embedded (each kernel connects) | {embedded} |")
-    assert 1 <= service <= 15  # one pool: 5, plus 10 under load (ddas.registry.engine)
-    assert http_server.count("GET", "hub/popular.nc") == 1
-
-
-def test_alice_and_bob_asking_two_replicas_at_once_give_one_transfer(
-    hub: Hub, http_server: Any
-) -> None:
-    size = 2 << 20
-    url = http_server.add("hub/same_moment.nc", os.urandom(size), delay=0.05)
-    with hub.replica() as other:
-        both = {
-            who: subprocess.Popen(
-                [hub.python, "-c", FETCH.format(url=url)],
-                env=hub.kernel_env(who, **extra),
-                cwd=hub.kernel_env(who)["HOME"],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                **hub.ids(who),
-            )
-            for who, extra in (("alice", {}), ("bob", {"DDAS_SERVICE_URL": other}))
-        }
-        out = {who: proc.communicate(timeout=300) for who, proc in both.items()}
-    for who, proc in both.items():
-        assert proc.returncode == 0, out[who][1][-3000:]
-    results = {who: json.loads(o.strip().splitlines()[-1]) for who, (o, _) in out.items()}
-    assert results["alice"]["path"] == results["bob"]["path"]
-    assert sorted(r["reused"] for r in results.values()) == [False, True]
-    assert http_server.count("GET", "hub/same_moment.nc") == 1
-    assert http_server.body_bytes("hub/same_moment.nc") == size
-
-
-BLOCKED_FETCH = """
-import json, ddas
-from ddas.netpolicy import BlockedAddressError
-try:
-    ddas.fetch({url!r}, progress=False)
-    print(json.dumps({{"fetched": True}}))
-except BlockedAddressError as exc:
-    print(json.dumps({{"blocked": str(exc)}}))
-"""
-
-
-def test_the_service_refuses_internal_addresses_with_a_403_that_names_the_setting(
-    hub: Hub, http_server: Any
-) -> None:
-    """bob asks the service to fetch from inside its network: loopback beyond the allowed
-    127.0.0.1, a metadata service by address and by name. Nothing is contacted, nothing stored."""
-    port = http_server.port
-    http_server.add("hub/inside.nc", os.urandom(4_000))
-    for url, why in (
-        (f"http://127.0.0.2:{port}/hub/inside.nc", "loopback"),
-        (f"http://[::ffff:127.0.0.2]:{port}/hub/inside.nc", "loopback"),
-        (f"http://10.0.0.5:{port}/hub/inside.nc", "private"),
-        ("http://169.254.169.254/latest/meta-data/iam/", "metadata"),
-        ("http://metadata.google.internal/computeMetadata/v1/", "metadata"),
-    ):
-        rest = hub.api("bob", "POST", "fetches", json={"url": url})
-        assert rest.status_code == 403, (url, rest.text)
-        message = rest.json()["message"]
-        assert "does not contact" in message and why in message, (url, message)
-        if why != "metadata":
-            assert "c.DDASService.fetch_allow_networks" in message, message
-    kernel = hub.python_as(
-        "bob", BLOCKED_FETCH.format(url=f"http://127.0.0.2:{port}/hub/inside.nc")
-    )
-    assert kernel.returncode == 0, kernel.stderr[-3000:]
-    assert "loopback" in json.loads(kernel.stdout)["blocked"]
-    other = hub.api("bob", "POST", "fetches", json={"url": "ftp://127.0.0.1/hub/inside.nc"})
-    assert other.status_code == 403 and "c.DDASService.fetch_schemes" in other.json()["message"]
-    assert http_server.count(path="hub/inside.nc") == 0
-
-
-def test_a_redirect_into_the_network_is_refused_at_that_hop(hub: Hub, http_server: Any) -> None:
-    """An allowed origin that redirects to an internal address: the service follows the first
-    hop, refuses the second (checked at connection time, not just before the job), and keeps
-    no file, no row."""
-    port = http_server.port
-    http_server.add("hub/inner_target.nc", os.urandom(4_000))
-    url = http_server.add(
-        "hub/bounce.nc", b"", redirect_to=f"http://127.0.0.2:{port}/hub/inner_target.nc"
-    )
-    kernel = hub.python_as("alice", BLOCKED_FETCH.format(url=url))
-    assert kernel.returncode == 0, kernel.stderr[-3000:]
-    blocked = json.loads(kernel.stdout)["blocked"]
-    assert "127.0.0.2" in blocked and "loopback" in blocked, blocked
-    assert http_server.count(path="hub/bounce.nc") >= 1  # the first hop was asked
-    assert http_server.count(path="hub/inner_target.nc") == 0
-    page = hub.api("dana", "GET", "datasets", params={"q": "bounce"}).json()
-    assert page["items"] == []
-    leftovers = [p for p in hub.store.rglob("*") if "bounce" in p.name or p.suffix == ".part"]
-    assert leftovers == []
-
-
-def login_across_replicas(hub: Hub, who: str, callback_base: str) -> tuple[requests.Session, str]:
-    """A browser logs in to the Hub, begins the service's OAuth on the replica the proxy picks
-    and ends it (the callback) on ``callback_base``; returns the session and where it was sent."""
-    browser = requests.Session()
-    browser.get(f"{hub.public_url}/hub/login", timeout=30).raise_for_status()
-    form = {"username": hub.name(who), "password": "any", "_xsrf": browser.cookies.get("_xsrf")}
-    login = browser.post(
-        f"{hub.public_url}/hub/login", data=form, allow_redirects=False, timeout=30
-    )
-    assert login.status_code == 302, login.text[:500]
-    begin = browser.get(
-        f"{hub.public_url}/services/ddas/oauth_login",
-        params={"next": "/services/ddas/ddas/api/stats"},
-        allow_redirects=False,
-        timeout=30,
-    )
-    assert begin.status_code == 302 and "/hub/api/oauth2/authorize" in begin.headers["Location"]
-    authorize = browser.get(
-        requests.compat.urljoin(hub.public_url, begin.headers["Location"]),
-        allow_redirects=False,
-        timeout=30,
-    )
-    assert authorize.status_code == 302, authorize.text[:500]
-    callback = requests.compat.urlsplit(authorize.headers["Location"])
-    assert callback.path == "/services/ddas/oauth_callback", callback
-    done = browser.get(
-        f"{callback_base}/oauth_callback?{callback.query}", allow_redirects=False, timeout=30
-    )
-    return browser, f"{done.status_code} {done.headers.get('Location', done.text[:300])}"
 
 
 def test_a_login_begun_on_one_replica_ends_on_another_with_no_session_affinity(
