@@ -4,6 +4,7 @@ run on separate bounded lanes, each with a per-user limit (429 beyond it) and a 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import pytest
@@ -130,3 +131,40 @@ class TestTimeouts:
         while app.lanes["heavy"].busy("bob") and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         assert app.lanes["heavy"].busy("bob") == 0, "bob's timed-out reads never ended"
+
+    async def test_stopping_waits_for_a_read_that_outlived_its_504(
+        self, ddas_api, registry, jp_serverapp
+    ):
+        if registry.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite readers never wait on a lock (WAL): a read cannot be stalled")
+        (app,) = jp_serverapp.extension_manager.extension_apps["ddas_server"]
+        with registry.engine.connect() as conn, conn.begin() as tx:
+            lock_events(registry, conn)
+            code, _ = await ddas_api("stats", user="bob")
+            assert code == 504 and app.lanes["heavy"].busy("bob") == 1
+            stopping = asyncio.create_task(app.stop_extension())
+            await asyncio.sleep(1.0)
+            assert not stopping.done(), "the server let go of the registry under a running query"
+            tx.rollback()
+        await asyncio.wait_for(stopping, 30)
+        assert app.lanes["heavy"].busy("bob") == 0
+
+
+async def test_a_lane_drains_what_runs_within_its_bound_and_then_takes_no_work():
+    from ddas_server.executors import Lane
+    from ddas_server.validation import BadRequest
+
+    lane = Lane(name="heavy", threads=1, per_user=2, timeout=0.1, setting="heavy")
+    release = threading.Event()
+    with pytest.raises(BadRequest) as timed_out:
+        await lane.run(lambda: release.wait(30), user="bob")
+    assert timed_out.value.status == 504 and lane.busy("bob") == 1
+    started = time.monotonic()
+    assert await asyncio.to_thread(lane.drain, 0.3) == 1  # still running after the bound
+    assert time.monotonic() - started >= 0.3
+    release.set()
+    assert await asyncio.to_thread(lane.drain, 30) == 0
+    assert lane.busy("bob") == 0
+    with pytest.raises(BadRequest) as stopped:
+        await lane.run(lambda: None, user="bob")
+    assert stopped.value.status == 503

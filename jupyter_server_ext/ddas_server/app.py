@@ -37,6 +37,10 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 T = TypeVar("T")
 
+#: How long a stopping server waits for registry calls still running (a query that outlived its
+#: caller's 504, say) before it lets go of the registry.
+STOP_DRAIN_SECONDS = 15.0
+
 
 def as_registry_url(value: str) -> str:
     """Same reading as ``DDAS_REGISTRY``: an SQLAlchemy URL, or a plain path meaning SQLite."""
@@ -264,13 +268,16 @@ class DDASExtension(ExtensionApp):
             self._warmer.start()
 
     async def stop_extension(self) -> None:
-        """Stop taking work: running queries finish, a running scan stops at its next progress
-        report (its registry writes so far are kept; a new scan resumes incrementally)."""
+        """Stop taking work: running queries finish (waited for, up to ``STOP_DRAIN_SECONDS``), a
+        running scan stops at its next progress report (its registry writes so far are kept; a
+        new scan resumes incrementally)."""
         self.scans.cancel_all()
         self._warm_stop.set()
         if self._warmer is not None:
             await asyncio.to_thread(self._warmer.join, 60)  # a step is one query: it ends soon
-        self.lanes.shutdown()
+        left = await asyncio.to_thread(self.lanes.drain, STOP_DRAIN_SECONDS)
+        if left:
+            self.log.warning("DDAS: stopped with registry calls still running: %s", left)
         self._scan_executor.shutdown(wait=False, cancel_futures=True)
         self.probe_session.close()
 

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -45,6 +46,7 @@ class Lane:
     _executor: ThreadPoolExecutor = field(init=False, repr=False)
     _busy: Counter[str] = field(init=False, default_factory=Counter, repr=False)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock, repr=False)
+    _running: set[Future] = field(init=False, default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
         self._executor = ThreadPoolExecutor(
@@ -85,7 +87,9 @@ class Lane:
         except RuntimeError:  # shut down: the server is stopping
             self._release(user)
             raise BadRequest("the server is shutting down; retry in a moment", status=503) from None
-        future.add_done_callback(lambda _: self._release(user))
+        with self._lock:
+            self._running.add(future)
+        future.add_done_callback(lambda done: self._finished(done, user))
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
         except TimeoutError:
@@ -95,8 +99,23 @@ class Lane:
                 status=504,
             ) from None
 
+    def _finished(self, future: Future, user: str | None) -> None:
+        with self._lock:
+            self._running.discard(future)
+        self._release(user)
+
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def drain(self, timeout: float) -> int:
+        """Take no more work, drop what waits, and wait up to ``timeout`` s for what runs; return
+        how many calls still run. A caller that got its 504 left its thread running; whoever
+        tears the registry down next (a schema dropped, an engine disposed) must not do it under
+        that thread's query (PostgreSQL deadlocked on DROP SCHEMA under one, seen in CI)."""
+        self.shutdown()
+        with self._lock:
+            running = list(self._running)
+        return len(wait(running, timeout).not_done)
 
 
 class Lanes:
@@ -114,3 +133,14 @@ class Lanes:
     def shutdown(self) -> None:
         for lane in self._lanes.values():
             lane.shutdown()
+
+    def drain(self, timeout: float) -> dict[str, int]:
+        """:meth:`Lane.drain` of every lane, within ``timeout`` s in all: the calls still running
+        after it, by lane (empty when every lane is idle)."""
+        self.shutdown()  # none takes new work while another is waited for
+        deadline = time.monotonic() + timeout
+        left = {
+            name: lane.drain(max(0.0, deadline - time.monotonic()))
+            for name, lane in self._lanes.items()
+        }
+        return {name: n for name, n in left.items() if n}
