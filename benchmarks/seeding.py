@@ -11,9 +11,10 @@ Two layouts:
 
 Rows go in in one transaction (the API's transaction per download is for correctness, not for
 loading a million rows): with SQLAlchemy Core executemany on SQLite, with ``COPY ... FROM STDIN`` on
-PostgreSQL (an executemany there is one statement per row: over 80 minutes for the 1M registry);
-then the running tallies are recounted, as migration 0004 does for an existing registry, and
-statistics gathered.
+PostgreSQL (an executemany there is one statement per row: over 80 minutes for the 1M registry),
+its secondary indexes dropped for the load and built again after it (:func:`pg_load`); then the
+running tallies are recounted, as migration 0004 does for an existing registry, and statistics
+gathered.
 
 A million-row registry takes many minutes on a shared machine: :func:`kept_registry` builds it once
 under a folder (an SQLite file there, a PostgreSQL schema named after the size) and reuses it.
@@ -39,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from ddas.registry import Registry  # noqa: E402
+from ddas.registry import Registry, tallies  # noqa: E402
 from ddas.registry.database import _ENGINES  # noqa: E402
 from ddas.registry.models import Content, Copy, Event, Source  # noqa: E402
 
@@ -184,22 +185,66 @@ def bulk_load(
     measured in its steady state, not in its first minute. SQLite gets ``ANALYZE``.
     """
     started = time.perf_counter()
+    if registry.engine.dialect.name == "postgresql":
+        pg_load(registry, batches, models)
+    else:
+        with registry.engine.connect() as conn:
+            conn = conn.execution_options(ddas_write=True)
+            with conn.begin():
+                for batch in batches:
+                    for model, values in zip(models, batch, strict=True):
+                        if values:
+                            conn.execute(sa.insert(model.__table__), values)
+        registry.rebuild_tallies()
     postgres = registry.engine.dialect.name == "postgresql"
-    with registry.engine.connect() as conn:
-        conn = conn.execution_options(ddas_write=True)
-        with conn.begin():
-            for batch in batches:
-                for model, values in zip(models, batch, strict=True):
-                    if postgres:
-                        copy_rows(conn, model.__table__, values)
-                    elif values:
-                        conn.execute(sa.insert(model.__table__), values)
-            if postgres:
-                advance_sequences(conn, models)
-    registry.rebuild_tallies()
     with registry.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE" if postgres else "ANALYZE")
     return time.perf_counter() - started
+
+
+def pg_load(
+    registry: Registry, batches: Iterable[Sequence[list[dict]]], models: Sequence[type]
+) -> None:
+    """PostgreSQL: the rows and their recount in one transaction (a load cut short leaves an empty
+    registry, not a kept one without indexes), with the loaded tables' secondary indexes dropped
+    first and built again from their own definitions (``pg_get_indexdef``) at the end.
+
+    Each row's index entries, the trigram GIN ones above all, cost more than the row itself, and
+    the recount rewrites every content row twice (non-HOT: ``copy_count`` and ``places`` are
+    indexed); one index build after the load is far cheaper than 10^6 insertions into each.
+    Primary keys and unique constraints stay: they check the load."""
+    tables = [m.__tablename__ for m in models]
+    with registry.engine.connect() as conn:
+        conn = conn.execution_options(ddas_write=True)
+        with conn.begin():
+            conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
+            indexes = secondary_indexes(conn, tables)
+            for name, _definition in indexes:
+                conn.exec_driver_sql(f'DROP INDEX "{name}"')
+            for batch in batches:
+                for model, values in zip(models, batch, strict=True):
+                    copy_rows(conn, model.__table__, values)
+            advance_sequences(conn, models)
+            tallies.rebuild(conn)  # what Registry.rebuild_tallies runs, in this transaction
+            tallies.mark_changed(conn)
+            for _name, definition in indexes:
+                conn.exec_driver_sql(definition)
+
+
+def secondary_indexes(conn: sa.Connection, tables: list[str]) -> list[tuple[str, str]]:
+    """(name, ``CREATE INDEX`` statement) of the indexes of ``tables`` in the current schema that
+    back no constraint (not primary keys, not unique constraints)."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x "
+            "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+            "WHERE t.relnamespace = current_schema()::regnamespace AND t.relname = ANY(:tables) "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid) "
+            "ORDER BY i.relname"
+        ),
+        {"tables": tables},
+    )
+    return [(name, definition) for name, definition in rows]
 
 
 def copy_rows(conn: sa.Connection, table: sa.Table, values: list[dict]) -> None:

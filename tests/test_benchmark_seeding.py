@@ -3,8 +3,9 @@
 ``benchmarks/seeding.py`` loads with executemany on SQLite and with ``COPY ... FROM STDIN`` on
 PostgreSQL (row-by-row inserts took over 80 minutes for 1M copies there). Both must give the same
 registry: the generated rows read back unchanged (so the two backends hold the same rows), the
-recounted aggregates equal a full recount of those rows, and the registry's own writes afterwards
-get fresh ids (the PostgreSQL sequences were moved past the loaded ones).
+recounted aggregates equal a full recount of those rows, every index is there afterwards as it was
+before (PostgreSQL's load drops the secondary ones and builds them again), and the registry's own
+writes afterwards get fresh ids (the PostgreSQL sequences were moved past the loaded ones).
 """
 
 from __future__ import annotations
@@ -34,12 +35,26 @@ def _read(registry: Registry, table: sa.Table, columns: list[str]) -> list[dict]
         return [dict(row._mapping) for row in rows]
 
 
+def _indexes(registry: Registry) -> set[tuple[str, str]]:
+    """Every index of the registry's schema with its definition."""
+    sql = (
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+        if registry.engine.dialect.name == "sqlite"
+        else "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+    )
+    with registry.engine.connect() as conn:
+        return {(name, str(definition)) for name, definition in conn.exec_driver_sql(sql)}
+
+
 def test_the_institution_layout_reads_back_as_generated_and_recounts_exactly(
     registry: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(seeding, "BATCH", 5)
     now = float(int(time.time())) + 0.25  # a fraction: floats must round-trip exactly
+    indexes = _indexes(registry)
+    assert any("trgm" in name for name, _ in indexes) or registry.engine.dialect.name == "sqlite"
     seeding.seed_institution(registry, COPIES, now)
+    assert _indexes(registry) == indexes  # PostgreSQL's load drops and rebuilds the secondary ones
 
     expected = [list(rows) for rows in zip(*seeding.institution_rows(COPIES, now), strict=True)]
     for model, batches in zip(seeding.INSTITUTION_MODELS, expected, strict=True):
