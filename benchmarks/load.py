@@ -26,10 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,6 +35,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "jupyter_server_ext"), str(Path(__file__).
 
 from api import TOKEN, get, jupyter_server  # noqa: E402
 from load_table import print_table, route_cpu, summary  # noqa: E402
+from load_writers import FETCHERS, fetchers, writer_counts, writing  # noqa: E402
 from seeding import (  # noqa: E402
     TOPICS,
     arguments,
@@ -50,8 +49,6 @@ from ddas.api import lookup_status  # noqa: E402
 from ddas.registry import Registry  # noqa: E402
 from ddas.registry.reports import make_cursor  # noqa: E402
 
-FETCHERS = 8
-FILES = 3000
 #: The 64 clients stand for 64 users; behind one token they are one identity, whose per-user lane
 #: limits (8 queries, 2 heavy reads, 4 probes) would turn most of their requests into 429s.
 SERVER_CONFIG = (
@@ -205,76 +202,6 @@ def load_client(
     return json.loads(out.stdout)
 
 
-# -- the writers -------------------------------------------------------------------------------
-
-
-FETCH_LOOP = """
-import random, sys, time
-from ddas.cli import main
-base, rate, seed, files = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-rnd, stop = random.Random(seed), time.monotonic() + float(sys.argv[5])
-while time.monotonic() < stop:  # bounded even if the benchmark that started it dies
-    started = time.monotonic()
-    try:
-        main(["fetch", "--no-progress", f"{base}/f{rnd.randrange(files)}.bin"], standalone_mode=False)
-    except Exception:  # a failed fetch is the benchmark's business, not a reason to stop
-        pass
-    time.sleep(max(0.0, 1 / rate - (time.monotonic() - started)))
-"""
-
-
-@contextmanager
-def fetchers(
-    registry_url: str, workdir: Path, rate: float, seconds: float, count: int = FETCHERS
-) -> Iterator[list[subprocess.Popen]]:
-    """A local file server and ``count`` processes running ``ddas fetch`` (the CLI
-    command, in a loop, ``rate`` times a second at most, one user each, for ``seconds`` at most):
-    downloads, and reuses of what another fetcher already got."""
-    files = workdir / "files"
-    files.mkdir()
-    for k in range(FILES):
-        (files / f"f{k}.bin").write_bytes(uuid.UUID(int=k).bytes * 64)
-    with socket_port() as port:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-            cwd=files,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-    loops = []
-    for n in range(count):
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "DDAS_REGISTRY": registry_url,
-            "DDAS_STORE": str(workdir / "store"),
-            "DDAS_USER": f"fetcher{n}",
-        }
-        argv = [sys.executable, "-c", FETCH_LOOP, f"http://127.0.0.1:{port}", str(rate), str(n)]
-        argv += [str(FILES), str(seconds)]
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-        loops.append(subprocess.Popen(argv, env=env, **quiet))
-    try:
-        yield loops
-    finally:
-        for proc in loops:
-            proc.terminate()
-        for proc in loops:
-            proc.wait(timeout=30)
-        server.terminate()
-        server.wait(timeout=30)
-
-
-@contextmanager
-def socket_port() -> Iterator[int]:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    yield port
-
-
 # -- one backend -------------------------------------------------------------------------------
 
 
@@ -312,6 +239,7 @@ def run(backend: str, args: argparse.Namespace) -> list:
                 if args.fetchers
                 else nullcontext()
             )
+            first_event = registry.last_event_id()
             with writers:
                 if args.fetchers:
                     writing(registry)
@@ -325,6 +253,9 @@ def run(backend: str, args: argparse.Namespace) -> list:
                     print(f"    {clients} clients: {row['rps']:.0f} req/s", file=sys.stderr)
                 if args.per_route:
                     out.append(per_route(backend, base, pid, contents, registry, args))
+            if args.fetchers:
+                counts = writer_counts(registry, first_event, workdir)
+                out.append({"backend": backend, "clients": -2, "writers": counts})
     return out
 
 
@@ -342,15 +273,6 @@ def per_route(
         )
         rows[label] = route_cpu(result, label, server_cpu(pid) - cpu)
     return {"backend": backend, "clients": -1, "per_route": rows, "load": load_average()}
-
-
-def writing(registry: Registry, events: int = 8, timeout: float = 120.0) -> None:
-    """Return once the fetchers have written ``events`` events: timing starts under writes."""
-    start, deadline = registry.last_event_id(), time.monotonic() + timeout
-    while registry.last_event_id() < start + events:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the ddas fetch loops wrote nothing; see their environment")
-        time.sleep(0.5)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -78,11 +78,25 @@ def _print_per_route(r: dict) -> None:
         )
 
 
+def _print_writers(r: dict) -> None:
+    """What the writers did in this run: DDAS's promise is one body download per distinct URL."""
+    w = r["writers"]
+    failed = ", ".join(f"{n} {kind}" for kind, n in sorted(w["failed"].items())) or "none"
+    print(
+        f"{r['backend']} writers: {w['probes']:,} fetches (origin HEADs), {w['gets']:,} body "
+        f"downloads (origin GETs) of {w['urls']:,} distinct URLs ({w['urls_twice']} URLs "
+        f"downloaded more than once); registry: {w['download_events']:,} downloads of "
+        f"{w['download_urls']:,} URLs, {w['reuse_events']:,} reuses; failed fetches: {failed}"
+    )
+
+
 def print_table(results: list[dict]) -> None:
     for r in results:
         if r["clients"] == 0:
             first = r["first_url_search_ms"]
             print(f"{r['backend']}: first URL-part search on a fresh server {first:.1f} ms")
+        elif r["clients"] == -2:
+            _print_writers(r)
         elif r["clients"] < 0:
             _print_per_route(r)
         else:
