@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine.default import CACHE_MISS
 
 from ddas.identity import Validators, normalize_url
-from ddas.registry import Registry, search
+from ddas.registry import Registry, search, searchsql
 from ddas.registry.models import Base
 from ddas.registry.search import hex_prefix_range, is_search_object
 
@@ -281,4 +281,29 @@ def test_warm_compiles_the_search_statements_of_every_word_count(registry, libra
     finally:
         sa.event.remove(registry.engine, "after_cursor_execute", on_execute)
     assert {i.name for i in page.items} == scan(library, "data3.example.org/cmip6_tas/2011")
+    assert not compiled, "\n".join(" ".join(c.split())[:200] for c in compiled)
+
+
+def test_a_search_of_a_known_shape_builds_and_compiles_no_statement(shared_library) -> None:
+    """Building a search's SELECTs and compiling them cost more CPU than running them, so a text
+    whose words differ from an earlier one's but not its shape (here a long word and a short one,
+    in either order) reuses that search's statements: none built, none compiled."""
+    registry, library = shared_library
+    assert {i.name for i in registry.search("2005/jr").items} == scan(library, "2005/jr")
+    compiled: list[str] = []
+
+    def on_execute(conn, cursor, statement, parameters, context, executemany) -> None:
+        probe = statement.startswith("SELECT -1, -1, max(id)")  # FTS probes: plain text
+        if context is not None and context.cache_hit is CACHE_MISS and not probe:
+            compiled.append(statement)
+
+    built = searchsql.parts.cache_info().misses
+    sa.event.listen(registry.engine, "after_cursor_execute", on_execute)
+    try:
+        for q in ["2006/me", "a5/2005", "a2/2003"]:  # a short word after the long one, or before
+            page = registry.search(q, limit=500)
+            assert {i.name for i in page.items} == scan(library, q) != set(), q
+    finally:
+        sa.event.remove(registry.engine, "after_cursor_execute", on_execute)
+    assert searchsql.parts.cache_info().misses == built, "a statement was built again"
     assert not compiled, "\n".join(" ".join(c.split())[:200] for c in compiled)

@@ -9,20 +9,23 @@ in one of three ways depending on how many match. Reports (duplicates, stats, ev
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Integer, ScalarResult, Select, bindparam, func, select
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql import CompoundSelect
 from sqlalchemy.sql.util import ClauseAdapter
 
 from ddas.records import MAX_PAGE, CopyInfo, DatasetDetail, DatasetSummary, Page
 from ddas.registry import search as _search
+from ddas.registry import searchsql as _searchsql
 from ddas.registry.database import RegistryPart
 from ddas.registry.metasearch import MAX_QUERY_WORDS
 from ddas.registry.models import Content, Copy, Digest, Event, Source, TypeTally
 from ddas.registry.reports import urls_by_content
 from ddas.registry.rows import copy_info, event_info, source_info
+from ddas.registry.search import Match
 
 SORTS = {
     "name": Content.name,
@@ -54,9 +57,85 @@ def _expression(key: Any) -> ColumnElement:
     return key.__clause_element__() if hasattr(key, "__clause_element__") else key
 
 
-def owned_by(owner: str) -> ColumnElement[bool]:
-    """Contents of which ``owner`` holds a copy."""
-    return select(Copy.id).where(Copy.content_id == Content.id, Copy.owner == owner).exists()
+def _owned() -> ColumnElement[bool]:
+    """Contents of which the bound ``owner`` holds a copy."""
+    mine = Copy.owner == bindparam("owner")
+    return select(Copy.id).where(Copy.content_id == Content.id, mine).exists()
+
+
+@dataclass
+class _Ask:
+    """What a search asks beside its text: the sort, whether an owner filters, and the values
+    every statement of the search may bind (``owner``, ``page_offset``, ``page_limit``, and the
+    match's own, see :mod:`ddas.registry.searchsql`)."""
+
+    sort: str
+    owned: bool
+    params: dict[str, Any]
+
+
+def _paged(query: Select) -> Select:
+    return query.offset(bindparam("page_offset", type_=Integer)).limit(
+        bindparam("page_limit", type_=Integer)
+    )
+
+
+def _scalar(s: Session, statement: Select, params: dict[str, Any]) -> Any:
+    return s.scalar(statement, _searchsql.bound(statement, params))
+
+
+def _scalars(s: Session, statement: Select, params: dict[str, Any]) -> ScalarResult[Any]:
+    return s.scalars(statement, _searchsql.bound(statement, params))
+
+
+@lru_cache(maxsize=128)
+def _statement(kind: str, sort: str, owned: bool) -> Select:
+    """The statements of a search that do not depend on its match, built once each: a SELECT
+    compiles in milliseconds, several times what running this one costs."""
+    cond = [_owned()] if owned else []
+    if kind in ("listed", "count_listed", "by_ids"):
+        cond.insert(0, Content.id.in_(bindparam("ids", expanding=True)))
+    if kind == "listed":
+        # The list is looked up by primary key first, then sorted: ``OFFSET 0`` keeps PostgreSQL's
+        # planner from walking the sort order's index backwards and filtering every row by the
+        # list (it expects the list's rows to be spread evenly; that reads the whole table).
+        listed = select(Content).where(*cond).offset(0).subquery()
+        row, adapter = aliased(Content, listed), ClauseAdapter(listed)
+        keys = [adapter.traverse(_expression(key)) for key in ordering(sort)]
+        return _paged(select(row, func.count().over().label("total")).order_by(*keys))
+    if kind in ("count", "count_listed"):
+        return select(func.count(Content.id)).where(*cond)
+    if kind == "ordered":
+        return _paged(select(Content).where(*cond).order_by(*ordering(sort)))
+    if kind == "by_ids":
+        return select(Content).where(*cond)
+    if kind == "max_id":
+        return select(func.max(Content.id))
+    if kind == "tallied":
+        return select(func.coalesce(func.sum(TypeTally.contents), 0))
+    if kind == "owners":
+        listed = Copy.content_id.in_(bindparam("ids", expanding=True))
+        return select(Copy.content_id, Copy.owner).where(listed, Copy.state == "present").distinct()
+    raise ValueError(kind)
+
+
+@lru_cache(maxsize=_searchsql.CACHED_SHAPES)
+def _matched(sort: str, owned: bool, key: _searchsql.Key) -> Select:
+    """The page of the match of shape ``key`` as a subquery (``sort`` "": its count)."""
+    cond = [Content.id.in_(_searchsql.union_of(key)), *([_owned()] if owned else [])]
+    if not sort:
+        return select(func.count(Content.id)).where(*cond)
+    return _paged(select(Content).where(*cond).order_by(*ordering(sort)))
+
+
+@lru_cache(maxsize=_searchsql.CACHED_SHAPES)
+def _window(sort: str, owned: bool, key: _searchsql.RowKey) -> Select:
+    """The ids among the first ``window`` rows of the sort order that match (row predicate of
+    shape ``key``), in that order."""
+    order = ordering(sort)
+    first = select(Content.id).order_by(*order).limit(bindparam("window", type_=Integer))
+    preds = [Content.id.in_(first.scalar_subquery()), _searchsql.row_predicate(key)]
+    return select(Content.id).where(*preds, *([_owned()] if owned else [])).order_by(*order)
 
 
 class Datasets(RegistryPart):
@@ -79,12 +158,13 @@ class Datasets(RegistryPart):
     def _warm_texts(self) -> list[str]:
         """Search texts of every shape a user's search may take: a fragment of a registered URL
         (its trigrams exist, so the index branches are built), and 2 to MAX_QUERY_WORDS words,
-        since statements differ by the count of a text's words (a URL fragment has many)."""
+        since statements differ by the count of a text's words (a URL fragment has many) and by
+        how many are short (a file name's ``nc``)."""
         with self._read() as s:
             url = s.scalar(select(Source.url).order_by(Source.id.desc()).limit(1))
         fragment = url.split("://")[-1][:40] if url else "warm-up.example.org/ddas/2026"
-        words = [" ".join(f"ddaswarm{j}" for j in range(k)) for k in range(2, MAX_QUERY_WORDS + 1)]
-        return ["", "ddas-warm-up", fragment, *words]
+        words = [" ".join(f"ddaswarm{j}" for j in range(k)) for k in range(1, MAX_QUERY_WORDS + 1)]
+        return ["", "ddas-warm-up", fragment, *words[1:], *(f"{w} nc" for w in words[:-1])]
 
     def search(
         self,
@@ -100,65 +180,56 @@ class Datasets(RegistryPart):
         The match is a UNION of index-driven branches (``ddas.registry.search``), so a selective
         text costs milliseconds at a million copies instead of two table scans. A selective text
         (the usual case) becomes a short id list; a broad one is paged from the sort order
-        (``_window_page``), or, when that cannot serve the page, matched as a subquery.
+        (``_window_page``), or, when that cannot serve the page, matched as a subquery. Every
+        statement is built once per shape (``_statement``) with the text's values bound.
         """
-        order = ordering(sort)
+        ordering(sort)  # a bad sort is the caller's error before any statement is built
         if not (offset >= 0 and 1 <= limit <= MAX_LIMIT):
             raise ValueError(f"need offset >= 0 and 1 <= limit <= {MAX_LIMIT}")
         text = q.replace("\x00", "").strip().lower()
-        cond = [owned_by(owner)] if owner else []
+        ask = _Ask(
+            sort, owner is not None, {"owner": owner, "page_offset": offset, "page_limit": limit}
+        )
         with self._read() as s:
             if not text:
-                return self._page(s, cond, order, offset, limit)
-            parts = _search.branches(s.connection(), text)
-            ids = _search.ids_upto(s.connection(), parts, _search.MATERIALIZE)
+                return self._page(s, ask, offset, limit)
+            match = _search.branches(s.connection(), text)
+            ask.params.update(match.params)
+            ids = _search.ids_upto(s.connection(), match, _search.MATERIALIZE)
             if ids is not None:
-                return self._listed_page(
-                    s, [Content.id.in_(sorted(ids)), *cond], order, offset, limit
-                )
-            page, estimate = self._window_page(s, text, cond, order, offset, limit)
+                ask.params["ids"] = sorted(ids)
+                return self._listed_page(s, ask, offset, limit)
+            page, estimate = self._window_page(s, ask, match, offset, limit)
             if page is not None:
                 return page
             # no filter: some branch found more than MATERIALIZE, so the match is at least that
-            floor = offset + limit if cond else _search.MATERIALIZE + 1
-            union = _search.union_of(parts)
-            return self._matched_page(s, union, cond, order, (offset, limit), max(floor, estimate))
+            floor = offset + limit if owner else _search.MATERIALIZE + 1
+            return self._matched_page(s, ask, match, (offset, limit), max(floor, estimate))
 
-    def _page(self, s: Session, cond: list[Any], order: list, offset: int, limit: int) -> Page:
-        """The page of the contents ``cond`` selects, with their exact count. Without a filter
+    def _page(self, s: Session, ask: _Ask, offset: int, limit: int) -> Page:
+        """The page of all contents (or an owner's), with their exact count. Without a filter
         that is every content: the type tallies' sum (``ddas.registry.tallies`` keeps it equal to
         a recount), not a count of the whole table (tens of milliseconds at a million copies)."""
-        tallied = select(func.coalesce(func.sum(TypeTally.contents), 0))
-        total = self._count(s, cond) if cond else int(s.scalar(tallied) or 0)  # PG: numeric
-        return self._ordered_page(s, cond, order, offset, limit, total)
+        if ask.owned:
+            total = _scalar(s, _statement("count", "", True), ask.params) or 0
+        else:
+            total = int(s.scalar(_statement("tallied", "", False)) or 0)  # PG: numeric
+        rows = _scalars(s, _statement("ordered", ask.sort, ask.owned), ask.params)
+        items = self._summaries(s, list(rows))
+        return Page(total=total, offset=offset, limit=limit, items=items)
 
-    def _listed_page(
-        self, s: Session, cond: list[Any], order: list, offset: int, limit: int
-    ) -> Page:
-        """The page of a short id list (at most ``MATERIALIZE``) and its exact count in one
-        statement: ``count(*) OVER ()`` counts the rows the page is sorted from.
-
-        The list is looked up by primary key first, then sorted: ``OFFSET 0`` keeps PostgreSQL's
-        planner from walking the sort order's index backwards and filtering every row by the list
-        (it expects the list's rows to be spread evenly; that reads the whole table to count).
-        """
-        listed = select(Content).where(*cond).offset(0).subquery()
-        row, adapter = aliased(Content, listed), ClauseAdapter(listed)
-        keys = [adapter.traverse(_expression(key)) for key in order]
-        query = select(row, func.count().over().label("total")).order_by(*keys)
-        rows = s.execute(query.offset(offset).limit(limit)).all()
-        total = rows[0].total if rows else self._count(s, cond) if offset else 0
+    def _listed_page(self, s: Session, ask: _Ask, offset: int, limit: int) -> Page:
+        """The page of a short id list (``ids``, at most ``MATERIALIZE``) and its exact count in
+        one statement: ``count(*) OVER ()`` counts the rows the page is sorted from."""
+        listed = _statement("listed", ask.sort, ask.owned)
+        rows = s.execute(listed, _searchsql.bound(listed, ask.params)).all()
+        count = _statement("count_listed", "", ask.owned)
+        total = rows[0].total if rows else (_scalar(s, count, ask.params) or 0) if offset else 0
         items = self._summaries(s, [r[0] for r in rows])
         return Page(total=total, offset=offset, limit=limit, items=items)
 
     def _matched_page(
-        self,
-        s: Session,
-        matched: CompoundSelect,
-        cond: list[Any],
-        order: list,
-        window: tuple[int, int],
-        estimate: int,
+        self, s: Session, ask: _Ask, match: Match, window: tuple[int, int], estimate: int
     ) -> Page:
         """The page of a text too broad to list by id and too rare for the window: the match is
         built once, as the page's subquery, and not a second time to count it.
@@ -168,29 +239,19 @@ class Datasets(RegistryPart):
         end, which shows nothing, counts the match.
         """
         offset, limit = window
-        cond = [Content.id.in_(matched), *cond]
-        query = select(Content).where(*cond).order_by(*order).offset(offset).limit(limit)
-        rows = list(s.scalars(query))
+        rows = list(_scalars(s, _matched(ask.sort, ask.owned, match.key), ask.params))
         if len(rows) == limit:
             total = max(estimate, offset + limit)
             items = self._summaries(s, rows)
             return Page(total=total, offset=offset, limit=limit, items=items, total_exact=False)
-        total = offset + len(rows) if rows or not offset else self._count(s, cond)
+        if rows or not offset:
+            total = offset + len(rows)
+        else:
+            total = _scalar(s, _matched("", ask.owned, match.key), ask.params) or 0
         return Page(total=total, offset=offset, limit=limit, items=self._summaries(s, rows))
 
-    @staticmethod
-    def _count(s: Session, cond: list[Any]) -> int:
-        return s.scalar(select(func.count(Content.id)).where(*cond)) or 0
-
-    def _ordered_page(
-        self, s: Session, cond: list[Any], order: list, offset: int, limit: int, total: int
-    ) -> Page:
-        rows = s.scalars(select(Content).where(*cond).order_by(*order).offset(offset).limit(limit))
-        items = self._summaries(s, list(rows))
-        return Page(total=total, offset=offset, limit=limit, items=items)
-
     def _window_page(
-        self, s: Session, text: str, cond: list[Any], order: list, offset: int, limit: int
+        self, s: Session, ask: _Ask, match: Match, offset: int, limit: int
     ) -> tuple[Page | None, int]:
         """The page of a *broad* text, from the first rows in sort order alone, and the estimated
         total; no page if the text is too selective for that (then the match is built instead).
@@ -201,16 +262,15 @@ class Datasets(RegistryPart):
         (``total_exact=False``): counting 50,000 matches would cost more than the page itself.
         """
         window = min(WINDOW_MAX, max(WINDOW, WINDOW_PER_ROW * (offset + limit)))
-        rows = s.scalar(select(func.max(Content.id))) or 0  # ids are dense enough for an estimate
-        first = select(Content.id).order_by(*order).limit(window).scalar_subquery()
-        preds = [Content.id.in_(first), _search.row_predicate(text), *cond]
-        hits = s.scalars(select(Content.id).where(*preds).order_by(*order)).all()
+        rows = s.scalar(_statement("max_id", "", False)) or 0  # ids are dense enough to estimate
+        hits_of = _window(ask.sort, ask.owned, match.row_key)
+        hits = _scalars(s, hits_of, {**ask.params, "window": window}).all()
         covered = rows <= window
         estimate = max(len(hits) + 1, round(len(hits) * rows / window))
         if not covered and len(hits) < offset + limit:
             return None, estimate
         ids = hits[offset : offset + limit]
-        by_id = {c.id: c for c in s.scalars(select(Content).where(Content.id.in_(ids)))}
+        by_id = {c.id: c for c in s.scalars(_statement("by_ids", "", False), {"ids": ids})}
         items = self._summaries(s, [by_id[i] for i in ids if i in by_id])
         if covered:
             return Page(total=len(hits), offset=offset, limit=limit, items=items), len(hits)
@@ -222,11 +282,7 @@ class Datasets(RegistryPart):
         ids = [c.id for c in contents]
         owners: dict[int, set[str]] = defaultdict(set)
         if ids:
-            for cid, who in s.execute(
-                select(Copy.content_id, Copy.owner)
-                .where(Copy.content_id.in_(ids), Copy.state == "present")
-                .distinct()
-            ):
+            for cid, who in s.execute(_statement("owners", "", False), {"ids": ids}):
                 owners[cid].add(who)
         urls = urls_by_content(s, ids)
         return [

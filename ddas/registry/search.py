@@ -21,31 +21,26 @@ UNION of branches that each use one index:
   PostgreSQL under a non-C collation);
 * alias digests: equality on ``digests(algorithm, value)``'s index (value-only, as before);
 * words of extracted metadata and of annotations: btree ranges (:mod:`ddas.registry.metasearch`).
+
+This module decides a text's :class:`Match`: which branches, how each is narrowed, and the values
+they bind. The statements are built once per such shape by :mod:`ddas.registry.searchsql`, so a
+search costs its queries, not SQLAlchemy building and compiling them anew for every text.
 """
 
 from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Connection,
-    Select,
-    and_,
-    column,
-    func,
-    literal_column,
-    or_,
-    select,
-    table,
-    union,
-)
+from sqlalchemy import Connection, TextClause
 from sqlalchemy import text as sql_text
-from sqlalchemy.sql import CompoundSelect
 
-from ddas.registry.metasearch import word_branches, word_predicate
-from ddas.registry.models import Content, Digest, Source
+from ddas.registry import searchsql
+from ddas.registry.metasearch import ordered_words, shape_of, word_params
+from ddas.registry.searchsql import Key, Narrowing, Prefix, RowKey
 
 TRIGRAM = 3
 #: Up to this many matches, ``search`` runs the match once and pages over the id list.
@@ -89,6 +84,18 @@ def hex_prefix_range(prefix: str) -> tuple[str, str | None]:
     return prefix, digits[:-1] + "0123456789abcdef"["0123456789abcdef".index(digits[-1]) + 1]
 
 
+@lru_cache(maxsize=4 * MAX_PROBED)
+def _fts_probe(fts: str, rows: str, grams: int, probe: int) -> TextClause:
+    """The statement counting the first ``probe`` rows of each of ``grams`` trigrams (``:g<i>``),
+    beside the table's largest id (built once per arity: parsing it is not free either)."""
+    arms = [f"SELECT -1, -1, max(id) FROM {rows}"] + [
+        f"SELECT {i}, count(*), max(rowid) FROM (SELECT rowid FROM {fts} WHERE {fts} MATCH :g{i}"
+        f" LIMIT {probe})"
+        for i in range(grams)
+    ]
+    return sql_text(" UNION ALL ".join(arms))
+
+
 def _fts_query(conn: Connection, fts: str, rows: str, text: str) -> str | None:
     """The FTS5 query narrowing to rows that may contain ``text``; None if no row can.
 
@@ -104,14 +111,9 @@ def _fts_query(conn: Connection, fts: str, rows: str, text: str) -> str | None:
     for i in range(len(text) - TRIGRAM + 1):
         where.setdefault(text[i : i + TRIGRAM], i)
     grams = list(where)[:: -(-len(where) // MAX_PROBED)]  # long texts: an even sample is enough
-    arms = [f"SELECT -1, -1, max(id) FROM {rows}"] + [
-        f"SELECT {i}, count(*), max(rowid) FROM (SELECT rowid FROM {fts} WHERE {fts} MATCH :g{i}"
-        f" LIMIT {PROBE})"
-        for i in range(len(grams))
-    ]
     quoted = ['"' + g.replace('"', '""') + '"' for g in grams]
     result = conn.execute(
-        sql_text(" UNION ALL ".join(arms)), {f"g{i}": q for i, q in enumerate(quoted)}
+        _fts_probe(fts, rows, len(grams), PROBE), {f"g{i}": q for i, q in enumerate(quoted)}
     ).all()
     top = max(1, next(last for i, _n, last in result if i == -1) or 1)
     estimate = {}
@@ -212,28 +214,24 @@ def _pg_rare_grams(conn: Connection, tbl: str, col: str, text: str) -> list[str]
     return chosen[:RAREST]
 
 
-def _pg_narrowed(
-    conn: Connection, tbl: str, column_: ColumnElement[str], text: str, key: ColumnElement[int]
-) -> Select | None:
-    """``key`` of the rows of ``tbl`` whose lower-cased ``column_`` contains ``text``, found
-    through its rarest trigrams (None: the text is short or the table small)."""
-    grams = _pg_rare_grams(conn, tbl, column_.key, text)
-    if not grams:
-        return None
-    lowered = func.lower(column_)
-    narrow = [lowered.like(_like(unit), escape="\\") for unit in grams]
-    # ``key + 0``: a DISTINCT over the bare key lets the planner walk key's btree in order and
-    # filter every row (0.5 s at 1M rows) when it overestimates the matches; this keeps the
-    # trigram index in charge.
-    return select((key + 0).label(key.key)).where(*narrow, func.strpos(lowered, text) > 0)
-
-
-def _candidates(conn: Connection, fts: str, rows: str, text: str) -> Select | None:
-    query = _fts_query(conn, fts, rows, text)
-    if query is None:
-        return None
-    index = table(fts, column("rowid"))
-    return select(index.c.rowid).where(literal_column(fts).op("MATCH")(query))
+def _narrowing(conn: Connection, which: str, text: str, params: dict[str, Any]) -> Narrowing:
+    """How the ``names`` or ``urls`` branch asks for ``text`` (see :data:`searchsql.Narrowing`),
+    adding the values it binds to ``params``."""
+    fts, rows, col = ("contents_fts", "contents", "name")
+    if which == "urls":
+        fts, rows, col = ("sources_fts", "sources", "url")
+    if conn.dialect.name == "sqlite" and len(text) >= TRIGRAM and sqlite_fts(conn):
+        query = _fts_query(conn, fts, rows, text)
+        if query is None:
+            return None  # a trigram no row contains: no row can match
+        params[f"{which}_match"] = query
+        return "fts"
+    if conn.dialect.name == "postgresql":  # a long text is narrowed by its rarest trigrams
+        grams = _pg_rare_grams(conn, rows, col, text)
+        if grams:
+            params.update({f"{which}_g{i}": _like(unit) for i, unit in enumerate(grams)})
+            return len(grams)
+    return "like"  # pg_trgm's own plan, or a scan
 
 
 def _like(text: str) -> str:
@@ -241,77 +239,55 @@ def _like(text: str) -> str:
     return f"%{_like_escape(text)}%"
 
 
-def _blake3_prefix(text: str) -> list[ColumnElement[bool]]:
-    """Conditions selecting contents whose BLAKE3 starts with ``text``; [] if it is not hex."""
+def _blake3_prefix(text: str, params: dict[str, Any]) -> Prefix:
+    """The BLAKE3 range of ``text`` (its bounds added to ``params``); None if it is not hex."""
     if not _HEX.fullmatch(text):
-        return []
-    lo, hi = hex_prefix_range(text)
-    return [Content.blake3 >= lo] + ([Content.blake3 < hi] if hi else [])
+        return None
+    params["b3_lo"], hi = hex_prefix_range(text)
+    if hi is None:
+        return "lo"
+    params["b3_hi"] = hi
+    return "lohi"
 
 
-def row_predicate(text: str) -> ColumnElement[bool]:
-    """The same match as :func:`branches`, as a filter on one ``contents`` row.
+@dataclass(frozen=True)
+class Match:
+    """How a text matches: the shape of its statements (``key``; :mod:`ddas.registry.searchsql`
+    builds them once per shape) and the values bound into them."""
 
-    For a text that matches a large share of all datasets ("era5", ".nc"), testing rows in the
-    page's sort order until the page is full reads a few thousand rows, where building the whole
-    match set reads every match (see ``Datasets._window_page`` in :mod:`ddas.registry.queries`).
-    """
-    pattern = _like(text)
-    in_url = select(Source.id).where(
-        Source.content_id == Content.id, func.lower(Source.url).like(pattern, escape="\\")
-    )
-    alias = select(Digest.id).where(Digest.content_id == Content.id, Digest.value == text)
-    arms = [func.lower(Content.name).like(pattern, escape="\\"), in_url.exists(), alias.exists()]
-    if prefix := _blake3_prefix(text):
-        arms.append(and_(*prefix))
-    if (in_words := word_predicate(text)) is not None:
-        arms.append(in_words)
-    return or_(*arms)
+    key: Key
+    params: dict[str, Any]
+
+    @property
+    def row_key(self) -> RowKey:
+        """The shape of :func:`searchsql.row_predicate` for this text."""
+        return self.key[2], self.key[4]
 
 
-def branches(conn: Connection, text: str) -> list[Select]:
-    """One index-driven SELECT of content ids per way ``text`` (stripped, lower-cased, non-empty)
-    can match (see the module doc). Building them asks the FTS index about trigrams: build once,
-    then use them with :func:`ids_upto` and :func:`union_of`."""
-    pattern = _like(text)
-    in_name = func.lower(Content.name).like(pattern, escape="\\")
-    in_url = func.lower(Source.url).like(pattern, escape="\\")
-    out: list[Select] = [select(Digest.content_id).where(Digest.value == text)]
-    if conn.dialect.name == "sqlite" and len(text) >= TRIGRAM and sqlite_fts(conn):
-        names = _candidates(conn, "contents_fts", "contents", text)
-        urls = _candidates(conn, "sources_fts", "sources", text)
-        if names is not None:
-            out.append(select(Content.id).where(Content.id.in_(names), in_name))
-        if urls is not None:
-            out.append(select(Source.content_id).where(Source.id.in_(urls), in_url).distinct())
-    else:  # PostgreSQL narrows a long text by its rarest trigrams; else pg_trgm's plan or a scan
-        names = urls = None
-        if conn.dialect.name == "postgresql":
-            names = _pg_narrowed(conn, "contents", Content.name, text, Content.id)
-            urls = _pg_narrowed(conn, "sources", Source.url, text, Source.content_id)
-        out += [
-            select(Content.id).where(in_name) if names is None else names,
-            (urls if urls is not None else select(Source.content_id).where(in_url)).distinct(),
-        ]
-    if prefix := _blake3_prefix(text):
-        out.append(select(Content.id).where(*prefix))
-    return out + word_branches(text, conn)  # metadata and annotation words (migration 0005)
+def branches(conn: Connection, text: str) -> Match:
+    """The index-driven branches by which ``text`` (stripped, lower-cased, non-empty) can match
+    (see the module doc). Choosing them asks the FTS index (SQLite) or a table sample (PostgreSQL)
+    about trigrams, and the metadata index about words: choose once, then use the match with
+    :func:`ids_upto` and :func:`searchsql.union_of`."""
+    params: dict[str, Any] = {"q_text": text, "q_like": _like(text)}
+    names = _narrowing(conn, "names", text, params)
+    urls = _narrowing(conn, "urls", text, params)
+    prefix = _blake3_prefix(text, params)
+    meta, words = ordered_words(conn, text)  # metadata and annotation words (migration 0005)
+    params |= word_params("m", meta) | word_params("a", words)
+    return Match((names, urls, prefix, shape_of(meta), shape_of(words)), params)
 
 
-def union_of(parts: list[Select]) -> CompoundSelect:
-    """All the content ids the branches find, each once."""
-    return union(*parts)
-
-
-def ids_upto(conn: Connection, parts: list[Select], cap: int) -> set[int] | None:
+def ids_upto(conn: Connection, match: Match, cap: int) -> set[int] | None:
     """The ids the branches find if none finds more than ``cap``; else None (a broad text).
 
     Each branch is asked with ``LIMIT cap + 1`` on its own: a UNION is built whole before any
     LIMIT applies, which for a text found 50,000 times costs half a second just to learn that.
     """
     found: set[int] = set()
-    for branch in parts:
-        ids = conn.execute(branch.limit(cap + 1)).scalars().all()
+    params = {**match.params, "cap": cap + 1}
+    for branch in searchsql.limited(match.key):
+        ids = conn.execute(branch, searchsql.bound(branch, params)).scalars().all()
         if len(ids) > cap:
             return None
         found.update(i for i in ids if i is not None)
