@@ -307,3 +307,23 @@ def test_a_search_of_a_known_shape_builds_and_compiles_no_statement(shared_libra
         sa.event.remove(registry.engine, "after_cursor_execute", on_execute)
     assert searchsql.parts.cache_info().misses == built, "a statement was built again"
     assert not compiled, "\n".join(" ".join(c.split())[:200] for c in compiled)
+
+
+def test_words_in_no_metadata_skip_the_metadata_branch(shared_library) -> None:
+    """A URL fragment's words ("data3", "example", ...) are mostly in no file's metadata: the
+    probe that ranks them says so, and the branch that needs every word (a semi-join per word,
+    which PostgreSQL takes milliseconds just to plan) is not run. The answer is a full scan's."""
+    registry, library = shared_library
+    ran: list[str] = []
+
+    def on_execute(conn, cursor, statement, *args) -> None:
+        if "metadata_words" in statement and "count(*)" not in statement:
+            ran.append(statement)
+
+    sa.event.listen(registry.engine, "before_cursor_execute", on_execute)
+    try:
+        page = registry.search("data3.example.org/cmip6_tas", limit=500)
+    finally:
+        sa.event.remove(registry.engine, "before_cursor_execute", on_execute)
+    assert {i.name for i in page.items} == scan(library, "data3.example.org/cmip6_tas") != set()
+    assert not ran, "\n".join(" ".join(c.split())[:200] for c in ran)

@@ -62,9 +62,13 @@ def by_shape(words: list[str]) -> list[str]:
 
 def ordered_words(conn: Connection | None, text: str) -> tuple[list[str], list[str]]:
     """The words of ``text`` as the metadata branch asks them (the rarest first: its range
-    gives the candidates; then :func:`by_shape`) and as the other word statements ask them."""
+    gives the candidates; then :func:`by_shape`; [] when some word is in no metadata, so that
+    the branch, several semi-joins for a URL fragment's words, is not even planned) and as the
+    other word statements ask them."""
     words = by_shape(query_words(text))
-    rarest = rarest_first(conn, words)
+    rarest, missing = rarest_first(conn, words)
+    if missing:  # some word is in no content's metadata: the branch would find nothing
+        return [], words
     return rarest[:1] + by_shape(rarest[1:]), words
 
 
@@ -118,17 +122,19 @@ def _probes(shape: Shape) -> Select:
     return union_all(*probes)  # type: ignore[return-value]
 
 
-def rarest_first(conn: Connection | None, words: list[str]) -> list[str]:
+def rarest_first(conn: Connection | None, words: list[str]) -> tuple[list[str], bool]:
     """``words`` ordered by how many contents have them, from the first :data:`PROBE` entries of
     each range: fewer entries is rarer; among words with that many, the one whose PROBE-th entry
-    has the larger content id is rarer (its entries are spread thinner over the ids)."""
+    has the larger content id is rarer (its entries are spread thinner over the ids). And whether
+    some word has no entry at all (then no content has every word: a URL fragment's ``data23``)."""
     if conn is None or len(words) < 2:
-        return words
+        return words, False
     # one statement for all words: a URL fragment has up to MAX_QUERY_WORDS of them
     params = {"probe": PROBE, **word_params("r", words)}
     rows = conn.execute(_probes(shape_of(words)), params)
     rank = {words[k]: (n, -(last or 0)) for k, n, last in rows}
-    return sorted(words, key=rank.__getitem__)
+    ordered = sorted(words, key=rank.__getitem__)
+    return ordered, rank[ordered[0]][0] == 0
 
 
 def _metadata_ids(shape: Shape) -> Select:
@@ -154,8 +160,9 @@ def _annotation_ids(shape: Shape) -> Select:
 
 def word_branches(meta: Shape, notes: Shape) -> list[Select]:
     """SELECTs of content ids whose metadata (words ``m<i>`` of shape ``meta``, rarest first), or
-    whose annotation (words ``a<i>`` of shape ``notes``), holds every word; [] for no words."""
-    if not meta:
+    whose annotation (words ``a<i>`` of shape ``notes``), holds every word; [] for no words.
+    An empty ``meta`` (with ``notes``) leaves the metadata branch out."""
+    if not notes:
         return []
     annotated = _annotation_ids(notes).subquery()
     by_url = (
@@ -167,6 +174,8 @@ def word_branches(meta: Shape, notes: Shape) -> list[Select]:
     by_content = select(Annotation.content_id).where(
         Annotation.id.in_(select(annotated)), Annotation.content_id.is_not(None)
     )
+    if not meta:
+        return [by_url, by_content]
     found = _metadata_ids(meta).subquery()
     return [select(found.c[0]), by_url, by_content]
 
