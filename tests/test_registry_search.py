@@ -243,6 +243,7 @@ def test_a_mid_size_match_is_built_once_per_page_and_counted_only_at_its_end(
     monkeypatch.setattr(search, "MATERIALIZE", 3)  # "era5" (15 matches) is broad
     monkeypatch.setattr(queries, "WINDOW", 4)  # and 4 rows of the sort order never hold a page
     monkeypatch.setattr(queries, "WINDOW_PER_ROW", 0)
+    monkeypatch.setattr(queries, "WINDOW_MAX", 4)  # nor may a walk of the index read more
     counted: list[str] = []
 
     def count_of_match(conn, cursor, statement, *args) -> None:
@@ -327,3 +328,39 @@ def test_words_in_no_metadata_skip_the_metadata_branch(shared_library) -> None:
         sa.event.remove(registry.engine, "before_cursor_execute", on_execute)
     assert {i.name for i in page.items} == scan(library, "data3.example.org/cmip6_tas") != set()
     assert not ran, "\n".join(" ".join(c.split())[:200] for c in ran)
+
+
+def test_a_mid_size_match_is_paged_by_walking_the_sort_order(shared_library, monkeypatch) -> None:
+    """A text too broad to list by id and too rare for the row-tested window is paged by walking
+    the sort order's index, each row tested against the match's ids (no fetch-and-sort of every
+    match); a walk that covers the table says the exact total, one that does not an estimate.
+    Pages are the full match's, in order, in every sort."""
+    registry, library = shared_library
+    from ddas.registry import queries
+
+    monkeypatch.setattr(search, "MATERIALIZE", 3)  # "era5" (15 matches) is broad
+    monkeypatch.setattr(queries, "WINDOW", 4)  # 4 rows of the sort order never hold a page
+    monkeypatch.setattr(queries, "WINDOW_PER_ROW", 0)
+    walked: list[str] = []
+
+    def on_execute(conn, cursor, statement, *args) -> None:
+        if re.search(r"\) AS anon_\d+\s+WHERE anon_\d+\.id IN \(SELECT digests", statement):
+            walked.append(statement)
+
+    sa.event.listen(registry.engine, "before_cursor_execute", on_execute)
+    try:
+        for sort, key in [("name", str.lower), ("-name", str.lower), ("id", None)]:
+            pages = [registry.search("era5", sort=sort, offset=o, limit=4) for o in (0, 4, 8, 12)]
+            names = [i.name for p in pages for i in p.items]
+            if key is None:
+                assert sorted(names) == sorted(scan(library, "era5")), sort
+            else:
+                expected = sorted(scan(library, "era5"), key=key, reverse=sort.startswith("-"))
+                assert names == expected, sort
+            last = pages[-1]
+            assert (last.total, last.total_exact, len(last.items)) == (15, True, 3)
+        first = registry.search("era5", sort="name", limit=2)
+        assert first.total >= 3 and len(first.items) == 2
+    finally:
+        sa.event.remove(registry.engine, "before_cursor_execute", on_execute)
+    assert walked, "the pages came from walking the index"

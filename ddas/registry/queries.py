@@ -8,134 +8,37 @@ in one of three ways depending on how many match. Reports (duplicates, stats, ev
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
-from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, ScalarResult, Select, bindparam, func, select
-from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql.util import ClauseAdapter
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ddas.records import MAX_PAGE, CopyInfo, DatasetDetail, DatasetSummary, Page
 from ddas.registry import search as _search
-from ddas.registry import searchsql as _searchsql
 from ddas.registry.database import RegistryPart
 from ddas.registry.metasearch import MAX_QUERY_WORDS
-from ddas.registry.models import Content, Copy, Digest, Event, Source, TypeTally
+from ddas.registry.models import Content, Copy, Digest, Event, Source
+from ddas.registry.pagesql import (
+    Ask,
+    matched,
+    ordering,
+    scalar,
+    scalars,
+    statement,
+    walk,
+    window_hits,
+)
 from ddas.registry.reports import urls_by_content
 from ddas.registry.rows import copy_info, event_info, source_info
 from ddas.registry.search import Match
+from ddas.registry.searchsql import bound
 
-SORTS = {
-    "name": Content.name,
-    "size": Content.size,
-    "last_used": Content.last_used_at,
-    "created": Content.created_at,
-    "copies": Content.copy_count,  # present copies, kept by ddas.registry.tallies
-    "id": Content.id,
-}
 MAX_LIMIT = MAX_PAGE
 #: Rows of the sort order a broad search reads for its page: at least WINDOW, WINDOW_PER_ROW per row
 #: up to the page's end, at most WINDOW_MAX (see ``Datasets._window_page``).
 WINDOW, WINDOW_PER_ROW, WINDOW_MAX = 2_000, 40, 50_000
-
-
-def ordering(sort: str) -> list[ColumnElement]:
-    """ORDER BY for a ``sort`` name (``-`` for descending). The id breaks ties in the key's
-    direction, so that one (key, id) index serves both directions."""
-    key = sort.removeprefix("-")
-    if key not in SORTS:
-        raise ValueError(f"sort must be one of {sorted(SORTS)}, optionally with '-'")
-    column = SORTS[key]
-    return [column.desc(), Content.id.desc()] if sort.startswith("-") else [column, Content.id]
-
-
-def _expression(key: Any) -> ColumnElement:
-    """An ORDER BY key as a SQL expression (an ORM attribute gives its column), which a
-    ``ClauseAdapter`` can move onto a subquery's columns."""
-    return key.__clause_element__() if hasattr(key, "__clause_element__") else key
-
-
-def _owned() -> ColumnElement[bool]:
-    """Contents of which the bound ``owner`` holds a copy."""
-    mine = Copy.owner == bindparam("owner")
-    return select(Copy.id).where(Copy.content_id == Content.id, mine).exists()
-
-
-@dataclass
-class _Ask:
-    """What a search asks beside its text: the sort, whether an owner filters, and the values
-    every statement of the search may bind (``owner``, ``page_offset``, ``page_limit``, and the
-    match's own, see :mod:`ddas.registry.searchsql`)."""
-
-    sort: str
-    owned: bool
-    params: dict[str, Any]
-
-
-def _paged(query: Select) -> Select:
-    return query.offset(bindparam("page_offset", type_=Integer)).limit(
-        bindparam("page_limit", type_=Integer)
-    )
-
-
-def _scalar(s: Session, statement: Select, params: dict[str, Any]) -> Any:
-    return s.scalar(statement, _searchsql.bound(statement, params))
-
-
-def _scalars(s: Session, statement: Select, params: dict[str, Any]) -> ScalarResult[Any]:
-    return s.scalars(statement, _searchsql.bound(statement, params))
-
-
-@lru_cache(maxsize=128)
-def _statement(kind: str, sort: str, owned: bool) -> Select:
-    """The statements of a search that do not depend on its match, built once each: a SELECT
-    compiles in milliseconds, several times what running this one costs."""
-    cond = [_owned()] if owned else []
-    if kind in ("listed", "count_listed", "by_ids"):
-        cond.insert(0, Content.id.in_(bindparam("ids", expanding=True)))
-    if kind == "listed":
-        # The list is looked up by primary key first, then sorted: ``OFFSET 0`` keeps PostgreSQL's
-        # planner from walking the sort order's index backwards and filtering every row by the
-        # list (it expects the list's rows to be spread evenly; that reads the whole table).
-        listed = select(Content).where(*cond).offset(0).subquery()
-        row, adapter = aliased(Content, listed), ClauseAdapter(listed)
-        keys = [adapter.traverse(_expression(key)) for key in ordering(sort)]
-        return _paged(select(row, func.count().over().label("total")).order_by(*keys))
-    if kind in ("count", "count_listed"):
-        return select(func.count(Content.id)).where(*cond)
-    if kind == "ordered":
-        return _paged(select(Content).where(*cond).order_by(*ordering(sort)))
-    if kind == "by_ids":
-        return select(Content).where(*cond)
-    if kind == "max_id":
-        return select(func.max(Content.id))
-    if kind == "tallied":
-        return select(func.coalesce(func.sum(TypeTally.contents), 0))
-    if kind == "owners":
-        listed = Copy.content_id.in_(bindparam("ids", expanding=True))
-        return select(Copy.content_id, Copy.owner).where(listed, Copy.state == "present").distinct()
-    raise ValueError(kind)
-
-
-@lru_cache(maxsize=_searchsql.CACHED_SHAPES)
-def _matched(sort: str, owned: bool, key: _searchsql.Key) -> Select:
-    """The page of the match of shape ``key`` as a subquery (``sort`` "": its count)."""
-    cond = [Content.id.in_(_searchsql.union_of(key)), *([_owned()] if owned else [])]
-    if not sort:
-        return select(func.count(Content.id)).where(*cond)
-    return _paged(select(Content).where(*cond).order_by(*ordering(sort)))
-
-
-@lru_cache(maxsize=_searchsql.CACHED_SHAPES)
-def _window(sort: str, owned: bool, key: _searchsql.RowKey) -> Select:
-    """The ids among the first ``window`` rows of the sort order that match (row predicate of
-    shape ``key``), in that order."""
-    order = ordering(sort)
-    first = select(Content.id).order_by(*order).limit(bindparam("window", type_=Integer))
-    preds = [Content.id.in_(first.scalar_subquery()), _searchsql.row_predicate(key)]
-    return select(Content.id).where(*preds, *([_owned()] if owned else [])).order_by(*order)
+WALK_MARGIN = 1.25  # a mid-size match's walk reads this many times the rows its estimate needs
 
 
 class Datasets(RegistryPart):
@@ -187,7 +90,7 @@ class Datasets(RegistryPart):
         if not (offset >= 0 and 1 <= limit <= MAX_LIMIT):
             raise ValueError(f"need offset >= 0 and 1 <= limit <= {MAX_LIMIT}")
         text = q.replace("\x00", "").strip().lower()
-        ask = _Ask(
+        ask = Ask(
             sort, owner is not None, {"owner": owner, "page_offset": offset, "page_limit": limit}
         )
         with self._read() as s:
@@ -204,32 +107,68 @@ class Datasets(RegistryPart):
                 return page
             # no filter: some branch found more than MATERIALIZE, so the match is at least that
             floor = offset + limit if owner else _search.MATERIALIZE + 1
+            walked = self._walked_page(s, ask, match, (offset, limit), max(floor, estimate))
+            if walked is not None:
+                return walked
             return self._matched_page(s, ask, match, (offset, limit), max(floor, estimate))
 
-    def _page(self, s: Session, ask: _Ask, offset: int, limit: int) -> Page:
+    def _page(self, s: Session, ask: Ask, offset: int, limit: int) -> Page:
         """The page of all contents (or an owner's), with their exact count. Without a filter
         that is every content: the type tallies' sum (``ddas.registry.tallies`` keeps it equal to
         a recount), not a count of the whole table (tens of milliseconds at a million copies)."""
         if ask.owned:
-            total = _scalar(s, _statement("count", "", True), ask.params) or 0
+            total = scalar(s, statement("count", "", True), ask.params) or 0
         else:
-            total = int(s.scalar(_statement("tallied", "", False)) or 0)  # PG: numeric
-        rows = _scalars(s, _statement("ordered", ask.sort, ask.owned), ask.params)
+            total = int(s.scalar(statement("tallied", "", False)) or 0)  # PG: numeric
+        rows = scalars(s, statement("ordered", ask.sort, ask.owned), ask.params)
         items = self._summaries(s, list(rows))
         return Page(total=total, offset=offset, limit=limit, items=items)
 
-    def _listed_page(self, s: Session, ask: _Ask, offset: int, limit: int) -> Page:
+    def _listed_page(self, s: Session, ask: Ask, offset: int, limit: int) -> Page:
         """The page of a short id list (``ids``, at most ``MATERIALIZE``) and its exact count in
         one statement: ``count(*) OVER ()`` counts the rows the page is sorted from."""
-        listed = _statement("listed", ask.sort, ask.owned)
-        rows = s.execute(listed, _searchsql.bound(listed, ask.params)).all()
-        count = _statement("count_listed", "", ask.owned)
-        total = rows[0].total if rows else (_scalar(s, count, ask.params) or 0) if offset else 0
+        listed = statement("listed", ask.sort, ask.owned)
+        rows = s.execute(listed, bound(listed, ask.params)).all()
+        count = statement("count_listed", "", ask.owned)
+        total = rows[0].total if rows else (scalar(s, count, ask.params) or 0) if offset else 0
         items = self._summaries(s, [r[0] for r in rows])
         return Page(total=total, offset=offset, limit=limit, items=items)
 
+    def _walked_page(
+        self, s: Session, ask: Ask, match: Match, window: tuple[int, int], estimate: int
+    ) -> Page | None:
+        """The page of a mid-size match (too many to list by id, too few for the window's row
+        test to fill a page), by walking the sort order's index (``pagesql.walk``); None when the
+        walk would read more than ``WINDOW_MAX`` rows (a deep page: the match is built instead).
+
+        Fetching thousands of matching rows by id and sorting them all for 50 (SQLite: 17 ms
+        for 7,500), or PostgreSQL's plan for it (a scan of the whole table), costs more than
+        walking the ~``need / share`` first rows of the index. The walk's width comes from the
+        ``estimate`` of the match's size, and grows if the matches are not spread evenly. Its
+        total is that of the window pages: exact if the walk covered the table, else estimated.
+        """
+        offset, limit = window
+        need = offset + limit
+        rows = s.scalar(statement("max_id", "", False)) or 0
+        width = max(WINDOW, math.ceil(WALK_MARGIN * need * rows / max(estimate, 1)))
+        walked = walk(ask.sort, ask.owned, match.key)
+        while True:
+            if width > WINDOW_MAX and rows > WINDOW_MAX:
+                return None
+            hits = scalars(s, walked, {**ask.params, "window": width}).all()
+            if len(hits) >= need or rows <= width:
+                break
+            width *= 4
+        ids = hits[offset:need]
+        by_id = {c.id: c for c in s.scalars(statement("by_ids", "", False), {"ids": ids})}
+        items = self._summaries(s, [by_id[i] for i in ids if i in by_id])
+        if rows <= width:
+            return Page(total=len(hits), offset=offset, limit=limit, items=items)
+        total = max(estimate, need, round(len(hits) * rows / width))
+        return Page(total=total, offset=offset, limit=limit, items=items, total_exact=False)
+
     def _matched_page(
-        self, s: Session, ask: _Ask, match: Match, window: tuple[int, int], estimate: int
+        self, s: Session, ask: Ask, match: Match, window: tuple[int, int], estimate: int
     ) -> Page:
         """The page of a text too broad to list by id and too rare for the window: the match is
         built once, as the page's subquery, and not a second time to count it.
@@ -239,7 +178,7 @@ class Datasets(RegistryPart):
         end, which shows nothing, counts the match.
         """
         offset, limit = window
-        rows = list(_scalars(s, _matched(ask.sort, ask.owned, match.key), ask.params))
+        rows = list(scalars(s, matched(ask.sort, ask.owned, match.key), ask.params))
         if len(rows) == limit:
             total = max(estimate, offset + limit)
             items = self._summaries(s, rows)
@@ -247,11 +186,11 @@ class Datasets(RegistryPart):
         if rows or not offset:
             total = offset + len(rows)
         else:
-            total = _scalar(s, _matched("", ask.owned, match.key), ask.params) or 0
+            total = scalar(s, matched("", ask.owned, match.key), ask.params) or 0
         return Page(total=total, offset=offset, limit=limit, items=self._summaries(s, rows))
 
     def _window_page(
-        self, s: Session, ask: _Ask, match: Match, offset: int, limit: int
+        self, s: Session, ask: Ask, match: Match, offset: int, limit: int
     ) -> tuple[Page | None, int]:
         """The page of a *broad* text, from the first rows in sort order alone, and the estimated
         total; no page if the text is too selective for that (then the match is built instead).
@@ -262,15 +201,15 @@ class Datasets(RegistryPart):
         (``total_exact=False``): counting 50,000 matches would cost more than the page itself.
         """
         window = min(WINDOW_MAX, max(WINDOW, WINDOW_PER_ROW * (offset + limit)))
-        rows = s.scalar(_statement("max_id", "", False)) or 0  # ids are dense enough to estimate
-        hits_of = _window(ask.sort, ask.owned, match.row_key)
-        hits = _scalars(s, hits_of, {**ask.params, "window": window}).all()
+        rows = s.scalar(statement("max_id", "", False)) or 0  # ids are dense enough to estimate
+        hits_of = window_hits(ask.sort, ask.owned, match.row_key)
+        hits = scalars(s, hits_of, {**ask.params, "window": window}).all()
         covered = rows <= window
         estimate = max(len(hits) + 1, round(len(hits) * rows / window))
         if not covered and len(hits) < offset + limit:
             return None, estimate
         ids = hits[offset : offset + limit]
-        by_id = {c.id: c for c in s.scalars(_statement("by_ids", "", False), {"ids": ids})}
+        by_id = {c.id: c for c in s.scalars(statement("by_ids", "", False), {"ids": ids})}
         items = self._summaries(s, [by_id[i] for i in ids if i in by_id])
         if covered:
             return Page(total=len(hits), offset=offset, limit=limit, items=items), len(hits)
@@ -282,7 +221,7 @@ class Datasets(RegistryPart):
         ids = [c.id for c in contents]
         owners: dict[int, set[str]] = defaultdict(set)
         if ids:
-            for cid, who in s.execute(_statement("owners", "", False), {"ids": ids}):
+            for cid, who in s.execute(statement("owners", "", False), {"ids": ids}):
                 owners[cid].add(who)
         urls = urls_by_content(s, ids)
         return [
