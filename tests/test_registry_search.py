@@ -220,6 +220,15 @@ def test_long_texts_asked_by_their_rarest_trigrams_answer_what_a_scan_would(
             units = search._pg_units("data2.example.org/x")
             assert units["a2."][1] is not None and not units["a2."][1].search("data20.example")
             assert search._pg_rare_grams(conn, "sources", "url", "era5") is None  # short: as is
+            # the sample's index answers each trigram's test as a scan of the sample would
+            sample = search._pg_sample(conn, "sources", "url")
+            index = search._sample_index(sample)
+            for t in [text, "data2.example.org/x", "/goes16/2004/modis_0004.nc", "a2.b"]:
+                for unit, (_at, rx) in search._pg_units(t).items():
+                    scanned = {
+                        i for i, v in enumerate(sample) if (rx.search(v) if rx else unit in v)
+                    }
+                    assert index.get(unit if rx is None else "$" + unit[:2], set()) == scanned, unit
     for q in [
         *QUERIES,
         "data3.example.org/cmip6_tas/20",

@@ -56,6 +56,7 @@ PG_SAMPLE_ROWS = 2000
 PG_SAMPLE_TTL = 600.0  # seconds a table's sample is reused (a registry's mix changes slowly)
 PG_RARE_SHARE = 0.2  # a trigram in more than this share of the sample is not worth asking for
 _ALNUM3 = re.compile(r"(?=([0-9a-z]{3}))")  # pg_trgm's trigrams inside one word, ASCII
+_ALNUM1 = re.compile("[0-9a-z]")
 _WORD_END = re.compile(r"(?=([0-9a-z]{2})[^0-9a-z])")  # and its word-end trigram ("a2 ")
 _PG_SAMPLES: dict[tuple[str, str], tuple[float, list[str]]] = {}
 _FTS: dict[str, bool] = {}  # engine URL -> SQLite FTS tables exist
@@ -156,12 +157,13 @@ def _pg_sample(conn: Connection, tbl: str, col: str) -> list[str]:
 
 def warm(conn: Connection) -> None:
     """Do now what the first search would otherwise pay for: the SQLite FTS check, PostgreSQL's
-    table samples (:func:`_pg_sample`). A server calls it at start-up (``Registry.warm``)."""
+    table samples (:func:`_pg_sample`) and their trigram indexes (:func:`_sample_index`). A
+    server calls it at start-up (``Registry.warm``)."""
     if conn.dialect.name == "sqlite":
         sqlite_fts(conn)
     elif conn.dialect.name == "postgresql":
-        _pg_sample(conn, "contents", "name")
-        _pg_sample(conn, "sources", "url")
+        _sample_index(_pg_sample(conn, "contents", "name"))
+        _sample_index(_pg_sample(conn, "sources", "url"))
 
 
 def _pg_units(text: str) -> dict[str, tuple[int, re.Pattern[str] | None]]:
@@ -179,6 +181,32 @@ def _pg_units(text: str) -> dict[str, tuple[int, re.Pattern[str] | None]]:
         unit, pair = text[match.start() : match.start() + TRIGRAM], match.group(1)
         units.setdefault(unit, (match.start(), re.compile(re.escape(pair) + "(?![0-9a-z])")))
     return units
+
+
+_NONE: frozenset[int] = frozenset()
+_INDEXES: dict[int, tuple[list[str], dict[str, frozenset[int]]]] = {}
+
+
+def _sample_index(sample: list[str]) -> dict[str, frozenset[int]]:
+    """Which rows of a sample hold each of its 3-character substrings, and (as ``"$" + pair``)
+    each pair of characters that ends a word there: what :func:`_pg_units`' tests ask of every
+    sampled row, answered by one lookup each. Built once per sample (it lives as long as the
+    sample's cache entry), not for every search."""
+    cached = _INDEXES.get(id(sample))
+    if cached is not None and cached[0] is sample:
+        return cached[1]
+    found: dict[str, set[int]] = {}
+    for row, value in enumerate(sample):
+        for i in range(len(value) - 1):
+            if i + 2 < len(value):
+                found.setdefault(value[i : i + 3], set()).add(row)
+            if i + 2 == len(value) or not _ALNUM1.match(value[i + 2]):
+                found.setdefault("$" + value[i : i + 2], set()).add(row)
+    index = {key: frozenset(rows) for key, rows in found.items()}
+    if len(_INDEXES) > 16:  # samples are few (two tables per registry); drop stale ones
+        _INDEXES.clear()
+    _INDEXES[id(sample)] = (sample, index)
+    return index
 
 
 def _pg_rare_grams(conn: Connection, tbl: str, col: str, text: str) -> list[str] | None:
@@ -200,9 +228,9 @@ def _pg_rare_grams(conn: Connection, tbl: str, col: str, text: str) -> list[str]
     sample = _pg_sample(conn, tbl, col)
     if not sample:
         return None
+    index = _sample_index(sample)
     holds = {
-        unit: {i for i, v in enumerate(sample) if (rx.search(v) if rx else unit in v)}
-        for unit, (_at, rx) in units.items()
+        u: index.get(u if rx is None else "$" + u[:2], _NONE) for u, (_at, rx) in units.items()
     }
     rare = sorted(
         (u for u in units if len(holds[u]) <= PG_RARE_SHARE * len(sample)),
