@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine.default import CACHE_MISS
 
 from ddas.identity import Validators, normalize_url
-from ddas.registry import Registry, search
+from ddas.registry import Registry, search, searchsql
 from ddas.registry.models import Base
 from ddas.registry.search import hex_prefix_range, is_search_object
 
@@ -220,6 +220,15 @@ def test_long_texts_asked_by_their_rarest_trigrams_answer_what_a_scan_would(
             units = search._pg_units("data2.example.org/x")
             assert units["a2."][1] is not None and not units["a2."][1].search("data20.example")
             assert search._pg_rare_grams(conn, "sources", "url", "era5") is None  # short: as is
+            # the sample's index answers each trigram's test as a scan of the sample would
+            sample = search._pg_sample(conn, "sources", "url")
+            index = search._sample_index(sample)
+            for t in [text, "data2.example.org/x", "/goes16/2004/modis_0004.nc", "a2.b"]:
+                for unit, (_at, rx) in search._pg_units(t).items():
+                    scanned = {
+                        i for i, v in enumerate(sample) if (rx.search(v) if rx else unit in v)
+                    }
+                    assert index.get(unit if rx is None else "$" + unit[:2], set()) == scanned, unit
     for q in [
         *QUERIES,
         "data3.example.org/cmip6_tas/20",
@@ -243,6 +252,7 @@ def test_a_mid_size_match_is_built_once_per_page_and_counted_only_at_its_end(
     monkeypatch.setattr(search, "MATERIALIZE", 3)  # "era5" (15 matches) is broad
     monkeypatch.setattr(queries, "WINDOW", 4)  # and 4 rows of the sort order never hold a page
     monkeypatch.setattr(queries, "WINDOW_PER_ROW", 0)
+    monkeypatch.setattr(queries, "WINDOW_MAX", 4)  # nor may a walk of the index read more
     counted: list[str] = []
 
     def count_of_match(conn, cursor, statement, *args) -> None:
@@ -282,3 +292,84 @@ def test_warm_compiles_the_search_statements_of_every_word_count(registry, libra
         sa.event.remove(registry.engine, "after_cursor_execute", on_execute)
     assert {i.name for i in page.items} == scan(library, "data3.example.org/cmip6_tas/2011")
     assert not compiled, "\n".join(" ".join(c.split())[:200] for c in compiled)
+
+
+def test_a_search_of_a_known_shape_builds_and_compiles_no_statement(shared_library) -> None:
+    """Building a search's SELECTs and compiling them cost more CPU than running them, so a text
+    whose words differ from an earlier one's but not its shape (here a long word and a short one,
+    in either order) reuses that search's statements: none built, none compiled."""
+    registry, library = shared_library
+    assert {i.name for i in registry.search("2005/jr").items} == scan(library, "2005/jr")
+    compiled: list[str] = []
+
+    def on_execute(conn, cursor, statement, parameters, context, executemany) -> None:
+        probe = statement.startswith("SELECT -1, -1, max(id)")  # FTS probes: plain text
+        if context is not None and context.cache_hit is CACHE_MISS and not probe:
+            compiled.append(statement)
+
+    built = searchsql.parts.cache_info().misses
+    sa.event.listen(registry.engine, "after_cursor_execute", on_execute)
+    try:
+        for q in ["2006/me", "a5/2005", "a2/2003"]:  # a short word after the long one, or before
+            page = registry.search(q, limit=500)
+            assert {i.name for i in page.items} == scan(library, q) != set(), q
+    finally:
+        sa.event.remove(registry.engine, "after_cursor_execute", on_execute)
+    assert searchsql.parts.cache_info().misses == built, "a statement was built again"
+    assert not compiled, "\n".join(" ".join(c.split())[:200] for c in compiled)
+
+
+def test_words_in_no_metadata_skip_the_metadata_branch(shared_library) -> None:
+    """A URL fragment's words ("data3", "example", ...) are mostly in no file's metadata: the
+    probe that ranks them says so, and the branch that needs every word (a semi-join per word,
+    which PostgreSQL takes milliseconds just to plan) is not run. The answer is a full scan's."""
+    registry, library = shared_library
+    ran: list[str] = []
+
+    def on_execute(conn, cursor, statement, *args) -> None:
+        if "metadata_words" in statement and "count(*)" not in statement:
+            ran.append(statement)
+
+    sa.event.listen(registry.engine, "before_cursor_execute", on_execute)
+    try:
+        page = registry.search("data3.example.org/cmip6_tas", limit=500)
+    finally:
+        sa.event.remove(registry.engine, "before_cursor_execute", on_execute)
+    assert {i.name for i in page.items} == scan(library, "data3.example.org/cmip6_tas") != set()
+    assert not ran, "\n".join(" ".join(c.split())[:200] for c in ran)
+
+
+def test_a_mid_size_match_is_paged_by_walking_the_sort_order(shared_library, monkeypatch) -> None:
+    """A text too broad to list by id and too rare for the row-tested window is paged by walking
+    the sort order's index, each row tested against the match's ids (no fetch-and-sort of every
+    match); a walk that covers the table says the exact total, one that does not an estimate.
+    Pages are the full match's, in order, in every sort."""
+    registry, library = shared_library
+    from ddas.registry import queries
+
+    monkeypatch.setattr(search, "MATERIALIZE", 3)  # "era5" (15 matches) is broad
+    monkeypatch.setattr(queries, "WINDOW", 4)  # 4 rows of the sort order never hold a page
+    monkeypatch.setattr(queries, "WINDOW_PER_ROW", 0)
+    walked: list[str] = []
+
+    def on_execute(conn, cursor, statement, *args) -> None:
+        if re.search(r"\) AS anon_\d+\s+WHERE anon_\d+\.id IN \(SELECT digests", statement):
+            walked.append(statement)
+
+    sa.event.listen(registry.engine, "before_cursor_execute", on_execute)
+    try:
+        for sort, key in [("name", str.lower), ("-name", str.lower), ("id", None)]:
+            pages = [registry.search("era5", sort=sort, offset=o, limit=4) for o in (0, 4, 8, 12)]
+            names = [i.name for p in pages for i in p.items]
+            if key is None:
+                assert sorted(names) == sorted(scan(library, "era5")), sort
+            else:
+                expected = sorted(scan(library, "era5"), key=key, reverse=sort.startswith("-"))
+                assert names == expected, sort
+            last = pages[-1]
+            assert (last.total, last.total_exact, len(last.items)) == (15, True, 3)
+        first = registry.search("era5", sort="name", limit=2)
+        assert first.total >= 3 and len(first.items) == 2
+    finally:
+        sa.event.remove(registry.engine, "before_cursor_execute", on_execute)
+    assert walked, "the pages came from walking the index"

@@ -9,17 +9,26 @@ index-driven shape as :mod:`ddas.registry.search`'s branches, which add these to
 Several words are matched from the *rarest* one: its range gives the candidates, and each other word
 is an ``EXISTS`` on the (content, word) index for that candidate. An ``INTERSECT`` of the ranges
 would read every entry of each: ``reanalysis var042`` read the 250,000 contents with "reanalysis"
-to keep the 3,750 that also have ``var042`` (1.6 s at 1M copies). How rare a word is comes from
-the first :data:`PROBE` entries of its range (see :func:`rarest_first`).
+to keep the 3,750 that also have ``var042``. How rare a word is comes from the first :data:`PROBE`
+entries of its range (see :func:`rarest_first`).
+
+Statements are built once per *shape* and hold bound parameters only: a shape is which words are
+short (matched whole) in the order they are asked (:func:`shape_of`), and a word's bounds are the
+parameters ``<prefix><i>_lo`` / ``_hi`` (:func:`word_params`). Building and compiling a statement
+costs far more CPU than running it, so a search for other words of the same shape reuses both.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Integer,
     Select,
     and_,
+    bindparam,
     func,
     intersect,
     literal,
@@ -35,6 +44,8 @@ from ddas.registry.models import Annotation, AnnotationWord, Content, MetadataWo
 MAX_QUERY_WORDS = 8
 SHORT = 3  # words shorter than this must match whole (a prefix "m" would match half the index)
 PROBE = 1000  # index entries counted per word to tell the rarest of several words
+#: Which words of a search are short (matched whole), in the order they are asked.
+Shape = tuple[bool, ...]
 
 
 def query_words(text: str) -> list[str]:
@@ -42,69 +53,118 @@ def query_words(text: str) -> list[str]:
     return list(dict.fromkeys(words_of(text)))[:MAX_QUERY_WORDS]
 
 
-def _range(column: ColumnElement[str], word: str) -> ColumnElement[bool]:
-    """``column`` starts with ``word`` (or equals it, for a short word), as a btree range."""
-    if len(word) < SHORT:
-        return column == word
-    upper = word[:-1] + chr(ord(word[-1]) + 1)
-    return and_(column >= word, column < upper)
+def by_shape(words: list[str]) -> list[str]:
+    """``words`` with the long ones first, then the short ones, each in the order given: all
+    words must match whatever their order, and texts whose words differ only in where their
+    short ones are then share one shape (one statement to build and compile)."""
+    return sorted(words, key=lambda w: len(w) < SHORT)
 
 
-def _has_word(content_id: ColumnElement[int], word: str) -> ColumnElement[bool]:
-    """The content ``content_id`` has a metadata word starting with ``word`` (one index probe)."""
+def ordered_words(conn: Connection | None, text: str) -> tuple[list[str], list[str]]:
+    """The words of ``text`` as the metadata branch asks them (the rarest first: its range
+    gives the candidates; then :func:`by_shape`; [] when some word is in no metadata, so that
+    the branch, several semi-joins for a URL fragment's words, is not even planned) and as the
+    other word statements ask them."""
+    words = by_shape(query_words(text))
+    rarest, missing = rarest_first(conn, words)
+    if missing:  # some word is in no content's metadata: the branch would find nothing
+        return [], words
+    return rarest[:1] + by_shape(rarest[1:]), words
+
+
+def shape_of(words: list[str]) -> Shape:
+    """The statement shape of these words: which of them match whole."""
+    return tuple(len(w) < SHORT for w in words)
+
+
+def word_params(prefix: str, words: list[str]) -> dict[str, str]:
+    """The bound values of :func:`_range` for ``words`` under ``prefix``: a word ``w`` at ``i`` is
+    ``<prefix><i>_lo = w`` and, unless short, ``<prefix><i>_hi`` = ``w`` with its last character
+    incremented (every string starting with ``w`` sorts in ``[lo, hi)``)."""
+    out = {}
+    for i, word in enumerate(words):
+        out[f"{prefix}{i}_lo"] = word
+        if len(word) >= SHORT:
+            out[f"{prefix}{i}_hi"] = word[:-1] + chr(ord(word[-1]) + 1)
+    return out
+
+
+def _range(column: ColumnElement[str], name: str, short: bool) -> ColumnElement[bool]:
+    """``column`` starts with word ``name`` (or equals it, when short), as a btree range."""
+    if short:
+        return column == bindparam(f"{name}_lo")
+    return and_(column >= bindparam(f"{name}_lo"), column < bindparam(f"{name}_hi"))
+
+
+def _has_word(content_id: ColumnElement[int], name: str, short: bool) -> ColumnElement[bool]:
+    """The content ``content_id`` has a metadata word starting with word ``name`` (one probe)."""
     other = aliased(MetadataWord)
     return (
-        select(other.word).where(other.content_id == content_id, _range(other.word, word)).exists()
+        select(other.word)
+        .where(other.content_id == content_id, _range(other.word, name, short))
+        .exists()
     )
 
 
-def rarest_first(conn: Connection | None, words: list[str]) -> list[str]:
-    """``words`` ordered by how many contents have them, from the first :data:`PROBE` entries of
-    each range: fewer entries is rarer; among words with that many, the one whose PROBE-th entry
-    has the larger content id is rarer (its entries are spread thinner over the ids)."""
-    if conn is None or len(words) < 2:
-        return words
+@lru_cache(maxsize=64)
+def _probes(shape: Shape) -> Select:
+    """One statement counting the first PROBE entries of each word's range (``r<k>``)."""
     probes = []
-    for k, w in enumerate(words):
+    for k, short in enumerate(shape):
         first = (
             select(MetadataWord.content_id)
-            .where(_range(MetadataWord.word, w))
+            .where(_range(MetadataWord.word, f"r{k}", short))
             .order_by(MetadataWord.word, MetadataWord.content_id)
-            .limit(PROBE)
+            .limit(bindparam("probe", type_=Integer))
             .subquery()
         )
         probes.append(select(literal(k), func.count(), func.max(first.c.content_id)))
+    return union_all(*probes)  # type: ignore[return-value]
+
+
+def rarest_first(conn: Connection | None, words: list[str]) -> tuple[list[str], bool]:
+    """``words`` ordered by how many contents have them, from the first :data:`PROBE` entries of
+    each range: fewer entries is rarer; among words with that many, the one whose PROBE-th entry
+    has the larger content id is rarer (its entries are spread thinner over the ids). And whether
+    some word has no entry at all (then no content has every word: a URL fragment's ``data23``)."""
+    if conn is None or len(words) < 2:
+        return words, False
     # one statement for all words: a URL fragment has up to MAX_QUERY_WORDS of them
-    rank = {words[k]: (n, -(last or 0)) for k, n, last in conn.execute(union_all(*probes))}
-    return sorted(words, key=rank.__getitem__)
+    params = {"probe": PROBE, **word_params("r", words)}
+    rows = conn.execute(_probes(shape_of(words)), params)
+    rank = {words[k]: (n, -(last or 0)) for k, n, last in rows}
+    ordered = sorted(words, key=rank.__getitem__)
+    return ordered, rank[ordered[0]][0] == 0
 
 
-def _metadata_ids(words: list[str]) -> Select:
-    """Contents with every word: the first word's range, the others probed per candidate."""
-    first, *rest = words
+def _metadata_ids(shape: Shape) -> Select:
+    """Contents with every word (``m<i>``): the first word's range, the others probed per
+    candidate."""
+    first, *rest = shape
+    probes = (_has_word(MetadataWord.content_id, f"m{i}", s) for i, s in enumerate(rest, 1))
     return (
         select(MetadataWord.content_id)
-        .where(
-            _range(MetadataWord.word, first), *(_has_word(MetadataWord.content_id, w) for w in rest)
-        )
+        .where(_range(MetadataWord.word, "m0", first), *probes)
         .distinct()
     )
 
 
-def _annotation_ids(words: list[str]) -> Select:
+def _annotation_ids(shape: Shape) -> Select:
+    """Annotations with every word (``a<i>``)."""
     parts = [
-        select(AnnotationWord.annotation_id).where(_range(AnnotationWord.word, w)) for w in words
+        select(AnnotationWord.annotation_id).where(_range(AnnotationWord.word, f"a{i}", s))
+        for i, s in enumerate(shape)
     ]
     return parts[0] if len(parts) == 1 else intersect(*parts)  # type: ignore[return-value]
 
 
-def word_branches(text: str, conn: Connection | None = None) -> list[Select]:
-    """SELECTs of content ids whose metadata, or whose annotation, holds every word of ``text``
-    (``conn``: to order several words rarest first)."""
-    words = query_words(text)
-    if not words:
+def word_branches(meta: Shape, notes: Shape) -> list[Select]:
+    """SELECTs of content ids whose metadata (words ``m<i>`` of shape ``meta``, rarest first), or
+    whose annotation (words ``a<i>`` of shape ``notes``), holds every word; [] for no words.
+    An empty ``meta`` (with ``notes``) leaves the metadata branch out."""
+    if not notes:
         return []
-    annotated = _annotation_ids(words).subquery()
+    annotated = _annotation_ids(notes).subquery()
     by_url = (
         select(Source.content_id)
         .join(Annotation, Annotation.url == Source.url)
@@ -114,17 +174,19 @@ def word_branches(text: str, conn: Connection | None = None) -> list[Select]:
     by_content = select(Annotation.content_id).where(
         Annotation.id.in_(select(annotated)), Annotation.content_id.is_not(None)
     )
-    meta = _metadata_ids(rarest_first(conn, words)).subquery()
-    return [select(meta.c[0]), by_url, by_content]
+    if not meta:
+        return [by_url, by_content]
+    found = _metadata_ids(meta).subquery()
+    return [select(found.c[0]), by_url, by_content]
 
 
-def word_predicate(text: str) -> ColumnElement[bool] | None:
-    """The same match as :func:`word_branches`, as a filter on one ``contents`` row."""
-    words = query_words(text)
-    if not words:
+def word_predicate(notes: Shape) -> ColumnElement[bool] | None:
+    """The same match as :func:`word_branches`, as a filter on one ``contents`` row (every word
+    as ``a<i>``, in the query's order)."""
+    if not notes:
         return None
-    in_meta = and_(*(_has_word(Content.id, w) for w in words))
-    annotated = _annotation_ids(words)
+    in_meta = and_(*(_has_word(Content.id, f"a{i}", s) for i, s in enumerate(notes)))
+    annotated = _annotation_ids(notes)
     in_note = or_(
         select(Annotation.id)
         .join(Source, Source.url == Annotation.url)

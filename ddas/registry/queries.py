@@ -8,55 +8,37 @@ in one of three ways depending on how many match. Reports (duplicates, stats, ev
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
-from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql import CompoundSelect
-from sqlalchemy.sql.util import ClauseAdapter
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ddas.records import MAX_PAGE, CopyInfo, DatasetDetail, DatasetSummary, Page
 from ddas.registry import search as _search
 from ddas.registry.database import RegistryPart
 from ddas.registry.metasearch import MAX_QUERY_WORDS
-from ddas.registry.models import Content, Copy, Digest, Event, Source, TypeTally
+from ddas.registry.models import Content, Copy, Digest, Event, Source
+from ddas.registry.pagesql import (
+    Ask,
+    matched,
+    ordering,
+    scalar,
+    scalars,
+    statement,
+    walk,
+    window_hits,
+)
 from ddas.registry.reports import urls_by_content
 from ddas.registry.rows import copy_info, event_info, source_info
+from ddas.registry.search import Match
+from ddas.registry.searchsql import bound
 
-SORTS = {
-    "name": Content.name,
-    "size": Content.size,
-    "last_used": Content.last_used_at,
-    "created": Content.created_at,
-    "copies": Content.copy_count,  # present copies, kept by ddas.registry.tallies
-    "id": Content.id,
-}
 MAX_LIMIT = MAX_PAGE
 #: Rows of the sort order a broad search reads for its page: at least WINDOW, WINDOW_PER_ROW per row
 #: up to the page's end, at most WINDOW_MAX (see ``Datasets._window_page``).
 WINDOW, WINDOW_PER_ROW, WINDOW_MAX = 2_000, 40, 50_000
-
-
-def ordering(sort: str) -> list[ColumnElement]:
-    """ORDER BY for a ``sort`` name (``-`` for descending). The id breaks ties in the key's
-    direction, so that one (key, id) index serves both directions."""
-    key = sort.removeprefix("-")
-    if key not in SORTS:
-        raise ValueError(f"sort must be one of {sorted(SORTS)}, optionally with '-'")
-    column = SORTS[key]
-    return [column.desc(), Content.id.desc()] if sort.startswith("-") else [column, Content.id]
-
-
-def _expression(key: Any) -> ColumnElement:
-    """An ORDER BY key as a SQL expression (an ORM attribute gives its column), which a
-    ``ClauseAdapter`` can move onto a subquery's columns."""
-    return key.__clause_element__() if hasattr(key, "__clause_element__") else key
-
-
-def owned_by(owner: str) -> ColumnElement[bool]:
-    """Contents of which ``owner`` holds a copy."""
-    return select(Copy.id).where(Copy.content_id == Content.id, Copy.owner == owner).exists()
+WALK_MARGIN = 1.25  # a mid-size match's walk reads this many times the rows its estimate needs
 
 
 class Datasets(RegistryPart):
@@ -79,12 +61,13 @@ class Datasets(RegistryPart):
     def _warm_texts(self) -> list[str]:
         """Search texts of every shape a user's search may take: a fragment of a registered URL
         (its trigrams exist, so the index branches are built), and 2 to MAX_QUERY_WORDS words,
-        since statements differ by the count of a text's words (a URL fragment has many)."""
+        since statements differ by the count of a text's words (a URL fragment has many) and by
+        how many are short (a file name's ``nc``)."""
         with self._read() as s:
             url = s.scalar(select(Source.url).order_by(Source.id.desc()).limit(1))
         fragment = url.split("://")[-1][:40] if url else "warm-up.example.org/ddas/2026"
-        words = [" ".join(f"ddaswarm{j}" for j in range(k)) for k in range(2, MAX_QUERY_WORDS + 1)]
-        return ["", "ddas-warm-up", fragment, *words]
+        words = [" ".join(f"ddaswarm{j}" for j in range(k)) for k in range(1, MAX_QUERY_WORDS + 1)]
+        return ["", "ddas-warm-up", fragment, *words[1:], *(f"{w} nc" for w in words[:-1])]
 
     def search(
         self,
@@ -100,65 +83,92 @@ class Datasets(RegistryPart):
         The match is a UNION of index-driven branches (``ddas.registry.search``), so a selective
         text costs milliseconds at a million copies instead of two table scans. A selective text
         (the usual case) becomes a short id list; a broad one is paged from the sort order
-        (``_window_page``), or, when that cannot serve the page, matched as a subquery.
+        (``_window_page``), or, when that cannot serve the page, matched as a subquery. Every
+        statement is built once per shape (``_statement``) with the text's values bound.
         """
-        order = ordering(sort)
+        ordering(sort)  # a bad sort is the caller's error before any statement is built
         if not (offset >= 0 and 1 <= limit <= MAX_LIMIT):
             raise ValueError(f"need offset >= 0 and 1 <= limit <= {MAX_LIMIT}")
         text = q.replace("\x00", "").strip().lower()
-        cond = [owned_by(owner)] if owner else []
+        ask = Ask(
+            sort, owner is not None, {"owner": owner, "page_offset": offset, "page_limit": limit}
+        )
         with self._read() as s:
             if not text:
-                return self._page(s, cond, order, offset, limit)
-            parts = _search.branches(s.connection(), text)
-            ids = _search.ids_upto(s.connection(), parts, _search.MATERIALIZE)
+                return self._page(s, ask, offset, limit)
+            match = _search.branches(s.connection(), text)
+            ask.params.update(match.params)
+            ids = _search.ids_upto(s.connection(), match, _search.MATERIALIZE)
             if ids is not None:
-                return self._listed_page(
-                    s, [Content.id.in_(sorted(ids)), *cond], order, offset, limit
-                )
-            page, estimate = self._window_page(s, text, cond, order, offset, limit)
+                ask.params["ids"] = sorted(ids)
+                return self._listed_page(s, ask, offset, limit)
+            page, estimate = self._window_page(s, ask, match, offset, limit)
             if page is not None:
                 return page
             # no filter: some branch found more than MATERIALIZE, so the match is at least that
-            floor = offset + limit if cond else _search.MATERIALIZE + 1
-            union = _search.union_of(parts)
-            return self._matched_page(s, union, cond, order, (offset, limit), max(floor, estimate))
+            floor = offset + limit if owner else _search.MATERIALIZE + 1
+            walked = self._walked_page(s, ask, match, (offset, limit), max(floor, estimate))
+            if walked is not None:
+                return walked
+            return self._matched_page(s, ask, match, (offset, limit), max(floor, estimate))
 
-    def _page(self, s: Session, cond: list[Any], order: list, offset: int, limit: int) -> Page:
-        """The page of the contents ``cond`` selects, with their exact count. Without a filter
+    def _page(self, s: Session, ask: Ask, offset: int, limit: int) -> Page:
+        """The page of all contents (or an owner's), with their exact count. Without a filter
         that is every content: the type tallies' sum (``ddas.registry.tallies`` keeps it equal to
         a recount), not a count of the whole table (tens of milliseconds at a million copies)."""
-        tallied = select(func.coalesce(func.sum(TypeTally.contents), 0))
-        total = self._count(s, cond) if cond else int(s.scalar(tallied) or 0)  # PG: numeric
-        return self._ordered_page(s, cond, order, offset, limit, total)
+        if ask.owned:
+            total = scalar(s, statement("count", "", True), ask.params) or 0
+        else:
+            total = int(s.scalar(statement("tallied", "", False)) or 0)  # PG: numeric
+        rows = scalars(s, statement("ordered", ask.sort, ask.owned), ask.params)
+        items = self._summaries(s, list(rows))
+        return Page(total=total, offset=offset, limit=limit, items=items)
 
-    def _listed_page(
-        self, s: Session, cond: list[Any], order: list, offset: int, limit: int
-    ) -> Page:
-        """The page of a short id list (at most ``MATERIALIZE``) and its exact count in one
-        statement: ``count(*) OVER ()`` counts the rows the page is sorted from.
-
-        The list is looked up by primary key first, then sorted: ``OFFSET 0`` keeps PostgreSQL's
-        planner from walking the sort order's index backwards and filtering every row by the list
-        (it expects the list's rows to be spread evenly; that reads the whole table to count).
-        """
-        listed = select(Content).where(*cond).offset(0).subquery()
-        row, adapter = aliased(Content, listed), ClauseAdapter(listed)
-        keys = [adapter.traverse(_expression(key)) for key in order]
-        query = select(row, func.count().over().label("total")).order_by(*keys)
-        rows = s.execute(query.offset(offset).limit(limit)).all()
-        total = rows[0].total if rows else self._count(s, cond) if offset else 0
+    def _listed_page(self, s: Session, ask: Ask, offset: int, limit: int) -> Page:
+        """The page of a short id list (``ids``, at most ``MATERIALIZE``) and its exact count in
+        one statement: ``count(*) OVER ()`` counts the rows the page is sorted from."""
+        listed = statement("listed", ask.sort, ask.owned)
+        rows = s.execute(listed, bound(listed, ask.params)).all()
+        count = statement("count_listed", "", ask.owned)
+        total = rows[0].total if rows else (scalar(s, count, ask.params) or 0) if offset else 0
         items = self._summaries(s, [r[0] for r in rows])
         return Page(total=total, offset=offset, limit=limit, items=items)
 
+    def _walked_page(
+        self, s: Session, ask: Ask, match: Match, window: tuple[int, int], estimate: int
+    ) -> Page | None:
+        """The page of a mid-size match (too many to list by id, too few for the window's row
+        test to fill a page), by walking the sort order's index (``pagesql.walk``); None when the
+        walk would read more than ``WINDOW_MAX`` rows (a deep page: the match is built instead).
+
+        Fetching thousands of matching rows by id and sorting them all for 50 (SQLite: 17 ms
+        for 7,500), or PostgreSQL's plan for it (a scan of the whole table), costs more than
+        walking the ~``need / share`` first rows of the index. The walk's width comes from the
+        ``estimate`` of the match's size, and grows if the matches are not spread evenly. Its
+        total is that of the window pages: exact if the walk covered the table, else estimated.
+        """
+        offset, limit = window
+        need = offset + limit
+        rows = s.scalar(statement("max_id", "", False)) or 0
+        width = max(WINDOW, math.ceil(WALK_MARGIN * need * rows / max(estimate, 1)))
+        walked = walk(ask.sort, ask.owned, match.key)
+        while True:
+            if width > WINDOW_MAX and rows > WINDOW_MAX:
+                return None
+            hits = scalars(s, walked, {**ask.params, "window": width}).all()
+            if len(hits) >= need or rows <= width:
+                break
+            width *= 4
+        ids = hits[offset:need]
+        by_id = {c.id: c for c in s.scalars(statement("by_ids", "", False), {"ids": ids})}
+        items = self._summaries(s, [by_id[i] for i in ids if i in by_id])
+        if rows <= width:
+            return Page(total=len(hits), offset=offset, limit=limit, items=items)
+        total = max(estimate, need, round(len(hits) * rows / width))
+        return Page(total=total, offset=offset, limit=limit, items=items, total_exact=False)
+
     def _matched_page(
-        self,
-        s: Session,
-        matched: CompoundSelect,
-        cond: list[Any],
-        order: list,
-        window: tuple[int, int],
-        estimate: int,
+        self, s: Session, ask: Ask, match: Match, window: tuple[int, int], estimate: int
     ) -> Page:
         """The page of a text too broad to list by id and too rare for the window: the match is
         built once, as the page's subquery, and not a second time to count it.
@@ -168,29 +178,19 @@ class Datasets(RegistryPart):
         end, which shows nothing, counts the match.
         """
         offset, limit = window
-        cond = [Content.id.in_(matched), *cond]
-        query = select(Content).where(*cond).order_by(*order).offset(offset).limit(limit)
-        rows = list(s.scalars(query))
+        rows = list(scalars(s, matched(ask.sort, ask.owned, match.key), ask.params))
         if len(rows) == limit:
             total = max(estimate, offset + limit)
             items = self._summaries(s, rows)
             return Page(total=total, offset=offset, limit=limit, items=items, total_exact=False)
-        total = offset + len(rows) if rows or not offset else self._count(s, cond)
+        if rows or not offset:
+            total = offset + len(rows)
+        else:
+            total = scalar(s, matched("", ask.owned, match.key), ask.params) or 0
         return Page(total=total, offset=offset, limit=limit, items=self._summaries(s, rows))
 
-    @staticmethod
-    def _count(s: Session, cond: list[Any]) -> int:
-        return s.scalar(select(func.count(Content.id)).where(*cond)) or 0
-
-    def _ordered_page(
-        self, s: Session, cond: list[Any], order: list, offset: int, limit: int, total: int
-    ) -> Page:
-        rows = s.scalars(select(Content).where(*cond).order_by(*order).offset(offset).limit(limit))
-        items = self._summaries(s, list(rows))
-        return Page(total=total, offset=offset, limit=limit, items=items)
-
     def _window_page(
-        self, s: Session, text: str, cond: list[Any], order: list, offset: int, limit: int
+        self, s: Session, ask: Ask, match: Match, offset: int, limit: int
     ) -> tuple[Page | None, int]:
         """The page of a *broad* text, from the first rows in sort order alone, and the estimated
         total; no page if the text is too selective for that (then the match is built instead).
@@ -201,16 +201,15 @@ class Datasets(RegistryPart):
         (``total_exact=False``): counting 50,000 matches would cost more than the page itself.
         """
         window = min(WINDOW_MAX, max(WINDOW, WINDOW_PER_ROW * (offset + limit)))
-        rows = s.scalar(select(func.max(Content.id))) or 0  # ids are dense enough for an estimate
-        first = select(Content.id).order_by(*order).limit(window).scalar_subquery()
-        preds = [Content.id.in_(first), _search.row_predicate(text), *cond]
-        hits = s.scalars(select(Content.id).where(*preds).order_by(*order)).all()
+        rows = s.scalar(statement("max_id", "", False)) or 0  # ids are dense enough to estimate
+        hits_of = window_hits(ask.sort, ask.owned, match.row_key)
+        hits = scalars(s, hits_of, {**ask.params, "window": window}).all()
         covered = rows <= window
         estimate = max(len(hits) + 1, round(len(hits) * rows / window))
         if not covered and len(hits) < offset + limit:
             return None, estimate
         ids = hits[offset : offset + limit]
-        by_id = {c.id: c for c in s.scalars(select(Content).where(Content.id.in_(ids)))}
+        by_id = {c.id: c for c in s.scalars(statement("by_ids", "", False), {"ids": ids})}
         items = self._summaries(s, [by_id[i] for i in ids if i in by_id])
         if covered:
             return Page(total=len(hits), offset=offset, limit=limit, items=items), len(hits)
@@ -222,11 +221,7 @@ class Datasets(RegistryPart):
         ids = [c.id for c in contents]
         owners: dict[int, set[str]] = defaultdict(set)
         if ids:
-            for cid, who in s.execute(
-                select(Copy.content_id, Copy.owner)
-                .where(Copy.content_id.in_(ids), Copy.state == "present")
-                .distinct()
-            ):
+            for cid, who in s.execute(statement("owners", "", False), {"ids": ids}):
                 owners[cid].add(who)
         urls = urls_by_content(s, ids)
         return [

@@ -21,31 +21,26 @@ UNION of branches that each use one index:
   PostgreSQL under a non-C collation);
 * alias digests: equality on ``digests(algorithm, value)``'s index (value-only, as before);
 * words of extracted metadata and of annotations: btree ranges (:mod:`ddas.registry.metasearch`).
+
+This module decides a text's :class:`Match`: which branches, how each is narrowed, and the values
+they bind. The statements are built once per such shape by :mod:`ddas.registry.searchsql`, so a
+search costs its queries, not SQLAlchemy building and compiling them anew for every text.
 """
 
 from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Connection,
-    Select,
-    and_,
-    column,
-    func,
-    literal_column,
-    or_,
-    select,
-    table,
-    union,
-)
+from sqlalchemy import Connection, TextClause
 from sqlalchemy import text as sql_text
-from sqlalchemy.sql import CompoundSelect
 
-from ddas.registry.metasearch import word_branches, word_predicate
-from ddas.registry.models import Content, Digest, Source
+from ddas.registry import searchsql
+from ddas.registry.metasearch import ordered_words, shape_of, word_params
+from ddas.registry.searchsql import Key, Narrowing, Prefix, RowKey
 
 TRIGRAM = 3
 #: Up to this many matches, ``search`` runs the match once and pages over the id list.
@@ -61,6 +56,7 @@ PG_SAMPLE_ROWS = 2000
 PG_SAMPLE_TTL = 600.0  # seconds a table's sample is reused (a registry's mix changes slowly)
 PG_RARE_SHARE = 0.2  # a trigram in more than this share of the sample is not worth asking for
 _ALNUM3 = re.compile(r"(?=([0-9a-z]{3}))")  # pg_trgm's trigrams inside one word, ASCII
+_ALNUM1 = re.compile("[0-9a-z]")
 _WORD_END = re.compile(r"(?=([0-9a-z]{2})[^0-9a-z])")  # and its word-end trigram ("a2 ")
 _PG_SAMPLES: dict[tuple[str, str], tuple[float, list[str]]] = {}
 _FTS: dict[str, bool] = {}  # engine URL -> SQLite FTS tables exist
@@ -89,6 +85,18 @@ def hex_prefix_range(prefix: str) -> tuple[str, str | None]:
     return prefix, digits[:-1] + "0123456789abcdef"["0123456789abcdef".index(digits[-1]) + 1]
 
 
+@lru_cache(maxsize=4 * MAX_PROBED)
+def _fts_probe(fts: str, rows: str, grams: int, probe: int) -> TextClause:
+    """The statement counting the first ``probe`` rows of each of ``grams`` trigrams (``:g<i>``),
+    beside the table's largest id (built once per arity: parsing it is not free either)."""
+    arms = [f"SELECT -1, -1, max(id) FROM {rows}"] + [
+        f"SELECT {i}, count(*), max(rowid) FROM (SELECT rowid FROM {fts} WHERE {fts} MATCH :g{i}"
+        f" LIMIT {probe})"
+        for i in range(grams)
+    ]
+    return sql_text(" UNION ALL ".join(arms))
+
+
 def _fts_query(conn: Connection, fts: str, rows: str, text: str) -> str | None:
     """The FTS5 query narrowing to rows that may contain ``text``; None if no row can.
 
@@ -104,14 +112,9 @@ def _fts_query(conn: Connection, fts: str, rows: str, text: str) -> str | None:
     for i in range(len(text) - TRIGRAM + 1):
         where.setdefault(text[i : i + TRIGRAM], i)
     grams = list(where)[:: -(-len(where) // MAX_PROBED)]  # long texts: an even sample is enough
-    arms = [f"SELECT -1, -1, max(id) FROM {rows}"] + [
-        f"SELECT {i}, count(*), max(rowid) FROM (SELECT rowid FROM {fts} WHERE {fts} MATCH :g{i}"
-        f" LIMIT {PROBE})"
-        for i in range(len(grams))
-    ]
     quoted = ['"' + g.replace('"', '""') + '"' for g in grams]
     result = conn.execute(
-        sql_text(" UNION ALL ".join(arms)), {f"g{i}": q for i, q in enumerate(quoted)}
+        _fts_probe(fts, rows, len(grams), PROBE), {f"g{i}": q for i, q in enumerate(quoted)}
     ).all()
     top = max(1, next(last for i, _n, last in result if i == -1) or 1)
     estimate = {}
@@ -154,12 +157,13 @@ def _pg_sample(conn: Connection, tbl: str, col: str) -> list[str]:
 
 def warm(conn: Connection) -> None:
     """Do now what the first search would otherwise pay for: the SQLite FTS check, PostgreSQL's
-    table samples (:func:`_pg_sample`). A server calls it at start-up (``Registry.warm``)."""
+    table samples (:func:`_pg_sample`) and their trigram indexes (:func:`_sample_index`). A
+    server calls it at start-up (``Registry.warm``)."""
     if conn.dialect.name == "sqlite":
         sqlite_fts(conn)
     elif conn.dialect.name == "postgresql":
-        _pg_sample(conn, "contents", "name")
-        _pg_sample(conn, "sources", "url")
+        _sample_index(_pg_sample(conn, "contents", "name"))
+        _sample_index(_pg_sample(conn, "sources", "url"))
 
 
 def _pg_units(text: str) -> dict[str, tuple[int, re.Pattern[str] | None]]:
@@ -179,12 +183,42 @@ def _pg_units(text: str) -> dict[str, tuple[int, re.Pattern[str] | None]]:
     return units
 
 
+_NONE: frozenset[int] = frozenset()
+_INDEXES: dict[int, tuple[list[str], dict[str, frozenset[int]]]] = {}
+
+
+def _sample_index(sample: list[str]) -> dict[str, frozenset[int]]:
+    """Which rows of a sample hold each of its 3-character substrings, and (as ``"$" + pair``)
+    each pair of characters that ends a word there: what :func:`_pg_units`' tests ask of every
+    sampled row, answered by one lookup each. Built once per sample (it lives as long as the
+    sample's cache entry), not for every search."""
+    cached = _INDEXES.get(id(sample))
+    if cached is not None and cached[0] is sample:
+        return cached[1]
+    found: dict[str, set[int]] = {}
+    for row, value in enumerate(sample):
+        for i in range(len(value) - 1):
+            if i + 2 < len(value):
+                found.setdefault(value[i : i + 3], set()).add(row)
+            if i + 2 == len(value) or not _ALNUM1.match(value[i + 2]):
+                found.setdefault("$" + value[i : i + 2], set()).add(row)
+    index = {key: frozenset(rows) for key, rows in found.items()}
+    if len(_INDEXES) > 16:  # samples are few (two tables per registry); drop stale ones
+        _INDEXES.clear()
+    _INDEXES[id(sample)] = (sample, index)
+    return index
+
+
 def _pg_rare_grams(conn: Connection, tbl: str, col: str, text: str) -> list[str] | None:
-    """Up to :data:`RAREST` substrings of ``text`` (see :func:`_pg_units`) whose trigram few
-    sampled rows contain, non-overlapping where possible; None to keep pg_trgm's own plan.
+    """Up to :data:`RAREST` substrings of ``text`` (see :func:`_pg_units`) whose trigrams few
+    sampled rows contain *together*, non-overlapping where possible; None to keep pg_trgm's own
+    plan.
 
     Asking the GIN index for these reads a few short posting lists instead of every list of a
-    long text.
+    long text. They are chosen greedily by how many sampled rows hold all of them, not each one
+    alone: the trigrams of one word go together (``goe``, ``s16`` and ``abi`` are each in a tenth
+    of the URLs, and in the same tenth), and three of them narrowed
+    ``data2.example.org/goes16_abi/2002`` to 50,000 rows, where ``a2.`` with ``002`` gives 300.
     """
     if not text.isascii():
         return None
@@ -194,46 +228,54 @@ def _pg_rare_grams(conn: Connection, tbl: str, col: str, text: str) -> list[str]
     sample = _pg_sample(conn, tbl, col)
     if not sample:
         return None
-    count = {
-        unit: sum(bool(rx.search(v)) if rx else unit in v for v in sample)
-        for unit, (_at, rx) in units.items()
+    index = _sample_index(sample)
+    holds = {
+        u: index.get(u if rx is None else "$" + u[:2], _NONE) for u, (_at, rx) in units.items()
     }
-    ranked = sorted(units, key=count.__getitem__)
-    rare = [u for u in ranked if count[u] <= PG_RARE_SHARE * len(sample)]
+    rare = sorted(
+        (u for u in units if len(holds[u]) <= PG_RARE_SHARE * len(sample)),
+        key=lambda u: len(holds[u]),
+    )
     if not rare:
         return None  # every trigram is common: so is the text, and pg_trgm's plan is as good
     chosen: list[str] = []
-    for unit in rare:
-        if all(abs(units[unit][0] - units[other][0]) >= TRIGRAM for other in chosen):
-            chosen.append(unit)
-    # A short text may have one non-overlapping rare trigram only; a second, overlapping one still
-    # narrows a lot (the planner's estimate of one '%241%' is 3x too high, enough to scan).
-    chosen += [u for u in rare if u not in chosen][: max(0, 2 - len(chosen))]
-    return chosen[:RAREST]
+    left = set(range(len(sample)))
+    while len(chosen) < RAREST:
+        apart = [
+            u
+            for u in rare
+            if u not in chosen
+            and all(abs(units[u][0] - units[other][0]) >= TRIGRAM for other in chosen)
+        ]
+        # A short text may have one non-overlapping rare trigram only; a second, overlapping one
+        # still narrows a lot (the planner's estimate of one '%241%' is 3x too high: it scans).
+        pool = apart or ([u for u in rare if u not in chosen] if len(chosen) < 2 else [])
+        if not pool:
+            break
+        best = min(pool, key=lambda u: len(left & holds[u]))  # ties: the rarer alone
+        chosen.append(best)
+        left &= holds[best]
+    return chosen
 
 
-def _pg_narrowed(
-    conn: Connection, tbl: str, column_: ColumnElement[str], text: str, key: ColumnElement[int]
-) -> Select | None:
-    """``key`` of the rows of ``tbl`` whose lower-cased ``column_`` contains ``text``, found
-    through its rarest trigrams (None: the text is short or the table small)."""
-    grams = _pg_rare_grams(conn, tbl, column_.key, text)
-    if not grams:
-        return None
-    lowered = func.lower(column_)
-    narrow = [lowered.like(_like(unit), escape="\\") for unit in grams]
-    # ``key + 0``: a DISTINCT over the bare key lets the planner walk key's btree in order and
-    # filter every row (0.5 s at 1M rows) when it overestimates the matches; this keeps the
-    # trigram index in charge.
-    return select((key + 0).label(key.key)).where(*narrow, func.strpos(lowered, text) > 0)
-
-
-def _candidates(conn: Connection, fts: str, rows: str, text: str) -> Select | None:
-    query = _fts_query(conn, fts, rows, text)
-    if query is None:
-        return None
-    index = table(fts, column("rowid"))
-    return select(index.c.rowid).where(literal_column(fts).op("MATCH")(query))
+def _narrowing(conn: Connection, which: str, text: str, params: dict[str, Any]) -> Narrowing:
+    """How the ``names`` or ``urls`` branch asks for ``text`` (see :data:`searchsql.Narrowing`),
+    adding the values it binds to ``params``."""
+    fts, rows, col = ("contents_fts", "contents", "name")
+    if which == "urls":
+        fts, rows, col = ("sources_fts", "sources", "url")
+    if conn.dialect.name == "sqlite" and len(text) >= TRIGRAM and sqlite_fts(conn):
+        query = _fts_query(conn, fts, rows, text)
+        if query is None:
+            return None  # a trigram no row contains: no row can match
+        params[f"{which}_match"] = query
+        return "fts"
+    if conn.dialect.name == "postgresql":  # a long text is narrowed by its rarest trigrams
+        grams = _pg_rare_grams(conn, rows, col, text)
+        if grams:
+            params.update({f"{which}_g{i}": _like(unit) for i, unit in enumerate(grams)})
+            return len(grams)
+    return "like"  # pg_trgm's own plan, or a scan
 
 
 def _like(text: str) -> str:
@@ -241,77 +283,55 @@ def _like(text: str) -> str:
     return f"%{_like_escape(text)}%"
 
 
-def _blake3_prefix(text: str) -> list[ColumnElement[bool]]:
-    """Conditions selecting contents whose BLAKE3 starts with ``text``; [] if it is not hex."""
+def _blake3_prefix(text: str, params: dict[str, Any]) -> Prefix:
+    """The BLAKE3 range of ``text`` (its bounds added to ``params``); None if it is not hex."""
     if not _HEX.fullmatch(text):
-        return []
-    lo, hi = hex_prefix_range(text)
-    return [Content.blake3 >= lo] + ([Content.blake3 < hi] if hi else [])
+        return None
+    params["b3_lo"], hi = hex_prefix_range(text)
+    if hi is None:
+        return "lo"
+    params["b3_hi"] = hi
+    return "lohi"
 
 
-def row_predicate(text: str) -> ColumnElement[bool]:
-    """The same match as :func:`branches`, as a filter on one ``contents`` row.
+@dataclass(frozen=True)
+class Match:
+    """How a text matches: the shape of its statements (``key``; :mod:`ddas.registry.searchsql`
+    builds them once per shape) and the values bound into them."""
 
-    For a text that matches a large share of all datasets ("era5", ".nc"), testing rows in the
-    page's sort order until the page is full reads a few thousand rows, where building the whole
-    match set reads every match (see ``Datasets._window_page`` in :mod:`ddas.registry.queries`).
-    """
-    pattern = _like(text)
-    in_url = select(Source.id).where(
-        Source.content_id == Content.id, func.lower(Source.url).like(pattern, escape="\\")
-    )
-    alias = select(Digest.id).where(Digest.content_id == Content.id, Digest.value == text)
-    arms = [func.lower(Content.name).like(pattern, escape="\\"), in_url.exists(), alias.exists()]
-    if prefix := _blake3_prefix(text):
-        arms.append(and_(*prefix))
-    if (in_words := word_predicate(text)) is not None:
-        arms.append(in_words)
-    return or_(*arms)
+    key: Key
+    params: dict[str, Any]
+
+    @property
+    def row_key(self) -> RowKey:
+        """The shape of :func:`searchsql.row_predicate` for this text."""
+        return self.key[2], self.key[4]
 
 
-def branches(conn: Connection, text: str) -> list[Select]:
-    """One index-driven SELECT of content ids per way ``text`` (stripped, lower-cased, non-empty)
-    can match (see the module doc). Building them asks the FTS index about trigrams: build once,
-    then use them with :func:`ids_upto` and :func:`union_of`."""
-    pattern = _like(text)
-    in_name = func.lower(Content.name).like(pattern, escape="\\")
-    in_url = func.lower(Source.url).like(pattern, escape="\\")
-    out: list[Select] = [select(Digest.content_id).where(Digest.value == text)]
-    if conn.dialect.name == "sqlite" and len(text) >= TRIGRAM and sqlite_fts(conn):
-        names = _candidates(conn, "contents_fts", "contents", text)
-        urls = _candidates(conn, "sources_fts", "sources", text)
-        if names is not None:
-            out.append(select(Content.id).where(Content.id.in_(names), in_name))
-        if urls is not None:
-            out.append(select(Source.content_id).where(Source.id.in_(urls), in_url).distinct())
-    else:  # PostgreSQL narrows a long text by its rarest trigrams; else pg_trgm's plan or a scan
-        names = urls = None
-        if conn.dialect.name == "postgresql":
-            names = _pg_narrowed(conn, "contents", Content.name, text, Content.id)
-            urls = _pg_narrowed(conn, "sources", Source.url, text, Source.content_id)
-        out += [
-            select(Content.id).where(in_name) if names is None else names,
-            (urls if urls is not None else select(Source.content_id).where(in_url)).distinct(),
-        ]
-    if prefix := _blake3_prefix(text):
-        out.append(select(Content.id).where(*prefix))
-    return out + word_branches(text, conn)  # metadata and annotation words (migration 0005)
+def branches(conn: Connection, text: str) -> Match:
+    """The index-driven branches by which ``text`` (stripped, lower-cased, non-empty) can match
+    (see the module doc). Choosing them asks the FTS index (SQLite) or a table sample (PostgreSQL)
+    about trigrams, and the metadata index about words: choose once, then use the match with
+    :func:`ids_upto` and :func:`searchsql.union_of`."""
+    params: dict[str, Any] = {"q_text": text, "q_like": _like(text)}
+    names = _narrowing(conn, "names", text, params)
+    urls = _narrowing(conn, "urls", text, params)
+    prefix = _blake3_prefix(text, params)
+    meta, words = ordered_words(conn, text)  # metadata and annotation words (migration 0005)
+    params |= word_params("m", meta) | word_params("a", words)
+    return Match((names, urls, prefix, shape_of(meta), shape_of(words)), params)
 
 
-def union_of(parts: list[Select]) -> CompoundSelect:
-    """All the content ids the branches find, each once."""
-    return union(*parts)
-
-
-def ids_upto(conn: Connection, parts: list[Select], cap: int) -> set[int] | None:
+def ids_upto(conn: Connection, match: Match, cap: int) -> set[int] | None:
     """The ids the branches find if none finds more than ``cap``; else None (a broad text).
 
     Each branch is asked with ``LIMIT cap + 1`` on its own: a UNION is built whole before any
     LIMIT applies, which for a text found 50,000 times costs half a second just to learn that.
     """
     found: set[int] = set()
-    for branch in parts:
-        ids = conn.execute(branch.limit(cap + 1)).scalars().all()
+    params = {**match.params, "cap": cap + 1}
+    for branch in searchsql.limited(match.key):
+        ids = conn.execute(branch, searchsql.bound(branch, params)).scalars().all()
         if len(ids) > cap:
             return None
         found.update(i for i in ids if i is not None)
