@@ -131,22 +131,22 @@ class Scans(RegistryPart):
                 if conn.dialect.name == "sqlite":
                     conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_SCAN_CACHE_KIB}")
                 ids, fresh, counted = self._content_ids(conn, batch, now)
-                rows = [
+                rows = [  # unpacked, not by attribute: a namedtuple's field is a call
                     (
-                        ids.get(f.blake3) if f.blake3 else None,
-                        f.host,
-                        f.location,
-                        f.owner,
-                        "present" if f.blake3 else "unhashed",
+                        ids.get(b3) if b3 else None,
+                        host,
+                        location,
+                        owner,
+                        "present" if b3 else "unhashed",
                         False,
-                        f.size,
-                        f.mtime_ns,
-                        f.device,
-                        f.inode,
+                        size,
+                        mtime_ns,
+                        device,
+                        inode,
                         now,
-                        now if f.blake3 else None,
+                        now if b3 else None,
                     )
-                    for f in batch
+                    for location, host, size, b3, mtime_ns, device, inode, owner in batch
                 ]
                 # New places first (existing rows untouched, the new ones come back), then
                 # the known ones, under their row locks, so that the contents they leave are
@@ -199,23 +199,31 @@ class Scans(RegistryPart):
         batch's (no other transaction can see them before it commits), so their aggregates are
         counted here from the batch instead of recounted from the table afterwards."""
         contents: dict[str, list] = {}
-        places: dict[str, set] = {}
-        for f in batch:
-            if not f.blake3:
+        # a content's place (an inode, or the copy itself when it has none), a set only once
+        # a second place is seen: most contents of a batch have one copy in it
+        places: dict[str, object] = {}
+        for location, host, size, b3, _, device, inode, _ in batch:
+            if not b3:
                 continue
-            row = contents.get(f.blake3)
+            where = (host, device, inode) if inode is not None else location
+            row = contents.get(b3)
             if row is None:
-                name = f.location.rstrip("/").rsplit("/", 1)[-1]
-                row = contents[f.blake3] = [f.blake3, f.size, name, file_type(name), now, None, 0]
-                places[f.blake3] = set()
-            row[6] += 1  # present copies; a place is an inode, or the copy itself (no inode)
-            where = (f.host, f.device, f.inode) if f.inode is not None else f.location
-            places[f.blake3].add(where)
+                name = location.rstrip("/").rsplit("/", 1)[-1]
+                contents[b3] = [b3, size, name, file_type(name), now, None, 1]
+                places[b3] = where
+                continue
+            row[6] += 1  # present copies
+            seen = places[b3]
+            if seen.__class__ is set:
+                seen.add(where)  # type: ignore[attr-defined]
+            elif seen != where:
+                places[b3] = {seen, where}
         if not contents:
             return {}, set(), []
         for b3, row in contents.items():
-            p = len(places[b3])
-            row += [p, row[1] * max(p - 1, 0), True]
+            seen = places[b3]
+            p = len(seen) if seen.__class__ is set else 1  # type: ignore[arg-type]
+            row += [p, row[1] * (p - 1), True]
         new = bulk.insert_new(conn, _CONTENTS, _CONTENT_COLUMNS, list(contents.values()), *_B3)
         ids: dict[str, int] = dict(new)
         known = [b3 for b3 in contents if b3 not in ids]  # registered before this batch

@@ -208,12 +208,32 @@ def refresh(
     only added to the type tallies (in the same statement, so the lock order holds)."""
     ids = sorted({i for i in content_ids if i is not None})
     deltas: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(TYPE_COLUMNS, 0))
-    for ext, size, n, p in new:
-        _count(deltas[(ext,)], size, 0, 0, 0, n, p, tallied=False)
-        mark_changed(conn, *(("stats", "duplicates") if p >= 2 else ("stats",)))
+    _count_new(conn, deltas, new)
     for start in range(0, len(ids), _CHUNK):
         _refresh(conn, ids[start : start + _CHUNK], deltas)
     _add(conn, TypeTally, ("ext",), deltas)
+
+
+def _count_new(
+    conn: Connection, deltas: dict[tuple, dict[str, int]], new: Iterable[Sequence]
+) -> None:
+    """:func:`_count` of contents inserted tallied (from nothing to ``n`` copies in ``p``
+    places), inlined: a scan batch brings 10^4 of them, and two calls each were a tenth of its
+    registration CPU. The reports they change are marked once, not once per content."""
+    some = dup = False
+    for ext, size, n, p in new:
+        d = deltas[(ext,)]
+        d["contents"] += 1
+        d["bytes"] += size
+        d["copy_count"] += n
+        d["present_bytes"] += size * n
+        if p >= 2:
+            d["wasted_bytes"] += size * (p - 1)
+            d["duplicates"] += 1
+            dup = True
+        some = True
+    if some:
+        mark_changed(conn, *(("stats", "duplicates") if dup else ("stats",)))
 
 
 def _count(

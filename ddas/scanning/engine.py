@@ -319,7 +319,7 @@ class _Scan:
 
     def _read(self, result: reading.ReadResult) -> None:
         plan = self.plan
-        plan.blake3.update(result.digests)
+        plan.hashed(result.digests)
         self.hashed += result.nread
         if self.cluster is not None:
             self._count(result.worker, hashed_files=result.files, hashed_bytes=result.nread)

@@ -99,19 +99,12 @@ class Registrar:
     def _write(self, batch: list[tuple[FileEntry, str | None]]) -> int:
         from ddas.registry.scans import ScannedCopy
 
-        host = self._host
-        rows = [
+        host, owner = self._host, owner_name
+        rows = [  # FileEntry unpacked, not read by attribute: a namedtuple's field is a call
             ScannedCopy(
-                e.location,
-                "" if e.fs is not None else host,
-                e.size,
-                b3,
-                e.mtime_ns,
-                e.device,
-                e.inode,
-                owner_name(e.uid),
+                location, host if fs is None else "", size, b3, mtime_ns, device, inode, owner(uid)
             )
-            for e, b3 in batch
+            for (location, size, mtime_ns, device, inode, uid, _, fs), b3 in batch
         ]
         written = self.registry.register_scanned(rows, batch_size=len(rows))
         self._describe(batch)

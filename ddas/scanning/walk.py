@@ -96,6 +96,9 @@ class LocalWalk:
         self.skipped_links = 0
         self.outside = 0
         self._seen_dirs: set[tuple[int, int]] = set()
+        # One int object per device and per owner, not one per file: every file's stat gives
+        # fresh ones (28 bytes each above 256), and a million entries keep theirs to the end.
+        self._shared: dict[int, int] = {}
         self._stack: list[tuple[str, str]] = []  # (path as walked, resolved path)
 
     @property
@@ -134,7 +137,7 @@ class LocalWalk:
             self._error(path, "unreadable-directory", exc)
             return out
         plain = not self.exclude.active  # no pattern to test: the common file needs no call
-        min_size, append = self.min_size, out.append
+        min_size, append, shared = self.min_size, out.append, self._shared.setdefault
         with it:
             for entry in it:
                 try:
@@ -148,9 +151,9 @@ class LocalWalk:
                                     entry.path,
                                     st.st_size,
                                     st.st_mtime_ns,
-                                    st.st_dev,
+                                    shared(st.st_dev, st.st_dev),
                                     st.st_ino,
-                                    st.st_uid,
+                                    shared(st.st_uid, st.st_uid),
                                 )
                             )
                             continue
