@@ -37,6 +37,23 @@ def _sizes(rng: random.Random, n: int, total: int) -> list[int]:
     return [max(1, min(int(s * scale), _MAX_FILE)) for s in raw]
 
 
+class _Placer:
+    """Where the next file of the tree goes and what it holds: a run folder picked at random, a
+    numbered name with a dataset's extension, bytes cut from one random pool."""
+
+    def __init__(self, rng: random.Random, dirs: list[Path], pool: bytes) -> None:
+        self.rng, self.dirs, self.pool, self.counter = rng, dirs, pool, 0
+
+    def content(self, size: int, offset: int, tag: int) -> bytes:
+        body = self.pool[offset : offset + size]
+        return (tag.to_bytes(16, "little") + body[16:])[:size]
+
+    def place(self, name: str) -> Path:
+        self.counter += 1
+        ext = self.rng.choice([".nc", ".csv", ".tar.gz", ".h5", ".parquet", ".bin", ".fastq.gz"])
+        return self.rng.choice(self.dirs) / f"{name}{self.counter:06d}{ext}"
+
+
 def make_tree(
     root: str | os.PathLike[str],
     *,
@@ -61,43 +78,16 @@ def make_tree(
     ]
     for d in dirs:
         d.mkdir(parents=True, exist_ok=True)
+    placer = _Placer(rng, dirs, pool)
     written: list[tuple[Path, int, int]] = []  # (path, size, pool offset)
-    counter = 0
-
-    def content(size: int, offset: int, tag: int) -> bytes:
-        body = pool[offset : offset + size]
-        return (tag.to_bytes(16, "little") + body[16:])[:size]
-
-    def place(name: str) -> Path:
-        nonlocal counter
-        counter += 1
-        ext = rng.choice([".nc", ".csv", ".tar.gz", ".h5", ".parquet", ".bin", ".fastq.gz"])
-        return rng.choice(dirs) / f"{name}{counter:06d}{ext}"
-
     for size in originals:
         offset = rng.randrange(0, _POOL_SIZE - size + 1)
-        path = place("data")
-        path.write_bytes(content(size, offset, counter))
-        written.append((path, size, counter))
-    dup_bytes, n_dups = 0, 0
+        path = placer.place("data")
+        path.write_bytes(placer.content(size, offset, placer.counter))
+        written.append((path, size, placer.counter))
     budget = n_files - len(originals) - n_links - n_symlinks - n_near
-    while dup_bytes < total_bytes * dup_fraction and n_dups < budget:
-        src, size, _ = rng.choice(written)
-        dest = place("copy")
-        dest.write_bytes(src.read_bytes())
-        dup_bytes += size
-        n_dups += 1
-    for _ in range(n_near):  # same size and head as an original, different tail
-        src, size, _ = rng.choice([w for w in written[:2000] if w[1] > 32] or written)
-        data = bytearray(src.read_bytes())
-        data[-1] ^= 0xFF
-        place("near").write_bytes(bytes(data))
-    for _ in range(n_links):
-        src = rng.choice(written)[0]
-        os.link(src, place("link"))
-    for _ in range(n_symlinks):
-        src = rng.choice(written)[0]
-        place("symlink").symlink_to(src)
+    dup_bytes, n_dups = _duplicates(placer, written, total_bytes * dup_fraction, budget)
+    _near_links_and_symlinks(placer, written, n_near, n_links, n_symlinks)
     return TreeStats(
         files=len(originals) + n_dups + n_near + n_links + n_symlinks,
         bytes=sum(s for _, s, _ in written) + dup_bytes,
@@ -106,6 +96,38 @@ def make_tree(
         symlinks=n_symlinks,
         near_misses=n_near,
     )
+
+
+def _duplicates(
+    placer: _Placer, written: list[tuple[Path, int, int]], bytes_wanted: float, budget: int
+) -> tuple[int, int]:
+    """Byte-for-byte copies of random originals, until they hold ``bytes_wanted`` or ``budget``
+    files; returns their bytes and their number."""
+    dup_bytes, n_dups = 0, 0
+    while dup_bytes < bytes_wanted and n_dups < budget:
+        src, size, _ = placer.rng.choice(written)
+        placer.place("copy").write_bytes(src.read_bytes())
+        dup_bytes += size
+        n_dups += 1
+    return dup_bytes, n_dups
+
+
+def _near_links_and_symlinks(
+    placer: _Placer, written: list[tuple[Path, int, int]], n_near: int, n_links: int, n_sym: int
+) -> None:
+    """What a duplicate finder must *not* count as waste: near misses (same size and head, a
+    different last byte), hard links (one inode) and symlinks."""
+    rng = placer.rng
+    for _ in range(n_near):
+        src = rng.choice([w for w in written[:2000] if w[1] > 32] or written)[0]
+        data = bytearray(src.read_bytes())
+        data[-1] ^= 0xFF
+        placer.place("near").write_bytes(bytes(data))
+    for _ in range(n_links):
+        os.link(rng.choice(written)[0], placer.place("link"))
+    for _ in range(n_sym):
+        src = rng.choice(written)[0]  # drawn before the place, as the trees were always made
+        placer.place("symlink").symlink_to(src)
 
 
 def make_small_tree(

@@ -18,9 +18,9 @@ from sqlalchemy import Connection, bindparam, select, update
 from ddas.records import CopyInfo
 from ddas.registry import bulk, tallies
 from ddas.registry.database import RegistryPart
+from ddas.registry.known import KnownCopy, known_copies, under
 from ddas.registry.models import Annotation, CollectionMember, Content, Copy
 from ddas.registry.rows import copy_info, file_type
-from ddas.registry.scanview import KnownCopy, known_copies, under
 from ddas.registry.writes import COPY_UPDATES
 
 __all__ = ["BATCH_SIZE", "KnownCopy", "LeftContent", "ScannedCopy", "Scans"]

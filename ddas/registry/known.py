@@ -1,0 +1,72 @@
+"""What the registry knows under a folder of one host, read with SQLAlchemy Core alone.
+
+A rescan compares the walk with these rows (:class:`ddas.registry.scanview.ScanView`), and the
+registry's own scan writes (:mod:`ddas.registry.scans`) find the copies they replace with the same
+query and the same "at or below this folder" condition. Both sides import it from here, below
+both: the full registry need not import the scan's view, nor the view the full registry.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from sqlalchemy import ColumnElement, Engine, column, select, table
+
+
+class KnownCopy(NamedTuple):
+    """What the registry remembers of a copy, enough to decide whether a rescan must re-read it."""
+
+    id: int
+    location: str
+    state: str
+    size: int
+    mtime_ns: int | None
+    device: int | None
+    inode: int | None
+    blake3: str | None
+
+
+_KNOWN = ("id", "location", "state", "size", "mtime_ns", "device", "inode")
+_COPIES = table("copies", column("content_id"), column("host"), *map(column, _KNOWN))
+_CONTENTS = table("contents", column("id"), column("blake3"))
+
+
+def under(dialect: str, location: ColumnElement[str], prefix: str) -> list[ColumnElement[bool]]:
+    """SQL conditions selecting locations equal to ``prefix`` or below ``prefix/``."""
+    base = prefix.rstrip("/")
+    if not base:
+        return [location.startswith("/")]
+    below = base + "/"
+    if dialect == "sqlite":
+        # SQLite's LIKE ignores ASCII case; a range on the binary-collated index is exact and
+        # uses the (host, location) unique index. '0' is the character after '/'.
+        inside = (location >= below) & (location < base + "0")
+    else:  # PostgreSQL: LIKE is case-sensitive; a range would follow the locale's collation
+        inside = location.startswith(below, autoescape=True)
+    return [inside | (location == base)]
+
+
+def known_copies(engine: Engine, host: str, prefix: str) -> list[KnownCopy]:
+    """Copies on ``host`` whose location is ``prefix`` or below it, any state, in one query."""
+    c = _COPIES.c
+    stmt = (
+        select(*(c[k] for k in _KNOWN), _CONTENTS.c.blake3)
+        .select_from(_COPIES.outerjoin(_CONTENTS, _CONTENTS.c.id == c.content_id))
+        .where(c.host == host, *under(engine.dialect.name, c.location, prefix))
+    )
+    states: dict[str, str] = {}  # one str per state, not per row (10^6 rows: 50 MB)
+    with engine.connect() as conn:
+        # SQLAlchemy renders the query; the driver's cursor hands over plain tuples (a Row
+        # object per copy would be most of a rescan's registry time)
+        compiled = stmt.compile(dialect=conn.dialect)
+        params = compiled.construct_params()
+        args = tuple(params[p] for p in compiled.positiontup or ()) or params
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(str(compiled), args)
+            return [
+                KnownCopy(i, loc, states.setdefault(st, st), *rest)
+                for i, loc, st, *rest in cursor.fetchall()
+            ]
+        finally:
+            cursor.close()
