@@ -27,12 +27,6 @@ from tests.fixtures.hub_service import (
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def hub(service_hub: Hub) -> Hub:
-    """The session's service Hub of this test's backend."""
-    return service_hub
-
-
 def test_bob_reuses_alices_copy_and_his_env_does_not_change_who_is_recorded(
     hub: Hub, http_server: Any
 ) -> None:

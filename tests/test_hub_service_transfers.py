@@ -27,12 +27,6 @@ from tests.fixtures.hub_service import (
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def hub(service_hub: Hub) -> Hub:
-    """The session's service Hub of this test's backend."""
-    return service_hub
-
-
 def test_the_download_goes_on_when_alices_kernel_dies_and_bob_on_another_replica_joins_it(
     hub: Hub, http_server: Any
 ) -> None:
