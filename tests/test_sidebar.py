@@ -28,6 +28,7 @@ from tests.fixtures.lab import (
     show_sidebar,
     start_lab,
     stop_lab,
+    wait_for_kernel,
     write_notebook,
 )
 
@@ -223,6 +224,9 @@ def test_insert_ddas_open_into_the_active_cell(open_page: Callable, lab: Lab) ->
     )
     screenshot(page, "sidebar-insert")
     # The snippet is in the notebook's model, not only on screen: save and read the file.
+    # The kernel, once connected, writes its language_info into the notebook's metadata: a
+    # save before that is dirtied again (seen in CI, on a loaded machine). Save after it.
+    wait_for_kernel(page)
     page.keyboard.press("Control+s")
     tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="insert.ipynb")
     expect(tab).not_to_have_class(re.compile(r"\bjp-mod-dirty\b"), timeout=TIMEOUT)

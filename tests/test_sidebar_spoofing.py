@@ -22,6 +22,7 @@ from tests.fixtures.lab import (
     show_sidebar,
     start_lab,
     stop_lab,
+    wait_for_kernel,
     write_notebook,
 )
 
@@ -102,6 +103,9 @@ def test_names_paths_and_owners_cannot_lie(browser: object, lab: Lab) -> None:
     spoofed_copy.get_by_test_id("ddas-action-insert").click()
     snippet = 'ddas.open("/data/in\\u202ebox/report_\\u202egpj.exe")'
     expect(cell.locator(".cm-content")).to_have_text(snippet, timeout=TIMEOUT)
+    # The kernel, once connected, writes its language_info into the notebook's metadata: a
+    # save before that is dirtied again (seen in CI, on a loaded machine). Save after it.
+    wait_for_kernel(page)
     page.keyboard.press("Control+s")
     tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="spoof.ipynb")
     expect(tab).not_to_have_class(re.compile(r"\bjp-mod-dirty\b"), timeout=TIMEOUT)
