@@ -218,20 +218,12 @@ def _count_new(
     conn: Connection, deltas: dict[tuple, dict[str, int]], new: Iterable[Sequence]
 ) -> None:
     """:func:`_count` of contents inserted tallied (from nothing to ``n`` copies in ``p``
-    places), inlined: a scan batch brings 10^4 of them, and two calls each were a tenth of its
-    registration CPU. The reports they change are marked once, not once per content."""
+    places). A scan batch brings 10^4 of them: the reports they change are marked once for the
+    batch, not once per content."""
     some = dup = False
     for ext, size, n, p in new:
-        d = deltas[(ext,)]
-        d["contents"] += 1
-        d["bytes"] += size
-        d["copy_count"] += n
-        d["present_bytes"] += size * n
-        if p >= 2:
-            d["wasted_bytes"] += size * (p - 1)
-            d["duplicates"] += 1
-            dup = True
-        some = True
+        _count(deltas[(ext,)], size, 0, 0, 0, n, p, tallied=False)
+        some, dup = True, dup or p >= 2
     if some:
         mark_changed(conn, *(("stats", "duplicates") if dup else ("stats",)))
 
