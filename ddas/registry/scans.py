@@ -199,30 +199,21 @@ class Scans(RegistryPart):
         batch's (no other transaction can see them before it commits), so their aggregates are
         counted here from the batch instead of recounted from the table afterwards."""
         contents: dict[str, list] = {}
-        # a content's place (an inode, or the copy itself when it has none), a set only once
-        # a second place is seen: most contents of a batch have one copy in it
-        places: dict[str, object] = {}
+        places: dict[str, set] = {}  # a place is an inode, or the copy itself (no inode)
         for location, host, size, b3, _, device, inode, _ in batch:
             if not b3:
                 continue
-            where = (host, device, inode) if inode is not None else location
             row = contents.get(b3)
             if row is None:
                 name = location.rstrip("/").rsplit("/", 1)[-1]
-                contents[b3] = [b3, size, name, file_type(name), now, None, 1]
-                places[b3] = where
-                continue
+                row = contents[b3] = [b3, size, name, file_type(name), now, None, 0]
+                places[b3] = set()
             row[6] += 1  # present copies
-            seen = places[b3]
-            if seen.__class__ is set:
-                seen.add(where)  # type: ignore[attr-defined]
-            elif seen != where:
-                places[b3] = {seen, where}
+            places[b3].add((host, device, inode) if inode is not None else location)
         if not contents:
             return {}, set(), []
         for b3, row in contents.items():
-            seen = places[b3]
-            p = len(seen) if seen.__class__ is set else 1  # type: ignore[arg-type]
+            p = len(places[b3])
             row += [p, row[1] * (p - 1), True]
         new = bulk.insert_new(conn, _CONTENTS, _CONTENT_COLUMNS, list(contents.values()), *_B3)
         ids: dict[str, int] = dict(new)
