@@ -274,6 +274,53 @@ def test_a_mid_size_match_is_built_once_per_page_and_counted_only_at_its_end(
     assert counted, "only the page past the end counts"
 
 
+UNION_WALK = re.compile(r"\) AS anon_\d+\s+WHERE anon_\d+\.id IN \(SELECT digests")
+
+
+def test_a_burst_of_other_datasets_does_not_make_a_topic_build_its_whole_match(
+    registry, library, monkeypatch
+) -> None:
+    """New downloads that match nothing push a broad text's hits out of the first rows of
+    ``-last_used``, so the window's estimate of it is far too low. The walk that follows tests
+    rows of the sort order one by one, as the window does, instead of building every matching
+    id (a topic's 50,000 at a million copies) to test them against; pages stay the full match's.
+    """
+    from ddas.registry import queries
+
+    for i in range(12):  # the burst: the newest datasets, none of them "era5"
+        registry.record_download(
+            url=f"https://burst.example.org/x/{i}.bin",
+            validators=Validators(size=1000 + i),
+            blake3=b3(1000 + i),
+            size=1000 + i,
+            location=f"/store/burst{i}",
+            name=f"burst_{i}.bin",
+            owner="bob",
+        )
+    monkeypatch.setattr(search, "MATERIALIZE", 3)  # "era5" (15 matches) is broad
+    monkeypatch.setattr(queries, "WINDOW", 4)  # the window sees the burst alone
+    monkeypatch.setattr(queries, "WINDOW_PER_ROW", 0)
+    ran: list[str] = []
+
+    def on_execute(conn, cursor, statement, *args) -> None:
+        ran.append(statement)
+
+    order = list(library)  # recorded in this order, so -last_used is newest first
+    expected = sorted(scan(library, "era5"), key=order.index, reverse=True)
+    sa.event.listen(registry.engine, "before_cursor_execute", on_execute)
+    try:
+        pages = [registry.search("era5", offset=o, limit=4) for o in (0, 4, 8, 12)]
+    finally:
+        sa.event.remove(registry.engine, "before_cursor_execute", on_execute)
+    assert [i.name for p in pages for i in p.items] == expected
+    assert (pages[-1].total, pages[-1].total_exact, len(pages[-1].items)) == (15, True, 3)
+    built = [q for q in ran if UNION_WALK.search(q) or re.search(r"UNION (?!ALL)", q)]
+    assert ran and not built, "the whole match was built:\n" + "\n".join(built)
+    monkeypatch.setattr(queries, "ROW_TEST_MAX", 0)  # the same pages from the ids' walk
+    again = [registry.search("era5", offset=o, limit=4) for o in (0, 4, 8, 12)]
+    assert [i.name for p in again for i in p.items] == expected
+
+
 def test_warm_compiles_the_search_statements_of_every_word_count(registry, library) -> None:
     """A server warms its registry at start-up (``Registry.warm``); a URL fragment of seven words
     then compiles no statement on the first user's request: statements differ by word count."""
@@ -350,10 +397,11 @@ def test_a_mid_size_match_is_paged_by_walking_the_sort_order(shared_library, mon
     monkeypatch.setattr(search, "MATERIALIZE", 3)  # "era5" (15 matches) is broad
     monkeypatch.setattr(queries, "WINDOW", 4)  # 4 rows of the sort order never hold a page
     monkeypatch.setattr(queries, "WINDOW_PER_ROW", 0)
+    monkeypatch.setattr(queries, "ROW_TEST_MAX", 0)  # every walk tests rows against the ids
     walked: list[str] = []
 
     def on_execute(conn, cursor, statement, *args) -> None:
-        if re.search(r"\) AS anon_\d+\s+WHERE anon_\d+\.id IN \(SELECT digests", statement):
+        if UNION_WALK.search(statement):
             walked.append(statement)
 
     sa.event.listen(registry.engine, "before_cursor_execute", on_execute)
