@@ -119,12 +119,25 @@ def matched(sort: str, owned: bool, key: _searchsql.Key) -> Select:
 
 @lru_cache(maxsize=_searchsql.CACHED_SHAPES)
 def window_hits(sort: str, owned: bool, key: _searchsql.RowKey) -> Select:
-    """The ids among the first ``window`` rows of the sort order that match (row predicate of
-    shape ``key``), in that order."""
+    """The ids among ``window`` rows of the sort order, after its first ``skip``, that match
+    (row predicate of shape ``key``), in that order."""
     order = ordering(sort)
-    first = select(Content.id).order_by(*order).limit(bindparam("window", type_=Integer))
+    first = (
+        select(Content.id)
+        .order_by(*order)
+        .offset(bindparam("skip", type_=Integer))
+        .limit(bindparam("window", type_=Integer))
+    )
     preds = [Content.id.in_(first.scalar_subquery()), _searchsql.row_predicate(key)]
     return select(Content.id).where(*preds, *([_owned()] if owned else [])).order_by(*order)
+
+
+@lru_cache(maxsize=_searchsql.CACHED_SHAPES)
+def sampled_hits(owned: bool, key: _searchsql.RowKey) -> Select:
+    """How many of the contents ``ids`` (a sample) match (row predicate of shape ``key``)."""
+    listed = Content.id.in_(bindparam("ids", expanding=True))
+    preds = [listed, _searchsql.row_predicate(key), *([_owned()] if owned else [])]
+    return select(func.count(Content.id)).where(*preds)
 
 
 @lru_cache(maxsize=_searchsql.CACHED_SHAPES)

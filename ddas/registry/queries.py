@@ -9,6 +9,7 @@ in one of three ways depending on how many match. Reports (duplicates, stats, ev
 from __future__ import annotations
 
 import math
+import random
 from collections import defaultdict
 
 from sqlalchemy import select
@@ -23,6 +24,7 @@ from ddas.registry.pagesql import (
     Ask,
     matched,
     ordering,
+    sampled_hits,
     scalar,
     scalars,
     statement,
@@ -40,9 +42,12 @@ MAX_LIMIT = MAX_PAGE
 WINDOW, WINDOW_PER_ROW, WINDOW_MAX = 2_000, 40, 50_000
 WALK_MARGIN = 1.25  # a mid-size match's walk reads this many times the rows its estimate needs
 #: Up to this many rows, a walk tests each row of the sort order (``pagesql.window_hits``) rather
-#: than against the whole match's ids (``pagesql.walk``): a topic found 50,000 times costs its
-#: union 130-470 ms to build, while testing 16,000 rows one by one costs a few tens.
-ROW_TEST_MAX = 16_000
+#: than against the whole match's ids (``pagesql.walk``): at 1M copies a topic's 50,000 ids cost
+#: 130-190 ms to build (SQLite), testing 8,000 rows one by one 28 ms (``Datasets._walk``).
+ROW_TEST_MAX = 8_000
+#: Ids, picked at random, whose row test estimates a match the window could not page: 200 cost
+#: ~5 ms at 1M copies and tell a topic (9 %: 18 +- 4 hits) from a match too rare to row-test.
+SAMPLE = 200
 
 
 class Datasets(RegistryPart):
@@ -106,15 +111,16 @@ class Datasets(RegistryPart):
             if ids is not None:
                 ask.params["ids"] = sorted(ids)
                 return self._listed_page(s, ask, offset, limit)
-            page, estimate = self._window_page(s, ask, match, offset, limit)
+            page, estimate, seen = self._window_page(s, ask, match, offset, limit)
             if page is not None:
                 return page
             # no filter: some branch found more than MATERIALIZE, so the match is at least that
             floor = offset + limit if owner else _search.MATERIALIZE + 1
-            walked = self._walked_page(s, ask, match, (offset, limit), max(floor, estimate))
+            estimate = max(floor, estimate, self._sampled(s, ask, match))
+            walked = self._walked_page(s, ask, match, (offset, limit), estimate, seen)
             if walked is not None:
                 return walked
-            return self._matched_page(s, ask, match, (offset, limit), max(floor, estimate))
+            return self._matched_page(s, ask, match, (offset, limit), estimate)
 
     def _page(self, s: Session, ask: Ask, offset: int, limit: int) -> Page:
         """The page of all contents (or an owner's), with their exact count. Without a filter
@@ -138,41 +144,48 @@ class Datasets(RegistryPart):
         items = self._summaries(s, [r[0] for r in rows])
         return Page(total=total, offset=offset, limit=limit, items=items)
 
+    def _sampled(self, s: Session, ask: Ask, match: Match) -> int:
+        """The match's size estimated from ``SAMPLE`` ids picked at random from the table's.
+
+        The window's own estimate comes from the first rows of the sort order, which can be
+        anything but typical: after a burst of new downloads that match nothing, the first 2,000
+        rows of ``-last_used`` held none of a topic's 50,000 hits, and the walk that followed
+        built all 50,000 ids to test 11,000 rows against them (130-470 ms). Testing 200 rows
+        picked by primary key costs a few milliseconds. At random, not evenly spaced: a stride
+        can fall in step with how the rows were registered (every tenth file a topic's)."""
+        rows = s.scalar(statement("max_id", "", False)) or 0
+        ids = sorted(random.Random(rows).sample(range(1, rows + 1), min(rows, SAMPLE)))
+        sampled = sampled_hits(ask.owned, match.row_key)
+        return round(scalar(s, sampled, {**ask.params, "ids": ids}) * rows / max(1, len(ids)))
+
     def _walked_page(
-        self, s: Session, ask: Ask, match: Match, window: tuple[int, int], estimate: int
+        self,
+        s: Session,
+        ask: Ask,
+        match: Match,
+        window: tuple[int, int],
+        estimate: int,
+        seen: tuple[list[int], int],
     ) -> Page | None:
         """The page of a mid-size match (too many to list by id, too few for the window's row
-        test to fill a page), by walking the sort order's index (``pagesql.walk``); None when the
-        walk would read more than ``WINDOW_MAX`` rows (a deep page: the match is built instead).
+        test to fill a page), by walking the sort order's index; None when the walk would read
+        more than ``WINDOW_MAX`` rows (a deep page: the match is built instead).
 
         Fetching thousands of matching rows by id and sorting them all for 50 (SQLite: 17 ms
         for 7,500), or PostgreSQL's plan for it (a scan of the whole table), costs more than
         walking the ~``need / share`` first rows of the index. The walk's width comes from the
         ``estimate`` of the match's size, and grows if the matches are not spread evenly. Its
         total is that of the window pages: exact if the walk covered the table, else estimated.
-
-        A narrow walk (up to ``ROW_TEST_MAX`` rows) tests each row as the window does, since the
-        estimate may be far too low: after a burst of new downloads matching nothing the first
-        2,000 rows of ``-last_used`` held 20 of a topic's 50,000 hits, and the walk built all
-        50,000 ids to test 11,000 rows against them. A wide one tests them against the match's
-        ids, which then cannot be many.
+        ``seen``: the window's hits and width, which the walk need not test again.
         """
         offset, limit = window
         need = offset + limit
         rows = s.scalar(statement("max_id", "", False)) or 0
         width = max(WINDOW, math.ceil(WALK_MARGIN * need * rows / max(estimate, 1)))
-        while True:
-            if width > WINDOW_MAX and rows > WINDOW_MAX:
-                return None
-            walked = (
-                window_hits(ask.sort, ask.owned, match.row_key)
-                if width <= ROW_TEST_MAX
-                else walk(ask.sort, ask.owned, match.key)
-            )
-            hits = scalars(s, walked, {**ask.params, "window": width}).all()
-            if len(hits) >= need or rows <= width:
-                break
-            width *= 4
+        walked = self._walk(s, ask, match, (need, rows, width), seen)
+        if walked is None:
+            return None
+        hits, width = walked
         ids = hits[offset:need]
         by_id = {c.id: c for c in s.scalars(statement("by_ids", "", False), {"ids": ids})}
         items = self._summaries(s, [by_id[i] for i in ids if i in by_id])
@@ -180,6 +193,46 @@ class Datasets(RegistryPart):
             return Page(total=len(hits), offset=offset, limit=limit, items=items)
         total = max(estimate, need, round(len(hits) * rows / width))
         return Page(total=total, offset=offset, limit=limit, items=items, total_exact=False)
+
+    def _walk(
+        self,
+        s: Session,
+        ask: Ask,
+        match: Match,
+        sizes: tuple[int, int, int],
+        seen: tuple[list[int], int],
+    ) -> tuple[list[int], int] | None:
+        """The matching ids among the first ``width`` rows of the sort order (``width`` grown
+        until they hold ``need``, or the table), and that width; None past ``WINDOW_MAX``.
+        ``sizes``: ``need``, ``rows`` (the table's) and ``width``; ``seen``: the window's hits
+        and width.
+
+        Up to ``ROW_TEST_MAX`` rows, each row is tested as the window does
+        (``pagesql.window_hits``), the window's rows not again; wider walks test rows against the
+        match's ids (``pagesql.walk``), which costs building every one of them.
+        """
+        need, rows, width = sizes
+        while True:
+            if width > WINDOW_MAX and rows > WINDOW_MAX:
+                return None
+            if width <= ROW_TEST_MAX:
+                hits = self._tested(s, ask, match, seen, width)
+            else:
+                walked = walk(ask.sort, ask.owned, match.key)
+                hits = scalars(s, walked, {**ask.params, "window": width}).all()
+            if len(hits) >= need or rows <= width:
+                return hits, width
+            # the row test's widest before the ids' walk: the next cheapest
+            width = ROW_TEST_MAX if width < ROW_TEST_MAX < 4 * width else 4 * width
+
+    def _tested(
+        self, s: Session, ask: Ask, match: Match, seen: tuple[list[int], int], width: int
+    ) -> list[int]:
+        """The row test's hits among the first ``width`` rows of the sort order; ``seen`` (the
+        window's hits, and how many rows it tested) are not tested again."""
+        hits, tested = seen if seen[1] <= width else ([], 0)
+        more = {**ask.params, "skip": tested, "window": width - tested}
+        return [*hits, *scalars(s, window_hits(ask.sort, ask.owned, match.row_key), more).all()]
 
     def _matched_page(
         self, s: Session, ask: Ask, match: Match, window: tuple[int, int], estimate: int
@@ -205,7 +258,7 @@ class Datasets(RegistryPart):
 
     def _window_page(
         self, s: Session, ask: Ask, match: Match, offset: int, limit: int
-    ) -> tuple[Page | None, int]:
+    ) -> tuple[Page | None, int, tuple[list[int], int]]:
         """The page of a *broad* text, from the first rows in sort order alone, and the estimated
         total; no page if the text is too selective for that (then the match is built instead).
 
@@ -217,18 +270,19 @@ class Datasets(RegistryPart):
         window = min(WINDOW_MAX, max(WINDOW, WINDOW_PER_ROW * (offset + limit)))
         rows = s.scalar(statement("max_id", "", False)) or 0  # ids are dense enough to estimate
         hits_of = window_hits(ask.sort, ask.owned, match.row_key)
-        hits = scalars(s, hits_of, {**ask.params, "window": window}).all()
+        hits = scalars(s, hits_of, {**ask.params, "skip": 0, "window": window}).all()
         covered = rows <= window
         estimate = max(len(hits) + 1, round(len(hits) * rows / window))
         if not covered and len(hits) < offset + limit:
-            return None, estimate
+            return None, estimate, (hits, window)
         ids = hits[offset : offset + limit]
         by_id = {c.id: c for c in s.scalars(statement("by_ids", "", False), {"ids": ids})}
         items = self._summaries(s, [by_id[i] for i in ids if i in by_id])
         if covered:
-            return Page(total=len(hits), offset=offset, limit=limit, items=items), len(hits)
+            page = Page(total=len(hits), offset=offset, limit=limit, items=items)
+            return page, len(hits), (hits, window)
         page = Page(total=estimate, offset=offset, limit=limit, items=items, total_exact=False)
-        return page, estimate
+        return page, estimate, (hits, window)
 
     def _summaries(self, s: Session, contents: list[Content]) -> list[DatasetSummary]:
         """Summaries of a page of contents: owners and URLs in one statement each, not per row."""
