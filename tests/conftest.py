@@ -29,6 +29,7 @@ pytest_plugins = (
     "tests.fixtures.net_servers",
     "tests.fixtures.registry_templates",
     "tests.fixtures.hub_service",
+    "tests.fixtures.search_library",
 )
 
 PG_ADMIN_URL = os.environ.get("DDAS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
