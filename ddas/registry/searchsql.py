@@ -28,6 +28,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Integer,
     Select,
@@ -41,7 +42,9 @@ from sqlalchemy import (
     table,
     union,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import CompoundSelect, Executable
+from sqlalchemy.sql.functions import FunctionElement
 
 from ddas.registry.metasearch import Shape, word_branches, word_predicate
 from ddas.registry.models import Content, Digest, Source
@@ -73,6 +76,35 @@ def bound(statement: Executable, params: dict[str, Any]) -> dict[str, Any]:
 
 def _like(col: ColumnElement[str], name: str = "q_like") -> ColumnElement[bool]:
     return func.lower(col).like(bindparam(name), escape="\\")
+
+
+class _Holds(FunctionElement[bool]):
+    """``lower(col)`` contains the bound ``q_text``, as no index can answer it.
+
+    The row predicate's URL test is a correlated EXISTS; written as ``LIKE``, PostgreSQL may
+    instead run it once for the whole table through the pg_trgm index and hash the result (at
+    1M copies, 46 ms of a 51 ms sample of 200 rows: every trigram of a long URL fragment read),
+    where probing each row's few URLs by content id costs microseconds. ``strpos``/``instr``
+    answer the same as ``LIKE '%text%'`` with its wildcards escaped.
+    """
+
+    type = Boolean()
+    inherit_cache = True
+    name = "ddas_holds"
+
+
+@compiles(_Holds)
+def _holds_sqlite(element: _Holds, compiler: Any, **kw: Any) -> str:
+    return f"(instr({compiler.process(element.clauses, **kw)}) > 0)"
+
+
+@compiles(_Holds, "postgresql")
+def _holds_postgresql(element: _Holds, compiler: Any, **kw: Any) -> str:
+    return f"(strpos({compiler.process(element.clauses, **kw)}) > 0)"
+
+
+def _holds(col: ColumnElement[str]) -> ColumnElement[bool]:
+    return _Holds(func.lower(col), bindparam("q_text"))
 
 
 def _prefix(prefix: Prefix) -> list[ColumnElement[bool]]:
@@ -160,7 +192,7 @@ def row_predicate(key: RowKey) -> ColumnElement[bool]:
     match set reads every match (see ``Datasets._window_page`` in :mod:`ddas.registry.queries`).
     """
     prefix, words = key
-    in_url = select(Source.id).where(Source.content_id == Content.id, _like(Source.url))
+    in_url = select(Source.id).where(Source.content_id == Content.id, _holds(Source.url))
     alias = select(Digest.id).where(
         Digest.content_id == Content.id, Digest.value == bindparam("q_text")
     )
