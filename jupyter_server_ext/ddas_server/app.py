@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import logging
 import os
 import threading
@@ -48,6 +49,21 @@ def as_registry_url(value: str) -> str:
     if "://" in value:
         return value
     return f"sqlite:///{Path(value).expanduser().resolve()}"
+
+
+def freeze_heap() -> int:
+    """Collect what start-up left as garbage, then freeze the rest (``gc.freeze``); returns how
+    many objects were frozen.
+
+    A full collection visits every tracked object and holds the GIL meanwhile. A warm server
+    tracks ~290,000 (jupyter-server's, SQLAlchemy's compiled statements, the registry's caches):
+    at 1M copies, 700 searches met two full collections of 350 and 368 ms, every request in
+    flight waiting them out; frozen, the one full collection took 4.6 ms. The frozen objects
+    live as long as the server does anyway.
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 class DDASExtension(ExtensionApp):
@@ -94,6 +110,13 @@ class DDASExtension(ExtensionApp):
     ).tag(config=True)
     warm_up = Bool(
         True, help="Warm the registry at start-up (pool, search samples, each GET route once)."
+    ).tag(config=True)
+    freeze_heap = Bool(
+        True,
+        help="After the warm-up, move the objects the server has made so far out of the garbage "
+        "collector's sight (gc.freeze): its full collections then take milliseconds, not the "
+        "0.1-0.4 s pauses that every request in flight waited out. They live as long as the "
+        "server anyway.",
     ).tag(config=True)
     registry_threads = Int(4, help="Threads answering ordinary registry queries.").tag(config=True)
     registry_per_user = Int(8, help="Registry queries one user may have running at once.").tag(
@@ -240,6 +263,9 @@ class DDASExtension(ExtensionApp):
         except Exception as exc:  # a registry that is down now is reported on each request
             self.log.warning("DDAS: could not warm the registry: %s: %s", type(exc).__name__, exc)
             return
+        if self.freeze_heap:
+            frozen = freeze_heap()
+            self.log.info("DDAS: %d start-up objects frozen out of the garbage collector", frozen)
         self.log.info("DDAS: registry warm in %.1f s", time.monotonic() - started)
 
     def initialize_handlers(self) -> None:
