@@ -41,12 +41,13 @@ MAX_LIMIT = MAX_PAGE
 #: up to the page's end, at most WINDOW_MAX (see ``Datasets._window_page``).
 WINDOW, WINDOW_PER_ROW, WINDOW_MAX = 2_000, 40, 50_000
 WALK_MARGIN = 1.25  # a mid-size match's walk reads this many times the rows its estimate needs
-#: Up to this many rows, a walk tests each row of the sort order (``pagesql.window_hits``) rather
-#: than against the whole match's ids (``pagesql.walk``): at 1M copies a topic's 50,000 ids cost
-#: 130-190 ms to build (SQLite), testing 8,000 rows one by one 28 ms (``Datasets._walk``).
-ROW_TEST_MAX = 8_000
+#: Up to this many rows, a walk may test each row of the sort order (``pagesql.window_hits``)
+#: rather than against the whole match's ids (``pagesql.walk``; see ``Datasets._walk``): at 1M
+#: copies a topic's 50,000 ids cost 130-190 ms to build (SQLite), testing 8,000 rows 28 ms.
+ROW_TEST_MAX = 16_000
 #: Ids, picked at random, whose row test estimates a match the window could not page: 200 cost
-#: ~5 ms at 1M copies and tell a topic (9 %: 18 +- 4 hits) from a match too rare to row-test.
+#: 3-5 ms (SQLite) or ~10 ms (PostgreSQL) at 1M copies, and tell a topic (9 %: 18 +- 4 hits)
+#: from a match too rare to row-test.
 SAMPLE = 200
 
 
@@ -182,7 +183,9 @@ class Datasets(RegistryPart):
         need = offset + limit
         rows = s.scalar(statement("max_id", "", False)) or 0
         width = max(WINDOW, math.ceil(WALK_MARGIN * need * rows / max(estimate, 1)))
-        walked = self._walk(s, ask, match, (need, rows, width), seen)
+        if seen[0]:  # and as wide as the window's own share of hits says, where they differ
+            width = max(width, math.ceil(WALK_MARGIN * need * seen[1] / len(seen[0])))
+        walked = self._walk(s, ask, match, (need, rows, width, estimate), seen)
         if walked is None:
             return None
         hits, width = walked
@@ -199,31 +202,39 @@ class Datasets(RegistryPart):
         s: Session,
         ask: Ask,
         match: Match,
-        sizes: tuple[int, int, int],
+        sizes: tuple[int, int, int, int],
         seen: tuple[list[int], int],
     ) -> tuple[list[int], int] | None:
         """The matching ids among the first ``width`` rows of the sort order (``width`` grown
         until they hold ``need``, or the table), and that width; None past ``WINDOW_MAX``.
-        ``sizes``: ``need``, ``rows`` (the table's) and ``width``; ``seen``: the window's hits
-        and width.
+        ``sizes``: ``need``, ``rows`` (the table's), ``width`` and the match's estimated size;
+        ``seen``: the row test's hits so far and how many rows it tested (the window's).
 
-        Up to ``ROW_TEST_MAX`` rows, each row is tested as the window does
-        (``pagesql.window_hits``), the window's rows not again; wider walks test rows against the
-        match's ids (``pagesql.walk``), which costs building every one of them.
+        Testing each row as the window does (``pagesql.window_hits``) costs about what building
+        one of the match's ids does (3-8 us either way, SQLite or PostgreSQL); so the walk tests
+        rows while it has fewer left to test than the match has ids, up to ``ROW_TEST_MAX``, and
+        then tests rows against the ids (``pagesql.walk``), once and far: building them costs the
+        same for any width.
         """
-        need, rows, width = sizes
+        need, rows, width, estimate = sizes
         while True:
             if width > WINDOW_MAX and rows > WINDOW_MAX:
                 return None
-            if width <= ROW_TEST_MAX:
+            if width <= ROW_TEST_MAX and width - seen[1] <= estimate:
                 hits = self._tested(s, ask, match, seen, width)
+                seen = (hits, width)
+                grow = 2
             else:
+                width = max(width, min(WINDOW_MAX, 4 * width))
                 walked = walk(ask.sort, ask.owned, match.key)
                 hits = scalars(s, walked, {**ask.params, "window": width}).all()
+                grow = 4
             if len(hits) >= need or rows <= width:
                 return hits, width
-            # the row test's widest before the ids' walk: the next cheapest
-            width = ROW_TEST_MAX if width < ROW_TEST_MAX < 4 * width else 4 * width
+            # as wide as the hits so far say the page needs (none say nothing), and at least
+            # ``grow`` times wider
+            dense = math.ceil(WALK_MARGIN * need * width / len(hits)) if hits else 0
+            width = max(grow * width, dense)
 
     def _tested(
         self, s: Session, ask: Ask, match: Match, seen: tuple[list[int], int], width: int
