@@ -13,7 +13,18 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, ScalarResult, Select, bindparam, func, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    ScalarResult,
+    Select,
+    any_,
+    bindparam,
+    func,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.util import ClauseAdapter
 
@@ -133,9 +144,16 @@ def window_hits(sort: str, owned: bool, key: _searchsql.RowKey) -> Select:
 
 
 @lru_cache(maxsize=_searchsql.CACHED_SHAPES)
-def sampled_hits(owned: bool, key: _searchsql.RowKey) -> Select:
-    """How many of the contents ``ids`` (a sample) match (row predicate of shape ``key``)."""
-    listed = Content.id.in_(bindparam("ids", expanding=True))
+def sampled_hits(dialect: str, owned: bool, key: _searchsql.RowKey) -> Select:
+    """How many of the contents ``ids`` (a sample) match (row predicate of shape ``key``).
+
+    PostgreSQL gets the ids as one array (``= ANY``): 200 separate values cost it more to bind
+    and plan than the 200 rows cost to test.
+    """
+    if dialect == "postgresql":
+        listed = Content.id == any_(bindparam("ids", type_=ARRAY(BigInteger)))
+    else:
+        listed = Content.id.in_(bindparam("ids", expanding=True))
     preds = [listed, _searchsql.row_predicate(key), *([_owned()] if owned else [])]
     return select(func.count(Content.id)).where(*preds)
 

@@ -156,7 +156,7 @@ class Datasets(RegistryPart):
         can fall in step with how the rows were registered (every tenth file a topic's)."""
         rows = s.scalar(statement("max_id", "", False)) or 0
         ids = sorted(random.Random(rows).sample(range(1, rows + 1), min(rows, SAMPLE)))
-        sampled = sampled_hits(ask.owned, match.row_key)
+        sampled = sampled_hits(s.get_bind().dialect.name, ask.owned, match.row_key)
         return round(scalar(s, sampled, {**ask.params, "ids": ids}) * rows / max(1, len(ids)))
 
     def _walked_page(
