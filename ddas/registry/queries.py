@@ -44,7 +44,7 @@ WALK_MARGIN = 1.25  # a mid-size match's walk reads this many times the rows its
 #: Up to this many rows, a walk may test each row of the sort order (``pagesql.window_hits``)
 #: rather than against the whole match's ids (``pagesql.walk``; see ``Datasets._walk``): at 1M
 #: copies a topic's 50,000 ids cost 130-190 ms to build (SQLite), testing 8,000 rows 28 ms.
-ROW_TEST_MAX = 16_000
+ROW_TEST_MAX = 8_000
 #: Ids, picked at random, whose row test estimates a match the window could not page: 200 cost
 #: 3-5 ms (SQLite) or ~10 ms (PostgreSQL) at 1M copies, and tell a topic (9 %: 18 +- 4 hits)
 #: from a match too rare to row-test.
@@ -231,6 +231,9 @@ class Datasets(RegistryPart):
                 grow = 4
             if len(hits) >= need or rows <= width:
                 return hits, width
+            expected = width * estimate / max(rows, 1)  # the hits the sample's share promises
+            if grow == 2 and width >= ROW_TEST_MAX and 4 * len(hits) < need <= expected / 4:
+                return None  # the hits are bunched past these rows (a topic sorted by name)
             # as wide as the hits so far say the page needs (none say nothing), and at least
             # ``grow`` times wider
             dense = math.ceil(WALK_MARGIN * need * width / len(hits)) if hits else 0
