@@ -137,16 +137,13 @@ def rarest_first(conn: Connection | None, words: list[str]) -> tuple[list[str], 
     return ordered, rank[ordered[0]][0] == 0
 
 
-def _metadata_ids(shape: Shape) -> Select:
+def _metadata_ids(shape: Shape, distinct: bool) -> Select:
     """Contents with every word (``m<i>``): the first word's range, the others probed per
-    candidate."""
+    candidate (``distinct``: each content once)."""
     first, *rest = shape
     probes = (_has_word(MetadataWord.content_id, f"m{i}", s) for i, s in enumerate(rest, 1))
-    return (
-        select(MetadataWord.content_id)
-        .where(_range(MetadataWord.word, "m0", first), *probes)
-        .distinct()
-    )
+    found = select(MetadataWord.content_id).where(_range(MetadataWord.word, "m0", first), *probes)
+    return found.distinct() if distinct else found
 
 
 def _annotation_ids(shape: Shape) -> Select:
@@ -158,10 +155,11 @@ def _annotation_ids(shape: Shape) -> Select:
     return parts[0] if len(parts) == 1 else intersect(*parts)  # type: ignore[return-value]
 
 
-def word_branches(meta: Shape, notes: Shape) -> list[Select]:
+def word_branches(meta: Shape, notes: Shape, distinct: bool = True) -> list[Select]:
     """SELECTs of content ids whose metadata (words ``m<i>`` of shape ``meta``, rarest first), or
     whose annotation (words ``a<i>`` of shape ``notes``), holds every word; [] for no words.
-    An empty ``meta`` (with ``notes``) leaves the metadata branch out."""
+    An empty ``meta`` (with ``notes``) leaves the metadata branch out. ``distinct`` False: an id
+    may come more than once (in a UNION, or where duplicates are dealt with after)."""
     if not notes:
         return []
     annotated = _annotation_ids(notes).subquery()
@@ -169,14 +167,14 @@ def word_branches(meta: Shape, notes: Shape) -> list[Select]:
         select(Source.content_id)
         .join(Annotation, Annotation.url == Source.url)
         .where(Annotation.id.in_(select(annotated)), Source.content_id.is_not(None))
-        .distinct()
     )
+    by_url = by_url.distinct() if distinct else by_url
     by_content = select(Annotation.content_id).where(
         Annotation.id.in_(select(annotated)), Annotation.content_id.is_not(None)
     )
     if not meta:
         return [by_url, by_content]
-    found = _metadata_ids(meta).subquery()
+    found = _metadata_ids(meta, distinct).subquery()
     return [select(found.c[0]), by_url, by_content]
 
 

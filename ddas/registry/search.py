@@ -327,11 +327,17 @@ def ids_upto(conn: Connection, match: Match, cap: int) -> set[int] | None:
 
     Each branch is asked with ``LIMIT cap + 1`` on its own: a UNION is built whole before any
     LIMIT applies, which for a text found 50,000 times costs half a second just to learn that.
+    And first without DISTINCT, which must see every id before it returns one (PostgreSQL: 81 ms
+    of a two-word metadata search at 1M copies, to learn that 7,500 contents have both words);
+    only when repeated ids may hide the count is the branch asked again, each id once.
     """
     found: set[int] = set()
     params = {**match.params, "cap": cap + 1}
-    for branch in searchsql.limited(match.key):
+    exact = searchsql.limited(match.key)
+    for k, branch in enumerate(searchsql.limited(match.key, distinct=False)):
         ids = conn.execute(branch, searchsql.bound(branch, params)).scalars().all()
+        if len(ids) > cap and len(set(ids) - {None}) <= cap:  # repeats hid how many: ask again
+            ids = conn.execute(exact[k], searchsql.bound(exact[k], params)).scalars().all()
         if len(ids) > cap:
             return None
         found.update(i for i in ids if i is not None)

@@ -154,33 +154,35 @@ def _urls(how: Narrowing) -> list[Select]:
         return []
     if how == "fts":
         fts = _fts("sources_fts", "urls_match", Source.content_id, Source.id)
-        return [fts.where(_like(Source.url)).distinct()]
+        return [fts.where(_like(Source.url))]
     if how == "like":
-        return [select(Source.content_id).where(_like(Source.url)).distinct()]
-    return [_narrowed(Source.url, Source.content_id, "urls", int(how)).distinct()]
+        return [select(Source.content_id).where(_like(Source.url))]
+    return [_narrowed(Source.url, Source.content_id, "urls", int(how))]
 
 
 @lru_cache(maxsize=CACHED_SHAPES)
-def parts(key: Key) -> tuple[Select, ...]:
-    """One index-driven SELECT of content ids per way a text of this shape can match."""
+def parts(key: Key, distinct: bool = True) -> tuple[Select, ...]:
+    """One index-driven SELECT of content ids per way a text of this shape can match
+    (``distinct`` False: an id may come more than once, as a content's URLs or words do)."""
     names, urls, prefix, meta, words = key
     out = [select(Digest.content_id).where(Digest.value == bindparam("q_text"))]
-    out += _names(names) + _urls(urls)
+    out += _names(names) + [u.distinct() if distinct else u for u in _urls(urls)]
     if prefix is not None:
         out.append(select(Content.id).where(*_prefix(prefix)))
-    return (*out, *word_branches(meta, words))
+    return (*out, *word_branches(meta, words, distinct))
 
 
 @lru_cache(maxsize=CACHED_SHAPES)
-def limited(key: Key) -> tuple[Select, ...]:
+def limited(key: Key, distinct: bool = True) -> tuple[Select, ...]:
     """:func:`parts`, each asked for at most ``cap`` rows."""
-    return tuple(p.limit(bindparam("cap", type_=Integer)) for p in parts(key))
+    return tuple(p.limit(bindparam("cap", type_=Integer)) for p in parts(key, distinct))
 
 
 @lru_cache(maxsize=CACHED_SHAPES)
 def union_of(key: Key) -> CompoundSelect:
-    """All the content ids the branches find, each once."""
-    return union(*parts(key))
+    """All the content ids the branches find, each once: the UNION removes duplicates, so its
+    branches need not (a DISTINCT each cost PostgreSQL a hash of every id first)."""
+    return union(*parts(key, distinct=False))
 
 
 @lru_cache(maxsize=CACHED_SHAPES)
