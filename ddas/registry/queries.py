@@ -45,6 +45,10 @@ WALK_MARGIN = 1.25  # a mid-size match's walk reads this many times the rows its
 #: rather than against the whole match's ids (``pagesql.walk``; see ``Datasets._walk``): at 1M
 #: copies a topic's 50,000 ids cost 130-190 ms to build (SQLite), testing 8,000 rows 28 ms.
 ROW_TEST_MAX = 8_000
+#: What testing a row costs, in ids of the match built (``Datasets._walk``), at 1M copies: on
+#: SQLite both take 3-6 us; PostgreSQL tests a row in 8 us (one word) to 25 us (two), and builds
+#: a topic's 50,000 ids in ~300 ms.
+ROW_COST = {"sqlite": 1, "postgresql": 4}
 #: Ids, picked at random, whose row test estimates a match the window could not page: 200 cost
 #: 3-5 ms (SQLite) or ~10 ms (PostgreSQL) at 1M copies, and tell a topic (9 %: 18 +- 4 hits)
 #: from a match too rare to row-test.
@@ -210,22 +214,22 @@ class Datasets(RegistryPart):
         ``sizes``: ``need``, ``rows`` (the table's), ``width`` and the match's estimated size;
         ``seen``: the row test's hits so far and how many rows it tested (the window's).
 
-        Testing each row as the window does (``pagesql.window_hits``) costs about what building
-        one of the match's ids does (3-8 us either way, SQLite or PostgreSQL); so the walk tests
-        rows while it has fewer left to test than the match has ids, up to ``ROW_TEST_MAX``, and
-        then tests rows against the ids (``pagesql.walk``), once and far: building them costs the
-        same for any width.
+        Testing each row as the window does (``pagesql.window_hits``) costs ``ROW_COST`` times
+        what building one of the match's ids does; so the walk tests rows while that costs less
+        than the match's ids, up to ``ROW_TEST_MAX`` rows, and then tests rows against the ids
+        (``pagesql.walk``), once and far: building them costs the same for any width.
         """
         need, rows, width, estimate = sizes
+        row_cost = ROW_COST.get(s.get_bind().dialect.name, 1)
         while True:
             if width > WINDOW_MAX and rows > WINDOW_MAX:
                 return None
-            if width <= ROW_TEST_MAX and width - seen[1] <= estimate:
+            if width <= ROW_TEST_MAX and (width - seen[1]) * row_cost <= estimate:
                 hits = self._tested(s, ask, match, seen, width)
                 seen = (hits, width)
                 grow = 2
             else:
-                width = max(width, min(WINDOW_MAX, 4 * width))
+                width = max(width, min(WINDOW_MAX, 2 * width))
                 walked = walk(ask.sort, ask.owned, match.key)
                 hits = scalars(s, walked, {**ask.params, "window": width}).all()
                 grow = 4
