@@ -187,8 +187,6 @@ class Datasets(RegistryPart):
         need = offset + limit
         rows = s.scalar(statement("max_id", "", False)) or 0
         width = max(WINDOW, math.ceil(WALK_MARGIN * need * rows / max(estimate, 1)))
-        if seen[0]:  # and as wide as the window's own share of hits says, where they differ
-            width = max(width, math.ceil(WALK_MARGIN * need * seen[1] / len(seen[0])))
         walked = self._walk(s, ask, match, (need, rows, width, estimate), seen)
         if walked is None:
             return None
@@ -224,24 +222,32 @@ class Datasets(RegistryPart):
         while True:
             if width > WINDOW_MAX and rows > WINDOW_MAX:
                 return None
-            if width <= ROW_TEST_MAX and (width - seen[1]) * row_cost <= estimate:
-                hits = self._tested(s, ask, match, seen, width)
-                seen = (hits, width)
-                grow = 2
-            else:
+            if width > ROW_TEST_MAX or (width - seen[1]) * row_cost > estimate:
                 width = max(width, min(WINDOW_MAX, 2 * width))
                 walked = walk(ask.sort, ask.owned, match.key)
                 hits = scalars(s, walked, {**ask.params, "window": width}).all()
-                grow = 4
-            if len(hits) >= need or rows <= width:
-                return hits, width
+                if len(hits) >= need or rows <= width:
+                    return hits, width
+                width *= 4
+                continue
+            before, seen = seen, (self._tested(s, ask, match, seen, width), width)
+            if len(seen[0]) >= need or rows <= width:
+                return seen
             expected = width * estimate / max(rows, 1)  # the hits the sample's share promises
-            if grow == 2 and width >= ROW_TEST_MAX and 4 * len(hits) < need <= expected / 4:
+            if width >= ROW_TEST_MAX and 4 * len(seen[0]) < need <= expected / 4:
                 return None  # the hits are bunched past these rows (a topic sorted by name)
-            # as wide as the hits so far say the page needs (none say nothing), and at least
-            # ``grow`` times wider
-            dense = math.ceil(WALK_MARGIN * need * width / len(hits)) if hits else 0
-            width = max(grow * width, dense)
+            width = self._wider(need, before, seen)
+
+    @staticmethod
+    def _wider(need: int, before: tuple[list[int], int], now: tuple[list[int], int]) -> int:
+        """How far the row test goes next: as far as the hits of its last rows say the page
+        needs, or twice as far if those held none. The last rows, not all: the first ones may be
+        a burst of other datasets, and their share of hits says nothing of the rest."""
+        found, tested = len(now[0]) - len(before[0]), now[1] - before[1]
+        if not found:
+            return 2 * now[1]
+        more = math.ceil(WALK_MARGIN * (need - len(now[0])) * tested / found)
+        return now[1] + max(more, WINDOW)
 
     def _tested(
         self, s: Session, ask: Ask, match: Match, seen: tuple[list[int], int], width: int
