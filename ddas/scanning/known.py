@@ -1,0 +1,65 @@
+"""The registry's memory of a scan's roots, handed to the plan a slice at a time during the walk.
+
+A rescan must compare every walked file with the copy the registry knows at its path. Loading all
+of those first and walking after would hold both whole (a million files: a million known copies
+beside a million walked entries, 1.2 GiB); walking while loading only to compare at the end is no
+better, since the walk of unchanged storage is over before the registry is read. So the registrar's
+thread reads the copies in slices into a queue, and the walking thread, between two directories,
+gives each slice to :class:`~ddas.scanning.plan.Plan`, which settles the files that waited for
+it; the known copies left are those whose file the walk has not reached yet.
+"""
+
+from __future__ import annotations
+
+from queue import Empty, SimpleQueue
+from typing import TYPE_CHECKING
+
+from ddas import config
+from ddas.scanning.remote import is_remote
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ddas.registry.scanview import KnownCopy, ScanView
+    from ddas.scanning.plan import Plan
+    from ddas.scanning.registrar import Registrar
+    from ddas.scanning.walk import FileEntry
+
+
+class KnownFeed:
+    """Slices of known copies on their way from the registrar's thread to the plan."""
+
+    def __init__(self, registrar: Registrar, roots: list[str]) -> None:
+        self._slices: SimpleQueue[list[KnownCopy] | None] = SimpleQueue()
+        self._loading = registrar.submit(_load, roots, self._slices)
+        self.complete = False
+
+    def poll(self, plan: Plan, *, wait: bool = False) -> list[FileEntry]:
+        """Give the plan the slices that arrived (``wait``: all of them, until the last); the
+        files it settled that can be hashed now."""
+        ready: list[FileEntry] = []
+        while not self.complete:
+            try:
+                part = self._slices.get(timeout=0.5) if wait else self._slices.get_nowait()
+            except Empty:
+                if not wait:
+                    break
+                if self._loading.done() and self._slices.empty():
+                    self._loading.result()  # it failed before its first slice (opening): raise
+                continue
+            if part is None:  # the last one: the loading is over (a failure raises here)
+                self._loading.result()
+                self.complete = True
+                ready.extend(plan.learned_all())
+            else:
+                ready.extend(plan.learn(part))
+        return ready
+
+
+def _load(view: ScanView, roots: list[str], out: SimpleQueue[list[KnownCopy] | None]) -> None:
+    """Every copy the registry knows under ``roots``, a slice a put, then ``None``."""
+    host = config.hostname()
+    try:
+        for root in roots:
+            for part in view.known_copy_slices_under("" if is_remote(root) else host, root):
+                out.put(part)
+    finally:
+        out.put(None)
