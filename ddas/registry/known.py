@@ -54,21 +54,27 @@ FETCH = 10_000
 
 def known_copies(engine: Engine, host: str, prefix: str) -> list[KnownCopy]:
     """Copies on ``host`` whose location is ``prefix`` or below it, any state, in one query."""
-    return [k for part in known_copy_slices(engine, host, prefix) for k in part]
+    states: dict[str, str] = {}  # one str per state, not per row (10^6 rows: 50 MB)
+    return [
+        KnownCopy(i, loc, states.setdefault(st, st), *rest)
+        for part in known_copy_slices(engine, host, prefix)
+        for i, loc, st, *rest in part
+    ]
 
 
-def known_copy_slices(engine: Engine, host: str, prefix: str) -> Iterator[list[KnownCopy]]:
-    """:func:`known_copies` a slice (:data:`FETCH` rows, one round trip) at a time: a rescan
-    compares each slice with the walk as it comes and keeps only the copies not walked yet;
-    the whole list (and, on PostgreSQL, the whole result in the driver's buffer) beside the
-    walked files was a third of a million-file rescan's peak memory."""
+def known_copy_slices(engine: Engine, host: str, prefix: str) -> Iterator[list[tuple]]:
+    """:func:`known_copies` as the driver's plain rows in :class:`KnownCopy`'s field order, a
+    slice (:data:`FETCH` rows, one round trip) at a time: a rescan compares each slice with the
+    walk as it comes and keeps only the copies not walked yet (the whole list, and on
+    PostgreSQL the whole result in the driver's buffer, beside the walked files was a third of
+    a million-file rescan's peak memory). Plain tuples, because a ``KnownCopy`` per row cost
+    that rescan 1.4 s of Python on the loading thread, against the walk for the GIL."""
     c = _COPIES.c
     stmt = (
         select(*(c[k] for k in _KNOWN), _CONTENTS.c.blake3)
         .select_from(_COPIES.outerjoin(_CONTENTS, _CONTENTS.c.id == c.content_id))
         .where(c.host == host, *under(engine.dialect.name, c.location, prefix))
     )
-    states: dict[str, str] = {}  # one str per state, not per row (10^6 rows: 50 MB)
     with engine.connect() as conn:
         # SQLAlchemy renders the query; the driver's cursor hands over plain tuples (a Row
         # object per copy would be most of a rescan's registry time)
@@ -79,10 +85,7 @@ def known_copy_slices(engine: Engine, host: str, prefix: str) -> Iterator[list[K
         try:
             cursor.execute(str(compiled), args)
             while rows := cursor.fetchmany(FETCH):
-                yield [
-                    KnownCopy(i, loc, states.setdefault(st, st), *rest)
-                    for i, loc, st, *rest in rows
-                ]
+                yield rows
         finally:
             cursor.close()  # the pool's reset on return ends a server cursor's transaction
 

@@ -79,9 +79,9 @@ class ScanView:
         """Copies on ``host`` whose location is ``prefix`` or below it, any state, in one query."""
         return known_copies(self.engine, host, prefix)
 
-    def known_copy_slices_under(self, host: str, prefix: str) -> Iterator[list[KnownCopy]]:
-        """The same copies a slice at a time, never all in one list (a rescan compares each
-        slice with the walk as it arrives)."""
+    def known_copy_slices_under(self, host: str, prefix: str) -> Iterator[list[tuple]]:
+        """The same copies a slice at a time as plain rows in ``KnownCopy``'s field order,
+        never all in one list (a rescan compares each slice with the walk as it arrives)."""
         return known_copy_slices(self.engine, host, prefix)
 
     def record_scan(self, *, nbytes: int, seconds: float, detail: dict[str, Any]) -> None:

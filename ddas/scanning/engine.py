@@ -353,15 +353,15 @@ def _mark_vanished(registrar: Registrar, plan: Plan, listed: dict[str, set[str] 
     merely excluded, below ``min_size`` or in an unreadable directory still exists)."""
     remote_listed = set().union(*(s for s in listed.values() if s is not None))
     gone = []
-    for k in plan.vanished():
-        if is_remote(k.location):
-            if k.location not in remote_listed:
-                gone.append(k.id)
+    for copy_id, location, *_ in plan.vanished():
+        if is_remote(location):
+            if location not in remote_listed:
+                gone.append(copy_id)
             continue
         try:
-            os.lstat(k.location)
+            os.lstat(location)
         except FileNotFoundError:
-            gone.append(k.id)
+            gone.append(copy_id)
         except OSError:
             pass  # e.g. EACCES on a parent: we cannot tell, so we do not claim it is gone
     return registrar.registry.mark_missing(gone) if gone else 0

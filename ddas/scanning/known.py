@@ -18,7 +18,7 @@ from ddas import config
 from ddas.scanning.remote import is_remote
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ddas.registry.scanview import KnownCopy, ScanView
+    from ddas.registry.scanview import ScanView
     from ddas.scanning.plan import Plan
     from ddas.scanning.registrar import Registrar
     from ddas.scanning.walk import FileEntry
@@ -28,7 +28,7 @@ class KnownFeed:
     """Slices of known copies on their way from the registrar's thread to the plan."""
 
     def __init__(self, registrar: Registrar, roots: list[str]) -> None:
-        self._slices: SimpleQueue[list[KnownCopy] | None] = SimpleQueue()
+        self._slices: SimpleQueue[list[tuple] | None] = SimpleQueue()
         self._loading = registrar.submit(_load, roots, self._slices)
         self.complete = False
 
@@ -54,8 +54,9 @@ class KnownFeed:
         return ready
 
 
-def _load(view: ScanView, roots: list[str], out: SimpleQueue[list[KnownCopy] | None]) -> None:
-    """Every copy the registry knows under ``roots``, a slice a put, then ``None``."""
+def _load(view: ScanView, roots: list[str], out: SimpleQueue[list[tuple] | None]) -> None:
+    """Every copy the registry knows under ``roots`` (rows in ``KnownCopy``'s field order), a
+    slice a put, then ``None``."""
     host = config.hostname()
     try:
         for root in roots:

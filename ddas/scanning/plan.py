@@ -25,10 +25,12 @@ from ddas.scanning.hashing import WHOLE_BELOW
 from ddas.scanning.walk import FileEntry
 
 if TYPE_CHECKING:  # pragma: no cover - keeps `import ddas.scanning` free of SQLAlchemy
-    from ddas.registry.scans import KnownCopy
     from ddas.scanning.describing import DescribeBudget
 
 NEW, CHANGED, UNCHANGED = "new", "changed", "unchanged"
+#: A copy the registry knows: a ``ddas.registry.known.KnownCopy`` or the plain row it is made
+#: of, read by position: (id, location, state, size, mtime_ns, device, inode, blake3)
+KnownRow = tuple
 _LIVE = frozenset(("present", "unhashed"))  #: states whose fingerprint a rescan can trust
 Task = tuple[list[FileEntry], dict[tuple, str], set[tuple]]
 
@@ -37,7 +39,7 @@ class Plan:
     """What is known and what must be read; filled in as the walk, samples and hashes arrive."""
 
     def __init__(
-        self, known: dict[str, KnownCopy] | None = None, describe: DescribeBudget | None = None
+        self, known: dict[str, KnownRow] | None = None, describe: DescribeBudget | None = None
     ) -> None:
         # The known copies the walk has not met yet: each leaves the dict when its path is
         # walked, so that a rescan of a million files holds their walked entries, not those and
@@ -81,7 +83,7 @@ class Plan:
             waiting.update((e[0], e) for e in batch if e[0] not in known)
         return self._add(met)
 
-    def learn(self, copies: Iterable[KnownCopy]) -> list[FileEntry]:
+    def learn(self, copies: Iterable[KnownRow]) -> list[FileEntry]:
         """Known copies from the registry, a slice of them: the walked files that waited for
         them are recorded now (what :meth:`add` returns), the others wait for their file."""
         known, waiting_pop, met = self.known, self.waiting.pop, []
@@ -111,7 +113,7 @@ class Plan:
             k = known_pop(location, None)
             if k is None:
                 status = NEW
-            elif (  # KnownCopy by position: (id, location, state, size, mtime_ns, device, inode)
+            elif (  # a KnownRow, by position
                 k[3] == size
                 and k[4] == mtime_ns
                 and k[6] == inode
@@ -131,9 +133,9 @@ class Plan:
                 continue
             paths_of[ident] = i
             if status is UNCHANGED:
-                if k.blake3 and k.state == "present":
-                    self.blake3[ident] = k.blake3
-            elif k is not None and k.blake3:
+                if k[7] and k[2] == "present":
+                    self.blake3[ident] = k[7]
+            elif k is not None and k[7]:
                 self.rehash.add(ident)
             members = by_size.get(size)
             if members is None:
@@ -247,11 +249,11 @@ class Plan:
         paths = self.paths[ident]
         return paths if paths.__class__ is int else paths[0]  # type: ignore[return-value]
 
-    def vanished(self) -> list[KnownCopy]:
+    def vanished(self) -> list[KnownRow]:
         """Known copies under the roots that the walk did not find (candidates for ``missing``):
         those left in ``known``, since every path walked took its own out (the usual rescan:
         none)."""
-        return [k for k in self.known.values() if k.state != "missing"]
+        return [k for k in self.known.values() if k[2] != "missing"]
 
 
 class _FirstPath:
