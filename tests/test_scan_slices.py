@@ -126,3 +126,14 @@ def test_the_walk_enters_subfolders_in_name_order(tmp_path: Path) -> None:
 
     names = [os.path.relpath(p, tmp_path) for p in order]
     assert names == ["a/m", "a/z", "a-b", "b", "c"]
+
+
+def test_a_scan_whose_registry_cannot_be_opened_says_so_instead_of_waiting_for_it(
+    tmp_path: Path,
+) -> None:
+    from ddas.errors import ServiceRegistryError
+
+    tree = small_tree(tmp_path / "small", n=200)  # 91 folders: the walk polls for slices often
+
+    with pytest.raises(ServiceRegistryError):  # no slice ever comes: the opening's error does
+        scan([tree], min_size=1, registry="hub://ddas")

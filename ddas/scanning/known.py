@@ -40,10 +40,10 @@ class KnownFeed:
             try:
                 part = self._slices.get(timeout=0.5) if wait else self._slices.get_nowait()
             except Empty:
-                if not wait:
-                    break
                 if self._loading.done() and self._slices.empty():
                     self._loading.result()  # it failed before its first slice (opening): raise
+                if not wait:
+                    break
                 continue
             if part is None:  # the last one: the loading is over (a failure raises here)
                 self._loading.result()
