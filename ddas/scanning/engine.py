@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from ddas.scanning import hashing, reading
 from ddas.scanning.describing import DescribeBudget
-from ddas.scanning.known import KnownFeed
+from ddas.scanning.known import WALK_BESIDE_LOADING, KnownFeed
 from ddas.scanning.plan import Plan
 from ddas.scanning.progress import Reporter, ScanProgress
 from ddas.scanning.registrar import Registrar, owner_name
@@ -286,8 +286,9 @@ class _Scan:
         self.reporter.update(files=self.reporter.state.files + len(batch))
         if self.cluster is not None:
             self._count(worker, files=len(batch), bytes=sum(e.size for e in batch))
-        if not self.known.complete:
-            self._ready.extend(self.known.poll(self.plan))
+        if not self.known.complete:  # past its first files, the walk lets the loading finish
+            alone = self.reporter.state.files >= WALK_BESIDE_LOADING
+            self._ready.extend(self.known.poll(self.plan, wait=alone))
         self._ready.extend(self.plan.add(batch))
         self._send_ready()
 
