@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, column, insert, table
@@ -19,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 
 from ddas import config
 from ddas.errors import ServiceRegistryError
-from ddas.registry.known import KnownCopy, known_copies
+from ddas.registry.known import KnownCopy, known_copies, known_copy_slices
 
 if TYPE_CHECKING:  # pragma: no cover
     from ddas.registry import Registry
@@ -77,6 +78,11 @@ class ScanView:
     def known_copies_under(self, host: str, prefix: str) -> list[KnownCopy]:
         """Copies on ``host`` whose location is ``prefix`` or below it, any state, in one query."""
         return known_copies(self.engine, host, prefix)
+
+    def known_copy_slices_under(self, host: str, prefix: str) -> Iterator[list[tuple]]:
+        """The same copies a slice at a time as plain rows in ``KnownCopy``'s field order,
+        never all in one list (a rescan compares each slice with the walk as it arrives)."""
+        return known_copy_slices(self.engine, host, prefix)
 
     def record_scan(self, *, nbytes: int, seconds: float, detail: dict[str, Any]) -> None:
         """Append the scan's ``scan`` event (no tally counts scans: a plain insert)."""

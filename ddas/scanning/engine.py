@@ -7,8 +7,8 @@ fclones): group by size, drop unique sizes, collapse hard links, read a head+tai
 and hash in full only where samples collide. Three things run at once: the walk (this thread), the
 reads (a thread pool, or the workers of a dask cluster, with a bounded window of tasks in flight)
 and the registry writes (one background thread, in batches). A rescan reads only files whose
-(device, inode, size, mtime_ns) changed, and the registry's memory of the roots is loaded while the
-walk begins.
+(device, inode, size, mtime_ns) changed; the registry's memory of the roots arrives in slices while
+the walk goes on, and each slice is compared with the files walked so far (:mod:`.known`).
 
 Unique-size files are registered ``unhashed``: they cannot be duplicates *within* the scan, and
 hashing them would read every byte of the storage. :func:`ddas.scanning.hash_unhashed` hashes them
@@ -26,9 +26,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from ddas import config
 from ddas.scanning import hashing, reading
 from ddas.scanning.describing import DescribeBudget
+from ddas.scanning.known import WALK_BESIDE_LOADING, KnownFeed
 from ddas.scanning.plan import Plan
 from ddas.scanning.progress import Reporter, ScanProgress
 from ddas.scanning.registrar import Registrar, owner_name
@@ -38,7 +38,7 @@ from ddas.scanning.walk import Excluder, FileEntry, LocalWalk, ScanError, inside
 
 if TYPE_CHECKING:  # pragma: no cover
     from ddas.registry import Registry
-    from ddas.registry.scanview import KnownCopy, ScanView
+    from ddas.registry.scanview import ScanView
 
 __all__ = ["default_workers", "owner_name", "scan"]
 
@@ -198,19 +198,19 @@ class _Scan:
         self.hashed = 0
         self.skipped_links = self.outside = 0
         self.workers: dict[str, dict[str, int]] = {}
-        self._known: Any = None  # the registry's memory of the roots, loading
-        self._waiting: list[list[FileEntry]] = []  # walked before that memory arrived
+        self.known: KnownFeed  # the registry's memory of the roots, arriving (set by run)
         self._ready: list[FileEntry] = []  # small files to hash, not yet in a task
-        self.plan: Plan | None = None
+        self.plan = Plan(None, options.describe)
         self.window = window
         window.on_result = self._on_result
 
     def run(self, roots: list[str], started: float) -> ScanReport:
         reporter, registrar = self.reporter, self.registrar
-        self._known = registrar.submit(_known, roots)
+        self.known = KnownFeed(registrar, roots)
         try:
             listed = self._walk(roots)
-            plan = self._plan()
+            plan = self.plan
+            self._ready.extend(self.known.poll(plan, wait=True))
             plan.finish()
             reporter.update(phase="plan", candidates=plan.candidates)
             self._send_ready(force=True)
@@ -280,26 +280,17 @@ class _Scan:
         self.outside += walker.outside
 
     def _take(self, batch: list[FileEntry], worker: str = "local") -> None:
-        """Files walked: into the plan (once the registry's memory is there), small ones whose
-        size collides straight to the readers."""
+        """Files walked: into the plan, with the slices of the registry's memory that arrived
+        meanwhile (a file waits there for its known copy); small ones whose size collides
+        straight to the readers."""
         self.reporter.update(files=self.reporter.state.files + len(batch))
         if self.cluster is not None:
             self._count(worker, files=len(batch), bytes=sum(e.size for e in batch))
-        if self.plan is None:
-            if not self._known.done():
-                self._waiting.append(batch)
-                return
-            self._plan()
+        if not self.known.complete:  # past its first files, the walk lets the loading finish
+            alone = self.reporter.state.files >= WALK_BESIDE_LOADING
+            self._ready.extend(self.known.poll(self.plan, wait=alone))
         self._ready.extend(self.plan.add(batch))
         self._send_ready()
-
-    def _plan(self) -> Plan:
-        if self.plan is None:
-            self.plan = Plan(self._known.result(), self.options.describe)
-            for batch in self._waiting:
-                self._ready.extend(self.plan.add(batch))
-            self._waiting = []
-        return self.plan
 
     def _send_ready(self, *, force: bool = False) -> None:
         ready = self._ready
@@ -358,29 +349,20 @@ class _Scan:
         return report
 
 
-def _known(view: ScanView, roots: list[str]) -> dict[str, KnownCopy]:
-    known: dict[str, KnownCopy] = {}
-    host = config.hostname()
-    for root in roots:
-        for k in view.known_copies_under("" if is_remote(root) else host, root):
-            known[k.location] = k
-    return known
-
-
 def _mark_vanished(registrar: Registrar, plan: Plan, listed: dict[str, set[str] | None]) -> int:
     """Known copies the walk did not see become ``missing`` - if they are really gone (a file
     merely excluded, below ``min_size`` or in an unreadable directory still exists)."""
     remote_listed = set().union(*(s for s in listed.values() if s is not None))
     gone = []
-    for k in plan.vanished():
-        if is_remote(k.location):
-            if k.location not in remote_listed:
-                gone.append(k.id)
+    for copy_id, location, *_ in plan.vanished():
+        if is_remote(location):
+            if location not in remote_listed:
+                gone.append(copy_id)
             continue
         try:
-            os.lstat(k.location)
+            os.lstat(location)
         except FileNotFoundError:
-            gone.append(k.id)
+            gone.append(copy_id)
         except OSError:
             pass  # e.g. EACCES on a parent: we cannot tell, so we do not claim it is gone
     return registrar.registry.mark_missing(gone) if gone else 0

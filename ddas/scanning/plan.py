@@ -25,10 +25,12 @@ from ddas.scanning.hashing import WHOLE_BELOW
 from ddas.scanning.walk import FileEntry
 
 if TYPE_CHECKING:  # pragma: no cover - keeps `import ddas.scanning` free of SQLAlchemy
-    from ddas.registry.scans import KnownCopy
     from ddas.scanning.describing import DescribeBudget
 
 NEW, CHANGED, UNCHANGED = "new", "changed", "unchanged"
+#: A copy the registry knows: a ``ddas.registry.known.KnownCopy`` or the plain row it is made
+#: of, read by position: (id, location, state, size, mtime_ns, device, inode, blake3)
+KnownRow = tuple
 _LIVE = frozenset(("present", "unhashed"))  #: states whose fingerprint a rescan can trust
 Task = tuple[list[FileEntry], dict[tuple, str], set[tuple]]
 
@@ -36,10 +38,21 @@ Task = tuple[list[FileEntry], dict[tuple, str], set[tuple]]
 class Plan:
     """What is known and what must be read; filled in as the walk, samples and hashes arrive."""
 
-    def __init__(self, known: dict[str, KnownCopy], describe: DescribeBudget | None = None) -> None:
-        self.known, self.describe = known, describe
+    def __init__(
+        self, known: dict[str, KnownRow] | None = None, describe: DescribeBudget | None = None
+    ) -> None:
+        # The known copies the walk has not met yet: each leaves the dict when its path is
+        # walked, so that a rescan of a million files holds their walked entries, not those and
+        # a million known copies besides (a third of its peak memory). ``None``: they arrive
+        # a slice at a time (:meth:`learn`) while the walk goes on, until :meth:`learned_all`.
+        self.known, self.describe = {} if known is None else known, describe
+        self.complete = known is not None  # every known copy is in ``known`` or was met
+        self.waiting: dict[str, FileEntry] = {}  # walked; its known copy (if any) yet to come
         self.entries: list[FileEntry] = []
         self.status: list[str] = []
+        # per entry, the content hash its registry row has (None: none, or not registered);
+        # mostly the very string ``blake3`` holds for its identity, so 8 bytes an entry
+        self.registered: list[str | None] = []
         self.blake3: dict[tuple, str] = {}  # identity -> content hash (known or computed)
         # identity -> index into entries, or a list of them (hard links: rare, so a million
         # files hold a million ints here, not a million one-element lists: 60 MB less)
@@ -55,27 +68,52 @@ class Plan:
         self.dirty: list[tuple] = []  # identities with a new or changed path: rows to write
         self.groups: list[list[tuple]] = []
         self.candidates = 0
-        self.known_seen = 0  # how many of ``known`` the walk met
         self.described: set[tuple] = set()  # lone sizes hashed so that they can be described
         self.describe_left = 0  # lone files DDAS could describe, left unhashed by the budget
 
-    def add(self, batch: Iterable[FileEntry]) -> list[FileEntry]:
+    def add(self, batch: list[FileEntry]) -> list[FileEntry]:
         """Record walked files; return the small ones that can be hashed now (their size
-        collides and their hash is unknown)."""
+        collides and their hash is unknown). Until every known copy has arrived, a file whose
+        copy has not waits (its status, and so whether it must be read, depends on it)."""
+        if self.complete:
+            return self._add(batch)
+        known, waiting = self.known, self.waiting
+        met = [e for e in batch if e[0] in known]
+        if len(met) < len(batch):
+            waiting.update((e[0], e) for e in batch if e[0] not in known)
+        return self._add(met)
+
+    def learn(self, copies: Iterable[KnownRow]) -> list[FileEntry]:
+        """Known copies from the registry, a slice of them: the walked files that waited for
+        them are recorded now (what :meth:`add` returns), the others wait for their file."""
+        known, waiting_pop, met = self.known, self.waiting.pop, []
+        for k in copies:
+            location = k[1]
+            known[location] = k
+            entry = waiting_pop(location, None)
+            if entry is not None:
+                met.append(entry)
+        return self._add(met)
+
+    def learned_all(self) -> list[FileEntry]:
+        """Every known copy has arrived: the files still waiting are new."""
+        self.complete = True
+        waiting, self.waiting = self.waiting, {}
+        return self._add(waiting.values())
+
+    def _add(self, batch: Iterable[FileEntry]) -> list[FileEntry]:
         ready: list[FileEntry] = []
-        entries, status_append, known_get = self.entries, self.status.append, self.known.get
-        paths_of, by_size = self.paths, self.by_size
-        seen = 0  # known locations met (each path is walked once)
+        entries, status_append, known_pop = self.entries, self.status.append, self.known.pop
+        registered_append, paths_of, by_size = self.registered.append, self.paths, self.by_size
         for entry in batch:  # the hot loop of a rescan: kept flat on purpose
             i = len(entries)
             entries.append(entry)
             location, size, mtime_ns, device, inode = entry[:5]
             ident = (device, inode) if inode is not None else (None, location)
-            k = known_get(location)
-            seen += k is not None
+            k = known_pop(location, None)
             if k is None:
                 status = NEW
-            elif (  # KnownCopy by position: (id, location, state, size, mtime_ns, device, inode)
+            elif (  # a KnownRow, by position
                 k[3] == size
                 and k[4] == mtime_ns
                 and k[6] == inode
@@ -86,6 +124,7 @@ class Plan:
             else:
                 status = CHANGED
             status_append(status)
+            registered_append(None if k is None else k[7])
             if status is not UNCHANGED:
                 self.dirty.append(ident)
             paths = paths_of.get(ident)
@@ -94,9 +133,9 @@ class Plan:
                 continue
             paths_of[ident] = i
             if status is UNCHANGED:
-                if k.blake3 and k.state == "present":
-                    self.blake3[ident] = k.blake3
-            elif k is not None and k.blake3:
+                if k[7] and k[2] == "present":
+                    self.blake3[ident] = k[7]
+            elif k is not None and k[7]:
                 self.rehash.add(ident)
             members = by_size.get(size)
             if members is None:
@@ -105,7 +144,6 @@ class Plan:
             members.append(ident)
             if size <= WHOLE_BELOW:
                 ready.extend(self._hand_out(members if len(members) == 2 else [ident]))
-        self.known_seen += seen
         return ready
 
     def _hand_out(self, idents: list[tuple]) -> list[FileEntry]:
@@ -137,8 +175,11 @@ class Plan:
             fresh = any(status[first(i)] is not UNCHANGED for i in idents)
             if fresh and not all(i in known for i in idents):
                 self.groups.append(idents)
-        self.rehash -= set(self.blake3)  # a hard link of it is unchanged: its hash still holds
-        self.rehash.difference_update(self.handed_out)
+        # a hard link of it is unchanged: its hash still holds (no set of every identity hashed
+        # to subtract: a million files, 64 MB for a moment)
+        blake3, handed_out = self.blake3, self.handed_out
+        self.rehash = {i for i in self.rehash if i not in blake3 and i not in handed_out}
+        self.known = dict(self.known)  # what is left, in a table sized for it (1M entries: 40 MB)
         if self.describe is not None:
             self._choose_described(lone)
 
@@ -183,14 +224,18 @@ class Plan:
     def writes(self, idents: Iterable[tuple]) -> list[tuple[FileEntry, str | None]]:
         """(file, content hash) of these identities' paths whose registry row must change."""
         out: list[tuple[FileEntry, str | None]] = []
-        entries, status, known, failed = self.entries, self.status, self.known, self.failed
+        entries, status, registered, failed = (
+            self.entries,
+            self.status,
+            self.registered,
+            self.failed,
+        )
         for ident in idents:
             if ident in failed:
                 continue
             b3 = self.blake3.get(ident)
             for i in self.indexes(ident):
-                k = known.get(entries[i].location)
-                if status[i] is not UNCHANGED or (k is not None and k.blake3 != b3):
+                if status[i] is not UNCHANGED or registered[i] != b3:
                     out.append((entries[i], b3))
         return out
 
@@ -204,13 +249,11 @@ class Plan:
         paths = self.paths[ident]
         return paths if paths.__class__ is int else paths[0]  # type: ignore[return-value]
 
-    def vanished(self) -> list[KnownCopy]:
-        """Known copies under the roots that the walk did not find (candidates for ``missing``);
-        none to look for when the walk met every one of them (the usual rescan)."""
-        if self.known_seen == len(self.known):
-            return []
-        seen = {e.location for e in self.entries}
-        return [k for loc, k in self.known.items() if loc not in seen and k.state != "missing"]
+    def vanished(self) -> list[KnownRow]:
+        """Known copies under the roots that the walk did not find (candidates for ``missing``):
+        those left in ``known``, since every path walked took its own out (the usual rescan:
+        none)."""
+        return [k for k in self.known.values() if k[2] != "missing"]
 
 
 class _FirstPath:

@@ -61,12 +61,6 @@ class ScanReport:
         return cls(roots=roots, plan=plan, error_list=list(errors), **kw)
 
     @cached_property
-    def _idents(self) -> list[tuple]:
-        """Identities (one per inode or object) that were not lost to an error."""
-        failed = self.plan.failed
-        return [i for i in self.plan.paths if i not in failed]
-
-    @cached_property
     def _tally(self) -> tuple[int, int, int, int]:
         """(paths, bytes with hard links once, hashed paths, hard-linked paths) of the identities
         not lost to an error: one pass, once (summaries are asked for several times)."""
@@ -117,21 +111,27 @@ class ScanReport:
 
     @cached_property
     def _by_hash(self) -> dict[str, list[tuple]]:
-        """Contents with two or more identities (what a summary counts; cheap)."""
-        first: dict[str, tuple] = {}  # no list per content: most have one identity
+        """Contents with two or more identities not lost to an error (what a summary counts).
+
+        Copies of a content have its size, so each size group is sorted out on its own: no
+        dictionary of every content hash at once (a million files: 40 MB at a scan's end)."""
         by_hash: dict[str, list[tuple]] = {}
-        blake3 = self.plan.blake3
-        for ident in self._idents:
-            b3 = blake3.get(ident)
-            if b3 is None:
+        blake3, failed = self.plan.blake3, self.plan.failed
+        for idents in self.plan.by_size.values():  # each identity is in one size group
+            if len(idents) < 2:
                 continue
-            other = first.setdefault(b3, ident)
-            if other is not ident:
-                members = by_hash.get(b3)
-                if members is None:
-                    by_hash[b3] = [other, ident]
-                else:
-                    members.append(ident)
+            first: dict[str, tuple] = {}  # no list per content: most have one identity
+            for ident in idents:
+                b3 = blake3.get(ident)
+                if b3 is None or ident in failed:
+                    continue
+                other = first.setdefault(b3, ident)
+                if other is not ident:
+                    members = by_hash.get(b3)
+                    if members is None:
+                        by_hash[b3] = [other, ident]
+                    else:
+                        members.append(ident)
         return by_hash
 
     @cached_property

@@ -79,7 +79,10 @@ class LocalWalk:
     subdirectories, with ``realpath`` for followed links), and a followed link whose target
     resolves outside ``bounds`` is skipped and counted: a link to ``/etc`` inside a scan root
     must not take the scan there. Iterating yields the files of one directory at a time, so the
-    caller can hash while the walk goes on.
+    caller can hash while the walk goes on. Subfolders are entered in name order, close to
+    the order of the registry's (host, location) index, in which a rescan reads what it knows
+    of them (:mod:`ddas.scanning.known`): the known copies the walk has not reached yet, and
+    the walked files whose copy has not arrived yet, stay few.
     """
 
     def __init__(
@@ -138,6 +141,7 @@ class LocalWalk:
             return out
         plain = not self.exclude.active  # no pattern to test: the common file needs no call
         min_size, append, shared = self.min_size, out.append, self._shared.setdefault
+        stack, pushed = self._stack, len(self._stack)
         with it:
             for entry in it:
                 try:
@@ -163,6 +167,8 @@ class LocalWalk:
                     continue
                 if found is not None:
                     append(found)
+        if len(stack) - pushed > 1:  # subfolders in name order (the stack pops the last first)
+            stack[pushed:] = sorted(stack[pushed:], reverse=True)
         return out
 
     def _entry(self, entry: os.DirEntry[str], real: str) -> FileEntry | None:
