@@ -164,3 +164,39 @@ def test_a_burst_of_other_datasets_does_not_make_a_topic_build_its_whole_match(
     monkeypatch.setattr(queries, "ROW_TEST_MAX", 0)  # the same pages from the ids' walk
     again = [registry.search("era5", offset=o, limit=4) for o in (0, 4, 8, 12)]
     assert [i.name for p in again for i in p.items] == expected
+
+
+def test_postgresql_calls_a_text_broad_from_its_table_samples(shared_library, monkeypatch) -> None:
+    """A GIN scan cannot stop at a LIMIT: to learn that a topic has over ``MATERIALIZE`` matches
+    pg_trgm re-checks every row with its trigrams. When the table samples hold the text in
+    enough rows, PostgreSQL's search skips asking (SQLite's FTS join does stop, and asks); the
+    pages are the full match's either way."""
+    registry, library = shared_library
+    with registry.engine.begin() as conn:
+        postgresql = conn.dialect.name == "postgresql"
+        if postgresql:
+            conn.exec_driver_sql("ANALYZE contents")
+            conn.exec_driver_sql("ANALYZE sources")
+    monkeypatch.setattr(search, "PG_RARE_MIN_ROWS", 0)  # sample even this small table
+    monkeypatch.setattr(search, "_PG_SAMPLES", {})
+    monkeypatch.setattr(search, "PG_BROAD_HITS", 3)
+    monkeypatch.setattr(search, "MATERIALIZE", 1)  # "era5" (15 of 60) is broad
+    asked: list[str] = []
+
+    def on_execute(conn, cursor, statement, *args) -> None:
+        if re.search(r"LIKE .* LIMIT", statement, re.S) and "UNION" not in statement:
+            asked.append(statement)
+
+    expected = sorted(scan(library, "era5"), key=str.lower)
+    sa.event.listen(registry.engine, "before_cursor_execute", on_execute)
+    try:
+        pages = [registry.search("era5", sort="name", offset=o, limit=5) for o in (0, 5, 10)]
+    finally:
+        sa.event.remove(registry.engine, "before_cursor_execute", on_execute)
+    assert [i.name for p in pages for i in p.items] == expected
+    if postgresql:
+        assert not asked, "asked a trigram branch for its ids:\n" + "\n".join(asked)
+    else:
+        assert asked, "SQLite's FTS branches are asked (their LIMIT stops the join)"
+    selective = registry.search("merra2_0014", limit=5)  # in no sample row: asked, exact
+    assert selective.total_exact and [i.name for i in selective.items] == ["merra2_0014.nc"]
