@@ -45,9 +45,8 @@ WALK_MARGIN = 1.25  # a mid-size match's walk reads this many times the rows its
 #: rather than against the whole match's ids (``pagesql.walk``; see ``Datasets._walk``): at 1M
 #: copies a topic's 50,000 ids cost 130-190 ms to build (SQLite), testing 8,000 rows 28 ms.
 ROW_TEST_MAX = 8_000
-#: What testing a row costs, in ids of the match built (``Datasets._walk``), at 1M copies: on
-#: SQLite both take 3-6 us; PostgreSQL tests a row in 8 us (one word) to 25 us (two), and builds
-#: a topic's 50,000 ids in ~300 ms.
+#: What testing a row costs, in ids of the match built (``Datasets._walk``), at 1M copies: both
+#: 3-6 us on SQLite; PostgreSQL tests a row in 8-25 us, builds a topic's 50,000 ids in ~300 ms.
 ROW_COST = {"sqlite": 1, "postgresql": 4}
 #: Ids, picked at random, whose row test estimates a match the window could not page: 200 cost
 #: 3-5 ms (SQLite) or ~10 ms (PostgreSQL) at 1M copies, and tell a topic (9 %: 18 +- 4 hits)
@@ -116,13 +115,14 @@ class Datasets(RegistryPart):
             if ids is not None:
                 ask.params["ids"] = sorted(ids)
                 return self._listed_page(s, ask, offset, limit)
-            page, estimate, seen = self._window_page(s, ask, match, offset, limit)
+            rows = s.scalar(statement("max_id", "", False)) or 0  # ids: dense enough to estimate
+            page, estimate, seen = self._window_page(s, ask, match, (offset, limit), rows)
             if page is not None:
                 return page
             # no filter: some branch found more than MATERIALIZE, so the match is at least that
             floor = offset + limit if owner else _search.MATERIALIZE + 1
-            estimate = max(floor, estimate, self._sampled(s, ask, match))
-            walked = self._walked_page(s, ask, match, (offset, limit), estimate, seen)
+            estimate = max(floor, estimate, self._sampled(s, ask, match, rows))
+            walked = self._walked_page(s, ask, match, (offset, limit), (rows, estimate), seen)
             if walked is not None:
                 return walked
             return self._matched_page(s, ask, match, (offset, limit), estimate)
@@ -149,8 +149,9 @@ class Datasets(RegistryPart):
         items = self._summaries(s, [r[0] for r in rows])
         return Page(total=total, offset=offset, limit=limit, items=items)
 
-    def _sampled(self, s: Session, ask: Ask, match: Match) -> int:
-        """The match's size estimated from ``SAMPLE`` ids picked at random from the table's.
+    def _sampled(self, s: Session, ask: Ask, match: Match, rows: int) -> int:
+        """The match's size estimated from ``SAMPLE`` ids picked at random from the table's
+        (``rows``: its largest id).
 
         The window's own estimate comes from the first rows of the sort order, which can be
         anything but typical: after a burst of new downloads that match nothing, the first 2,000
@@ -158,7 +159,6 @@ class Datasets(RegistryPart):
         built all 50,000 ids to test 11,000 rows against them (130-470 ms). Testing 200 rows
         picked by primary key costs a few milliseconds. At random, not evenly spaced: a stride
         can fall in step with how the rows were registered (every tenth file a topic's)."""
-        rows = s.scalar(statement("max_id", "", False)) or 0
         ids = sorted(random.Random(rows).sample(range(1, rows + 1), min(rows, SAMPLE)))
         sampled = sampled_hits(s.get_bind().dialect.name, ask.owned, match.row_key)
         return round(scalar(s, sampled, {**ask.params, "ids": ids}) * rows / max(1, len(ids)))
@@ -169,7 +169,7 @@ class Datasets(RegistryPart):
         ask: Ask,
         match: Match,
         window: tuple[int, int],
-        estimate: int,
+        sizes: tuple[int, int],
         seen: tuple[list[int], int],
     ) -> Page | None:
         """The page of a mid-size match (too many to list by id, too few for the window's row
@@ -181,11 +181,12 @@ class Datasets(RegistryPart):
         walking the ~``need / share`` first rows of the index. The walk's width comes from the
         ``estimate`` of the match's size, and grows if the matches are not spread evenly. Its
         total is that of the window pages: exact if the walk covered the table, else estimated.
-        ``seen``: the window's hits and width, which the walk need not test again.
+        ``sizes``: the table's largest id and the match's estimated size; ``seen``: the
+        window's hits and width, which the walk need not test again.
         """
         offset, limit = window
         need = offset + limit
-        rows = s.scalar(statement("max_id", "", False)) or 0
+        rows, estimate = sizes
         width = max(WINDOW, math.ceil(WALK_MARGIN * need * rows / max(estimate, 1)))
         walked = self._walk(s, ask, match, (need, rows, width, estimate), seen)
         if walked is None:
@@ -223,13 +224,8 @@ class Datasets(RegistryPart):
             if width > WINDOW_MAX and rows > WINDOW_MAX:
                 return None
             if width > ROW_TEST_MAX or (width - seen[1]) * row_cost > estimate:
-                width = max(width, min(WINDOW_MAX, 2 * width))
-                walked = walk(ask.sort, ask.owned, match.key)
-                hits = scalars(s, walked, {**ask.params, "window": width}).all()
-                if len(hits) >= need or rows <= width:
-                    return hits, width
-                width *= 4
-                continue
+                far = max(width, min(WINDOW_MAX, 2 * width))  # ids cost alike for any width
+                return self._ids_walk(s, ask, match, (need, rows), far)
             before, seen = seen, (self._tested(s, ask, match, seen, width), width)
             if len(seen[0]) >= need or rows <= width:
                 return seen
@@ -237,6 +233,20 @@ class Datasets(RegistryPart):
             if width >= ROW_TEST_MAX and 4 * len(seen[0]) < need <= expected / 4:
                 return None  # the hits are bunched past these rows (a topic sorted by name)
             width = self._wider(need, before, seen)
+
+    def _ids_walk(
+        self, s: Session, ask: Ask, match: Match, sizes: tuple[int, int], width: int
+    ) -> tuple[list[int], int] | None:
+        """Rows tested against the match's ids (``pagesql.walk``) from ``width`` on, 4x wider each
+        time until they hold ``need`` (``sizes``: ``need``, ``rows``); None past ``WINDOW_MAX``."""
+        need, rows = sizes
+        walked = walk(ask.sort, ask.owned, match.key)
+        while not (width > WINDOW_MAX and rows > WINDOW_MAX):
+            hits = scalars(s, walked, {**ask.params, "window": width}).all()
+            if len(hits) >= need or rows <= width:
+                return hits, width
+            width *= 4
+        return None
 
     @staticmethod
     def _wider(need: int, before: tuple[list[int], int], now: tuple[list[int], int]) -> int:
@@ -281,7 +291,7 @@ class Datasets(RegistryPart):
         return Page(total=total, offset=offset, limit=limit, items=self._summaries(s, rows))
 
     def _window_page(
-        self, s: Session, ask: Ask, match: Match, offset: int, limit: int
+        self, s: Session, ask: Ask, match: Match, window: tuple[int, int], rows: int
     ) -> tuple[Page | None, int, tuple[list[int], int]]:
         """The page of a *broad* text, from the first rows in sort order alone, and the estimated
         total; no page if the text is too selective for that (then the match is built instead).
@@ -290,23 +300,24 @@ class Datasets(RegistryPart):
         pages are the ones the full match would give. W grows with the page's depth. The total is
         exact when W covers the table, else estimated from the share of hits in the window
         (``total_exact=False``): counting 50,000 matches would cost more than the page itself.
+        ``rows``: the table's largest id.
         """
-        window = min(WINDOW_MAX, max(WINDOW, WINDOW_PER_ROW * (offset + limit)))
-        rows = s.scalar(statement("max_id", "", False)) or 0  # ids are dense enough to estimate
+        offset, limit = window
+        width = min(WINDOW_MAX, max(WINDOW, WINDOW_PER_ROW * (offset + limit)))
         hits_of = window_hits(ask.sort, ask.owned, match.row_key)
-        hits = scalars(s, hits_of, {**ask.params, "skip": 0, "window": window}).all()
-        covered = rows <= window
-        estimate = max(len(hits) + 1, round(len(hits) * rows / window))
+        hits = scalars(s, hits_of, {**ask.params, "skip": 0, "window": width}).all()
+        covered = rows <= width
+        estimate = max(len(hits) + 1, round(len(hits) * rows / width))
         if not covered and len(hits) < offset + limit:
-            return None, estimate, (hits, window)
+            return None, estimate, (hits, width)
         ids = hits[offset : offset + limit]
         by_id = {c.id: c for c in s.scalars(statement("by_ids", "", False), {"ids": ids})}
         items = self._summaries(s, [by_id[i] for i in ids if i in by_id])
         if covered:
             page = Page(total=len(hits), offset=offset, limit=limit, items=items)
-            return page, len(hits), (hits, window)
+            return page, len(hits), (hits, width)
         page = Page(total=estimate, offset=offset, limit=limit, items=items, total_exact=False)
-        return page, estimate, (hits, window)
+        return page, estimate, (hits, width)
 
     def _summaries(self, s: Session, contents: list[Content]) -> list[DatasetSummary]:
         """Summaries of a page of contents: owners and URLs in one statement each, not per row."""
