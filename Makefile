@@ -57,10 +57,14 @@ lab: $(VENV)/.installed-lab
 	  status=$$?; $(DEMO_ENV) $(BIN)/python -m ddas.demo --stop; exit $$status
 
 ## make test: the whole suite (SQLite and PostgreSQL, HTTP, S3, JupyterLab in Chromium).
+## It runs on every core (pytest-xdist): most tests wait on real servers, a browser or other
+## processes, so two workers on two cores take ~16 minutes where one took ~24. A module's tests stay
+## on one worker (they share its module-scoped servers). PYTEST_WORKERS=0 runs it in this process.
+PYTEST_WORKERS ?= auto
 test: $(VENV)/.installed-test chromium $(CHP)
 	$(BIN)/ruff check ddas jupyter_server_ext tests benchmarks notebooks
 	$(BIN)/ruff format --check ddas jupyter_server_ext tests benchmarks notebooks
-	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
 lint: $(VENV)/.installed-test

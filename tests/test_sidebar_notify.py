@@ -210,7 +210,10 @@ def test_others_changes_are_offered_as_a_refresh_while_the_panel_is_open(
 ) -> None:
     """Carol downloads a dataset while bob's Datasets panel is open: the panel says that others
     changed the registry (it does not reload under bob's eyes) and one click shows her dataset.
-    While the panel is closed, nobody asks the server about others at all."""
+    While the panel is closed, nobody asks the server about others at all. Dave's dataset,
+    registered before the page opens, is the history the list starts with (whatever else of this
+    module ran before, or elsewhere)."""
+    fetch_as("dave", lab, monkeypatch, http_server.add("dave/sea_2021.nc", DATA[2000:3500]))
     url = http_server.add("carol/ice_2023.nc", DATA[:3000])
     page, dialogs = open_notebook(browser, lab, "others", url)
     try:
