@@ -13,6 +13,7 @@ import contextlib
 import os
 import re
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -176,3 +177,16 @@ def store(ddas_env: dict[str, str]):
     from ddas.store import Store
 
     return Store(ddas_env["DDAS_STORE"])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Long modules first. ``make test`` hands whole modules to its workers in collection order
+    (pytest-xdist ``--dist loadfile``); alphabetically, the browser and hub modules came last,
+    and one worker ran them alone for minutes while the other was idle. A module's weight is its
+    test count, forty per test marked ``slow`` or ``browser``; the sort is stable, so each module
+    keeps its own order."""
+    weight: Counter[Path] = Counter()
+    for item in items:
+        heavy = item.get_closest_marker("slow") or item.get_closest_marker("browser")
+        weight[item.path] += 40 if heavy else 1
+    items.sort(key=lambda item: -weight[item.path])
