@@ -11,6 +11,7 @@ from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 from ddas.registry.annotations import Annotations
 from ddas.registry.collections import Collections
 from ddas.registry.database import Database
+from ddas.registry.details import Details
 from ddas.registry.leases import Leases, lease_key, new_holder
 from ddas.registry.lookups import Lookups
 from ddas.registry.metadata import Metadata
@@ -62,6 +63,7 @@ class Registry:
         self._lookups = Lookups(self.db)
         self._writes = Writes(self.db)
         self._datasets = Datasets(self.db)
+        self._details = Details(self.db)
         self._reports = Reports(self.db)
         self._leases = Leases(self.db)
         self._scans = Scans(self.db)
@@ -91,8 +93,8 @@ class Registry:
     forget_copy = _By("_writes", Writes.forget_copy)
     # The dataset listing and one dataset's details (ddas.registry.queries).
     search = _By("_datasets", Datasets.search)
-    copy = _By("_datasets", Datasets.copy)
-    dataset = _By("_datasets", Datasets.dataset)
+    copy = _By("_details", Details.copy)
+    dataset = _By("_details", Details.dataset)
     warm = _By("_datasets", Datasets.warm)
     # Duplicates, stats, the event feed, the running tallies (ddas.registry.reports).
     duplicates = _By("_reports", Reports.duplicates)

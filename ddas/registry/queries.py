@@ -1,4 +1,4 @@
-"""Read side of the registry: the dataset listing (search) and one dataset's details.
+"""Read side of the registry: the dataset listing and its search (details: ``details``).
 
 A search is a few named steps (see ``Datasets.search``): check the sort and the page, find
 the matching ids through the index-driven branches of :mod:`ddas.registry.search`, then page them
@@ -15,11 +15,11 @@ from collections import defaultdict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ddas.records import MAX_PAGE, CopyInfo, DatasetDetail, DatasetSummary, Page
+from ddas.records import MAX_PAGE, DatasetSummary, Page
 from ddas.registry import search as _search
 from ddas.registry.database import RegistryPart
 from ddas.registry.metasearch import MAX_QUERY_WORDS
-from ddas.registry.models import Content, Copy, Digest, Event, Source
+from ddas.registry.models import Content, Source
 from ddas.registry.pagesql import (
     Ask,
     matched,
@@ -32,7 +32,6 @@ from ddas.registry.pagesql import (
     window_hits,
 )
 from ddas.registry.reports import urls_by_content
-from ddas.registry.rows import copy_info, event_info, source_info
 from ddas.registry.search import Match
 from ddas.registry.searchsql import bound
 
@@ -40,6 +39,9 @@ MAX_LIMIT = MAX_PAGE
 #: Rows of the sort order a broad search reads for its page: at least WINDOW, WINDOW_PER_ROW per row
 #: up to the page's end, at most WINDOW_MAX (see ``Datasets._window_page``).
 WINDOW, WINDOW_PER_ROW, WINDOW_MAX = 2_000, 40, 50_000
+#: The window reads this many times the rows the sample's share says the page needs: 200 ids
+#: put a topic's 9 % at 5-13 %, and a window that falls short costs another statement or two.
+WINDOW_MARGIN = 2.0
 WALK_MARGIN = 1.25  # a mid-size match's walk reads this many times the rows its estimate needs
 #: Up to this many rows, a walk may test each row of the sort order (``pagesql.window_hits``)
 #: rather than against the whole match's ids (``pagesql.walk``; see ``Datasets._walk``): at 1M
@@ -52,6 +54,11 @@ ROW_COST = {"sqlite": 1, "postgresql": 4}
 #: 3-5 ms (SQLite) or ~10 ms (PostgreSQL) at 1M copies, and tell a topic (9 %: 18 +- 4 hits)
 #: from a match too rare to row-test.
 SAMPLE = 200
+
+
+def _width(offset: int, limit: int) -> int:
+    """How many rows of the sort order the window may test for this page (see ``WINDOW``)."""
+    return min(WINDOW_MAX, max(WINDOW, WINDOW_PER_ROW * (offset + limit)))
 
 
 class Datasets(RegistryPart):
@@ -116,12 +123,13 @@ class Datasets(RegistryPart):
                 ask.params["ids"] = sorted(ids)
                 return self._listed_page(s, ask, offset, limit)
             rows = s.scalar(statement("max_id", "", False)) or 0  # ids: dense enough to estimate
-            page, estimate, seen = self._window_page(s, ask, match, (offset, limit), rows)
+            sampled = self._sampled(s, ask, match, rows) if rows > _width(offset, limit) else 0
+            page, estimate, seen = self._window_page(s, ask, match, (offset, limit), rows, sampled)
             if page is not None:
                 return page
             # no filter: some branch found more than MATERIALIZE, so the match is at least that
             floor = offset + limit if owner else _search.MATERIALIZE + 1
-            estimate = max(floor, estimate, self._sampled(s, ask, match, rows))
+            estimate = max(floor, estimate, sampled)
             walked = self._walked_page(s, ask, match, (offset, limit), (rows, estimate), seen)
             if walked is not None:
                 return walked
@@ -291,21 +299,30 @@ class Datasets(RegistryPart):
         return Page(total=total, offset=offset, limit=limit, items=self._summaries(s, rows))
 
     def _window_page(
-        self, s: Session, ask: Ask, match: Match, window: tuple[int, int], rows: int
+        self, s: Session, ask: Ask, match: Match, window: tuple[int, int], rows: int, sampled: int
     ) -> tuple[Page | None, int, tuple[list[int], int]]:
         """The page of a *broad* text, from the first rows in sort order alone, and the estimated
         total; no page if the text is too selective for that (then the match is built instead).
 
         The hits among the first W rows of the sort order are exactly the first hits overall, so
-        pages are the ones the full match would give. W grows with the page's depth. The total is
+        pages are the ones the full match would give. W grows with the page's depth. On a table
+        larger than W, the match's size estimated from a random sample (``sampled``, see
+        :meth:`_sampled`) sizes W: a text in half the rows fills a page of 50 from ~200 of them
+        (PostgreSQL tests a row in 8-25 us), and a text too rare to fill it from W rows is not
+        tested at all (the walk that follows does not test them again either). The total is
         exact when W covers the table, else estimated from the share of hits in the window
         (``total_exact=False``): counting 50,000 matches would cost more than the page itself.
         ``rows``: the table's largest id.
         """
         offset, limit = window
-        width = min(WINDOW_MAX, max(WINDOW, WINDOW_PER_ROW * (offset + limit)))
-        hits_of = window_hits(ask.sort, ask.owned, match.row_key)
-        hits = scalars(s, hits_of, {**ask.params, "skip": 0, "window": width}).all()
+        width = _width(offset, limit)
+        if rows > width:
+            share = max(sampled, 1) / max(rows, 1)
+            needed = math.ceil(WINDOW_MARGIN * (offset + limit) / share)
+            if needed > width:
+                return None, sampled, ([], 0)
+            width = needed
+        hits = self._tested(s, ask, match, ([], 0), width)
         covered = rows <= width
         estimate = max(len(hits) + 1, round(len(hits) * rows / width))
         if not covered and len(hits) < offset + limit:
@@ -340,61 +357,3 @@ class Datasets(RegistryPart):
             )
             for c in contents
         ]
-
-    def copy(self, copy_id: int) -> CopyInfo | None:
-        """One copy by id, any state (None: no such copy, or it was forgotten)."""
-        with self._read() as s:
-            row = s.get(Copy, copy_id)
-            if row is None:
-                return None
-            b3 = s.scalar(select(Content.blake3).where(Content.id == row.content_id))
-            return copy_info(row, b3)
-
-    def dataset(self, content_id: int, *, events: int = 50) -> DatasetDetail | None:
-        """One content with every copy (any state), every source version and recent events."""
-        with self._read() as s:
-            content = s.get(Content, content_id)
-            if content is None:
-                return None
-            copies = [
-                copy_info(r, content.blake3)
-                for r in s.scalars(
-                    select(Copy).where(Copy.content_id == content_id).order_by(Copy.id)
-                )
-            ]
-            sources = [
-                source_info(r)
-                for r in s.scalars(
-                    select(Source)
-                    .where(Source.content_id == content_id)
-                    .order_by(Source.first_seen)
-                )
-            ]
-            digests = {
-                d.algorithm: d.value
-                for d in s.scalars(select(Digest).where(Digest.content_id == content_id))
-            }
-            evts = [
-                event_info(r, content.name)
-                for r in s.scalars(
-                    select(Event)
-                    .where(Event.content_id == content_id)
-                    .order_by(Event.id.desc())
-                    .limit(events)
-                )
-            ]
-            present = [c for c in copies if c.state == "present"]
-            return DatasetDetail(
-                id=content.id,
-                blake3=content.blake3,
-                size=content.size,
-                name=content.name,
-                copy_count=len(present),
-                owners=sorted({c.owner for c in present}),
-                last_used=content.last_used_at,
-                urls=list(dict.fromkeys(x.url for x in sources)),
-                digests={"blake3": content.blake3, **digests},
-                copy_list=copies,
-                sources=sources,
-                events=evts,
-            )
