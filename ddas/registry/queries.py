@@ -61,16 +61,6 @@ def _width(offset: int, limit: int) -> int:
     return min(WINDOW_MAX, max(WINDOW, WINDOW_PER_ROW * (offset + limit)))
 
 
-def _reached(reach: int, rows: int) -> int:
-    """The match's size told by how far its branch went for its first ``MATERIALIZE + 1`` ids
-    (``reach``, 0: not asked): a branch reads an index in id order, the metadata words' by
-    ``(word, content_id)``, so 1,001 hits by id 133,000 of 500,000 make ~3,760. Where 200
-    random ids hold 0-3 of the 3,750 contents with two words, this sizes the walk; a branch
-    that does not read in id order reaches far, which says little (about 1,001), never a
-    wrong page."""
-    return round((_search.MATERIALIZE + 1) * rows / reach) if reach else 0
-
-
 class Datasets(RegistryPart):
     """The dataset listing and details; every method opens and closes its own read transaction."""
 
@@ -128,15 +118,12 @@ class Datasets(RegistryPart):
                 return self._page(s, ask, offset, limit)
             match = _search.branches(s.connection(), text)
             ask.params.update(match.params)
-            found = _search.ids_upto(s.connection(), match, _search.MATERIALIZE)
-            if found.ids is not None:
-                ask.params["ids"] = sorted(found.ids)
+            ids = _search.ids_upto(s.connection(), match, _search.MATERIALIZE)
+            if ids is not None:
+                ask.params["ids"] = sorted(ids)
                 return self._listed_page(s, ask, offset, limit)
             rows = s.scalar(statement("max_id", "", False)) or 0  # ids: dense enough to estimate
-            sampled = 0
-            if rows > _width(offset, limit):
-                reached = 0 if owner else _reached(found.reach, rows)  # branches ignore owners
-                sampled = max(self._sampled(s, ask, match, rows), reached)
+            sampled = self._sampled(s, ask, match, rows) if rows > _width(offset, limit) else 0
             page, estimate, seen = self._window_page(s, ask, match, (offset, limit), rows, sampled)
             if page is not None:
                 return page

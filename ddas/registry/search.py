@@ -33,7 +33,7 @@ import re
 import time
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import Connection, TextClause
 from sqlalchemy import text as sql_text
@@ -326,15 +326,7 @@ def branches(conn: Connection, text: str) -> Match:
     return Match((names, urls, prefix, shape_of(meta), shape_of(words)), params)
 
 
-class Upto(NamedTuple):
-    """What :func:`ids_upto` found: every matching id, or None (a broad text); then ``reach``
-    is the largest of the first ``cap + 1`` ids of the branch that found more (0: not asked)."""
-
-    ids: set[int] | None
-    reach: int = 0
-
-
-def ids_upto(conn: Connection, match: Match, cap: int) -> Upto:
+def ids_upto(conn: Connection, match: Match, cap: int) -> set[int] | None:
     """The ids the branches find if none finds more than ``cap``; else None (a broad text).
 
     Each branch is asked with ``LIMIT cap + 1`` on its own: a UNION is built whole before any
@@ -344,7 +336,7 @@ def ids_upto(conn: Connection, match: Match, cap: int) -> Upto:
     only when repeated ids may hide the count is the branch asked again, each id once.
     """
     if _pg_broad(conn, match.params["q_text"], cap):
-        return Upto(None)
+        return None
     found: set[int] = set()
     params = {**match.params, "cap": cap + 1}
     exact = searchsql.limited(match.key)
@@ -353,9 +345,9 @@ def ids_upto(conn: Connection, match: Match, cap: int) -> Upto:
         if len(ids) > cap and len(set(ids) - {None}) <= cap:  # repeats hid how many: ask again
             ids = conn.execute(exact[k], searchsql.bound(exact[k], params)).scalars().all()
         if len(ids) > cap:
-            return Upto(None, max((i for i in ids if i is not None), default=0))
+            return None
         found.update(i for i in ids if i is not None)
-    return Upto(found)
+    return found
 
 
 def _pg_broad(conn: Connection, text: str, cap: int) -> bool:
