@@ -91,7 +91,7 @@ class Registry:
     mark_verified = _By("_writes", Writes.mark_verified)
     record_event = _By("_writes", Writes.record_event)
     forget_copy = _By("_writes", Writes.forget_copy)
-    # The dataset listing and one dataset's details (ddas.registry.queries).
+    # The dataset listing (ddas.registry.queries) and one dataset's details (ddas.registry.details).
     search = _By("_datasets", Datasets.search)
     copy = _By("_details", Details.copy)
     dataset = _By("_details", Details.dataset)

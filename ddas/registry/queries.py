@@ -62,7 +62,7 @@ def _width(offset: int, limit: int) -> int:
 
 
 class Datasets(RegistryPart):
-    """The dataset listing and details; every method opens and closes its own read transaction."""
+    """The dataset listing and its search; every method opens and closes its own read transaction."""
 
     def warm(self, connections: int = 4) -> None:
         """Do now what a server's first searches would otherwise pay for: open ``connections``
