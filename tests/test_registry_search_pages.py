@@ -78,7 +78,7 @@ def test_a_mid_size_match_is_built_once_per_page_and_counted_only_at_its_end(
     assert counted, "only the page past the end counts"
 
 
-UNION_WALK = re.compile(r"\) AS anon_\d+\s+WHERE anon_\d+\.id IN \(SELECT digests")
+UNION_WALK = re.compile(r"\) AS anon_\d+\s+WHERE anon_\d+\.id IN \(SELECT ")
 
 
 def test_a_mid_size_match_is_paged_by_walking_the_sort_order(shared_library, monkeypatch) -> None:
@@ -200,3 +200,50 @@ def test_postgresql_calls_a_text_broad_from_its_table_samples(shared_library, mo
         assert asked, "SQLite's FTS branches are asked (their LIMIT stops the join)"
     selective = registry.search("merra2_0014", limit=5)  # in no sample row: asked, exact
     assert selective.total_exact and [i.name for i in selective.items] == ["merra2_0014.nc"]
+
+
+def _words(registry, names: dict[str, list[str]]) -> None:
+    """Give the datasets of these names these metadata words (as a file's description would)."""
+    from ddas.metadata import Extracted
+
+    ids = {i.name: i.id for i in registry.search("", limit=500).items}
+    for name, words in names.items():
+        found = Extracted("netcdf", {}, "", None, words, 0.0)
+        registry.record_metadata(ids[name], found)
+
+
+def test_a_broad_metadata_word_tests_each_row_for_that_word_alone(
+    registry, library, monkeypatch
+) -> None:
+    """A metadata word that no name, URL, alias or annotation holds is row-tested by one index
+    probe (its branches that found nothing are left out of the row predicate), and its pages are
+    still the full match's. A word also in names keeps every arm that found something: the
+    datasets named "era5" and those described so are found together."""
+    from ddas.registry import queries
+
+    order = list(library)  # recorded in this order, so -last_used is newest first
+    humid = order[::3]  # 20 datasets described with "humidity", no name or URL holds it
+    described = [n for n in order[1::3] if "era5" not in n][:5]  # "era5" in their metadata only
+    _words(registry, {n: ["humidity"] for n in humid} | {n: ["era5"] for n in described})
+    monkeypatch.setattr(search, "MATERIALIZE", 3)  # both texts are broad
+    monkeypatch.setattr(queries, "WINDOW", 4)
+    monkeypatch.setattr(queries, "WINDOW_PER_ROW", 0)
+    tests: list[str] = []
+
+    def on_execute(conn, cursor, statement, *args) -> None:
+        if "EXISTS" in statement and "metadata_words" in statement:
+            tests.append(" ".join(statement.split()))
+
+    sa.event.listen(registry.engine, "before_cursor_execute", on_execute)
+    try:
+        pages = [registry.search("humidity", offset=o, limit=4) for o in range(0, 24, 4)]
+    finally:
+        sa.event.remove(registry.engine, "before_cursor_execute", on_execute)
+    assert [i.name for p in pages for i in p.items] == sorted(humid, key=order.index, reverse=True)
+    assert (pages[-1].total, pages[-1].total_exact) == (20, True)
+    assert tests, "the rows were tested against the metadata words"
+    for sql in tests:
+        assert " LIKE " not in sql and "sources" not in sql and "digests" not in sql, sql
+    both = scan(library, "era5") | set(described)
+    found = [registry.search("era5", offset=o, limit=4) for o in range(0, 24, 4)]
+    assert [i.name for p in found for i in p.items] == sorted(both, key=order.index, reverse=True)

@@ -155,11 +155,10 @@ def _annotation_ids(shape: Shape) -> Select:
     return parts[0] if len(parts) == 1 else intersect(*parts)  # type: ignore[return-value]
 
 
-def word_branches(meta: Shape, notes: Shape, distinct: bool = True) -> list[Select]:
-    """SELECTs of content ids whose metadata (words ``m<i>`` of shape ``meta``, rarest first), or
-    whose annotation (words ``a<i>`` of shape ``notes``), holds every word; [] for no words.
-    An empty ``meta`` (with ``notes``) leaves the metadata branch out. ``distinct`` False: an id
-    may come more than once (in a UNION, or where duplicates are dealt with after)."""
+def note_branches(notes: Shape, distinct: bool = True) -> list[Select]:
+    """SELECTs of content ids one of whose URLs, or which itself, has an annotation holding
+    every word (``a<i>`` of shape ``notes``); [] for no words. ``distinct`` False: an id may
+    come more than once (in a UNION, or where duplicates are dealt with after)."""
     if not notes:
         return []
     annotated = _annotation_ids(notes).subquery()
@@ -172,20 +171,33 @@ def word_branches(meta: Shape, notes: Shape, distinct: bool = True) -> list[Sele
     by_content = select(Annotation.content_id).where(
         Annotation.id.in_(select(annotated)), Annotation.content_id.is_not(None)
     )
+    return [by_url, by_content]
+
+
+def meta_branch(meta: Shape, distinct: bool = True) -> list[Select]:
+    """The SELECT of content ids whose metadata holds every word (``m<i>`` of shape ``meta``,
+    rarest first); [] when ``meta`` is empty (no words, or one no metadata has)."""
     if not meta:
-        return [by_url, by_content]
+        return []
     found = _metadata_ids(meta, distinct).subquery()
-    return [select(found.c[0]), by_url, by_content]
+    return [select(found.c[0])]
 
 
-def word_predicate(notes: Shape) -> ColumnElement[bool] | None:
-    """The same match as :func:`word_branches`, as a filter on one ``contents`` row (every word
-    as ``a<i>``, in the query's order)."""
+def meta_predicate(notes: Shape) -> ColumnElement[bool] | None:
+    """The metadata branch (:func:`meta_branch`) as a filter on one ``contents`` row: its
+    metadata holds every word (``a<i>``, in the query's order); None for no words."""
     if not notes:
         return None
-    in_meta = and_(*(_has_word(Content.id, f"a{i}", s) for i, s in enumerate(notes)))
+    return and_(*(_has_word(Content.id, f"a{i}", s) for i, s in enumerate(notes)))
+
+
+def note_predicate(notes: Shape) -> ColumnElement[bool] | None:
+    """The annotation branches (:func:`note_branches`) as a filter on one ``contents`` row: an
+    annotation of one of its URLs, or of the content itself, holds every word (``a<i>``)."""
+    if not notes:
+        return None
     annotated = _annotation_ids(notes)
-    in_note = or_(
+    return or_(
         select(Annotation.id)
         .join(Source, Source.url == Annotation.url)
         .where(Source.content_id == Content.id, Annotation.id.in_(annotated))
@@ -194,4 +206,3 @@ def word_predicate(notes: Shape) -> ColumnElement[bool] | None:
         .where(Annotation.content_id == Content.id, Annotation.id.in_(annotated))
         .exists(),
     )
-    return or_(in_meta, in_note)

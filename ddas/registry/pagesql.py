@@ -131,16 +131,34 @@ def matched(sort: str, owned: bool, key: _searchsql.Key) -> Select:
 @lru_cache(maxsize=_searchsql.CACHED_SHAPES)
 def window_hits(sort: str, owned: bool, key: _searchsql.RowKey) -> Select:
     """The ids among ``window`` rows of the sort order, after its first ``skip``, that match
-    (row predicate of shape ``key``), in that order."""
+    (row predicate of shape ``key``), in that order.
+
+    A predicate of words (no name or URL arm) filters the rows as a subquery with a LIMIT, not
+    ``id IN (...)`` of it: PostgreSQL turns such an IN into a semi-join and then tests the
+    *whole* sort order, in parallel, against a hash of a word's entries (two metadata words at
+    1M copies: 150 ms, against 4 ms for the same 8,333 rows as a subquery; SQLite: a third
+    faster). A name or URL arm keeps the IN: over the subquery, PostgreSQL's plan for a
+    prepared statement (its LIMIT unknown) tests every URL once for the hash (380 ms).
+    """
     order = ordering(sort)
+    preds = [_searchsql.row_predicate(key), *([_owned()] if owned else [])]
+    by_in = not _searchsql.words_only(key)
+    cols = [Content.id] if by_in else [Content.id, Content.name, Content.blake3]
+    if not by_in and SORTS[sort.removeprefix("-")] not in cols:
+        cols.append(SORTS[sort.removeprefix("-")])
     first = (
-        select(Content.id)
+        select(*cols)
         .order_by(*order)
         .offset(bindparam("skip", type_=Integer))
         .limit(bindparam("window", type_=Integer))
     )
-    preds = [Content.id.in_(first.scalar_subquery()), _searchsql.row_predicate(key)]
-    return select(Content.id).where(*preds, *([_owned()] if owned else [])).order_by(*order)
+    if by_in:
+        listed = Content.id.in_(first.scalar_subquery())
+        return select(Content.id).where(listed, *preds).order_by(*order)
+    rows = first.subquery()
+    adapter = ClauseAdapter(rows)
+    keys = [adapter.traverse(_expression(k)) for k in order]
+    return select(rows.c.id).where(*(adapter.traverse(p) for p in preds)).order_by(*keys)
 
 
 @lru_cache(maxsize=_searchsql.CACHED_SHAPES)

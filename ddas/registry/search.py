@@ -309,7 +309,7 @@ class Match:
     @property
     def row_key(self) -> RowKey:
         """The shape of :func:`searchsql.row_predicate` for this text."""
-        return self.key[2], self.key[4]
+        return searchsql.row_key(self.key)
 
 
 def branches(conn: Connection, text: str) -> Match:
@@ -323,31 +323,40 @@ def branches(conn: Connection, text: str) -> Match:
     prefix = _blake3_prefix(text, params)
     meta, words = ordered_words(conn, text)  # metadata and annotation words (migration 0005)
     params |= word_params("m", meta) | word_params("a", words)
-    return Match((names, urls, prefix, shape_of(meta), shape_of(words)), params)
+    return Match(Key(names, urls, prefix, shape_of(meta), shape_of(words)), params)
 
 
-def ids_upto(conn: Connection, match: Match, cap: int) -> set[int] | None:
-    """The ids the branches find if none finds more than ``cap``; else None (a broad text).
+def ids_upto(conn: Connection, match: Match, cap: int) -> tuple[set[int] | None, Match]:
+    """The ids the branches find if none finds more than ``cap``, else None (a broad text);
+    and the match without the branches that found nothing (see :class:`searchsql.Key`).
 
     Each branch is asked with ``LIMIT cap + 1`` on its own: a UNION is built whole before any
     LIMIT applies, which for a text found 50,000 times costs half a second just to learn that.
     And first without DISTINCT, which must see every id before it returns one (PostgreSQL: 81 ms
     of a two-word metadata search at 1M copies, to learn that 7,500 contents have both words);
-    only when repeated ids may hide the count is the branch asked again, each id once.
+    only when repeated ids may hide the count is the branch asked again, each id once. The
+    branches after a broad one are not asked (a pg_trgm scan cannot stop at its LIMIT), so
+    they stay in the match.
     """
     if _pg_broad(conn, match.params["q_text"], cap):
-        return None
+        return None, match
     found: set[int] = set()
     params = {**match.params, "cap": cap + 1}
     exact = searchsql.limited(match.key)
+    kinds = searchsql.kinds(match.key)
+    empty, hit = set(kinds), set()
     for k, branch in enumerate(searchsql.limited(match.key, distinct=False)):
         ids = conn.execute(branch, searchsql.bound(branch, params)).scalars().all()
         if len(ids) > cap and len(set(ids) - {None}) <= cap:  # repeats hid how many: ask again
             ids = conn.execute(exact[k], searchsql.bound(exact[k], params)).scalars().all()
+        if any(i is not None for i in ids):
+            hit.add(kinds[k])
         if len(ids) > cap:
-            return None
+            unasked = set(kinds[k:])
+            pruned = searchsql.without(match.key, empty - hit - unasked)
+            return None, Match(pruned, match.params)
         found.update(i for i in ids if i is not None)
-    return found
+    return found, match
 
 
 def _pg_broad(conn: Connection, text: str, cap: int) -> bool:

@@ -25,7 +25,7 @@ for other words of a known shape costs only the execution.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Boolean,
@@ -35,6 +35,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     column,
+    false,
     func,
     literal_column,
     or_,
@@ -46,7 +47,13 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import CompoundSelect, Executable
 from sqlalchemy.sql.functions import FunctionElement
 
-from ddas.registry.metasearch import Shape, word_branches, word_predicate
+from ddas.registry.metasearch import (
+    Shape,
+    meta_branch,
+    meta_predicate,
+    note_branches,
+    note_predicate,
+)
 from ddas.registry.models import Content, Digest, Source
 
 #: How a names or URLs branch is asked: "fts" (SQLite FTS5 candidates), "like" (pg_trgm's own
@@ -54,10 +61,39 @@ from ddas.registry.models import Content, Digest, Source
 Narrowing = str | int | None
 #: A BLAKE3 prefix range: None (not hex), "lo" (no upper bound: all "f"), "lohi".
 Prefix = str | None
-#: (names, urls, blake3 prefix, metadata words rarest first, words in order)
-Key = tuple[Narrowing, Narrowing, Prefix, Shape, Shape]
-#: What a row predicate depends on: (blake3 prefix, words in order)
-RowKey = tuple[Prefix, Shape]
+
+
+class Key(NamedTuple):
+    """The shape of a text's match: how each branch is asked, and which may find rows at all.
+
+    ``alias`` and ``notes`` are False, ``names``/``urls``/``prefix`` None and ``meta`` empty
+    where the branch is known to find nothing (:func:`ddas.registry.search.ids_upto` asked it),
+    so that neither the union nor the row predicate pays for it: a metadata word's row test
+    is one index probe instead of six (the name's LIKE, a URL, an alias, two annotations).
+    """
+
+    names: Narrowing
+    urls: Narrowing
+    prefix: Prefix
+    meta: Shape  # metadata words, rarest first
+    words: Shape  # the words in the query's order (annotations, the row predicate)
+    alias: bool = True
+    notes: bool = True
+
+
+class RowKey(NamedTuple):
+    """What a row predicate depends on: the BLAKE3 prefix, the words in order, and which arms
+    may match (a name, a URL, an alias digest, the metadata, an annotation)."""
+
+    prefix: Prefix
+    words: Shape
+    names: bool = True
+    urls: bool = True
+    alias: bool = True
+    meta: bool = True
+    notes: bool = True
+
+
 CACHED_SHAPES = 512  # a few dozen in practice; the bound keeps odd texts from growing it forever
 
 
@@ -163,13 +199,52 @@ def _urls(how: Narrowing) -> list[Select]:
 @lru_cache(maxsize=CACHED_SHAPES)
 def parts(key: Key, distinct: bool = True) -> tuple[Select, ...]:
     """One index-driven SELECT of content ids per way a text of this shape can match
-    (``distinct`` False: an id may come more than once, as a content's URLs or words do)."""
-    names, urls, prefix, meta, words = key
-    out = [select(Digest.content_id).where(Digest.value == bindparam("q_text"))]
-    out += _names(names) + [u.distinct() if distinct else u for u in _urls(urls)]
-    if prefix is not None:
-        out.append(select(Content.id).where(*_prefix(prefix)))
-    return (*out, *word_branches(meta, words, distinct))
+    (``distinct`` False: an id may come more than once, as a content's URLs or words do), in
+    the order of :func:`kinds`."""
+    out = (
+        [select(Digest.content_id).where(Digest.value == bindparam("q_text"))] if key.alias else []
+    )
+    out += _names(key.names) + [u.distinct() if distinct else u for u in _urls(key.urls)]
+    if key.prefix is not None:
+        out.append(select(Content.id).where(*_prefix(key.prefix)))
+    notes = note_branches(key.words, distinct) if key.notes else []
+    return (*out, *notes, *meta_branch(key.meta, distinct))
+
+
+@lru_cache(maxsize=CACHED_SHAPES)
+def kinds(key: Key) -> tuple[str, ...]:
+    """Which way each of :func:`parts` matches: ``alias``, ``names``, ``urls``, ``prefix``,
+    ``notes`` (two branches) or ``meta``. The metadata branch comes last: a metadata word is
+    often broad, and the branches asked before the first broad one are the ones known empty."""
+    out = ["alias"] if key.alias else []
+    out += [k for k in ("names", "urls", "prefix") if getattr(key, k) is not None]
+    out += ["notes", "notes"] if key.notes and key.words else []
+    return (*out, *(["meta"] if key.meta else []))
+
+
+def without(key: Key, empty: set[str]) -> Key:
+    """``key`` without the kinds of branch found ``empty`` (see :class:`Key`)."""
+    return key._replace(
+        names=None if "names" in empty else key.names,
+        urls=None if "urls" in empty else key.urls,
+        prefix=None if "prefix" in empty else key.prefix,
+        meta=() if "meta" in empty else key.meta,
+        alias=key.alias and "alias" not in empty,
+        notes=key.notes and "notes" not in empty,
+    )
+
+
+def row_key(key: Key) -> RowKey:
+    """The shape of :func:`row_predicate` for the match of shape ``key``."""
+    return RowKey(
+        key.prefix,
+        key.words,
+        key.names is not None,
+        key.urls is not None,
+        key.alias,
+        bool(key.meta),
+        key.notes,
+    )
 
 
 @lru_cache(maxsize=CACHED_SHAPES)
@@ -185,22 +260,47 @@ def union_of(key: Key) -> CompoundSelect:
     return union(*parts(key, distinct=False))
 
 
+#: Index probes a row test of every arm makes for a one-word text: the name's LIKE, a URL, an
+#: alias, the metadata word and two annotations (the cost ``queries.ROW_COST`` was measured at).
+FULL_PROBES = 6
+
+
+def probes(key: RowKey) -> int:
+    """Index probes (or LIKE tests) :func:`row_predicate` makes per row, at most: what testing
+    a row costs, relative to :data:`FULL_PROBES`."""
+    words = len(key.words)
+    live = (key.names, key.urls, key.alias, key.prefix is not None)
+    return max(1, sum(live) + (words if key.meta else 0) + (2 if key.notes and words else 0))
+
+
+def words_only(key: RowKey) -> bool:
+    """Whether the row predicate tests no name or URL (only words, an alias, a prefix): one that
+    PostgreSQL plans well over a subquery of the rows (see ``pagesql.window_hits``)."""
+    return not (key.names or key.urls)
+
+
 @lru_cache(maxsize=CACHED_SHAPES)
 def row_predicate(key: RowKey) -> ColumnElement[bool]:
-    """The same match as :func:`parts`, as a filter on one ``contents`` row.
+    """The same match as :func:`parts`, as a filter on one ``contents`` row: only the arms
+    that may match (see :class:`RowKey`).
 
     For a text that matches a large share of all datasets ("era5", ".nc"), testing rows in the
     page's sort order until the page is full reads a few thousand rows, where building the whole
     match set reads every match (see ``Datasets._window_page`` in :mod:`ddas.registry.queries`).
     """
-    prefix, words = key
-    in_url = select(Source.id).where(Source.content_id == Content.id, _holds(Source.url))
-    alias = select(Digest.id).where(
-        Digest.content_id == Content.id, Digest.value == bindparam("q_text")
-    )
-    arms = [_like(Content.name), in_url.exists(), alias.exists()]
-    if prefix is not None:
-        arms.append(and_(*_prefix(prefix)))
-    if (in_words := word_predicate(words)) is not None:
-        arms.append(in_words)
-    return or_(*arms)
+    arms = [_like(Content.name)] if key.names else []
+    if key.urls:
+        in_url = select(Source.id).where(Source.content_id == Content.id, _holds(Source.url))
+        arms.append(in_url.exists())
+    if key.alias:
+        alias = select(Digest.id).where(
+            Digest.content_id == Content.id, Digest.value == bindparam("q_text")
+        )
+        arms.append(alias.exists())
+    if key.prefix is not None:
+        arms.append(and_(*_prefix(key.prefix)))
+    if key.meta and (in_meta := meta_predicate(key.words)) is not None:
+        arms.append(in_meta)
+    if key.notes and (in_note := note_predicate(key.words)) is not None:
+        arms.append(in_note)
+    return or_(*arms) if arms else false()
