@@ -247,3 +247,36 @@ def test_a_broad_metadata_word_tests_each_row_for_that_word_alone(
     both = scan(library, "era5") | set(described)
     found = [registry.search("era5", offset=o, limit=4) for o in range(0, 24, 4)]
     assert [i.name for p in found for i in p.items] == sorted(both, key=order.index, reverse=True)
+
+
+def test_a_broad_match_of_two_metadata_words_is_paged_from_rows_sized_by_its_rarest_word(
+    registry, library, monkeypatch
+) -> None:
+    """Two metadata words no name, URL or annotation holds: the one statement probing their
+    ranges also says no annotation holds them (those branches are not asked), the window is
+    sized by how common the rarer word is, and the pages are the full match's, in order."""
+    from ddas.registry import queries
+
+    order = list(library)
+    humid = order[::3]
+    relative = humid[::2]  # 10 datasets with both words, 10 with "humidity" alone
+    _words(registry, {n: ["humidity", *(["relative"] if n in relative else [])] for n in humid})
+    monkeypatch.setattr(search, "MATERIALIZE", 3)
+    monkeypatch.setattr(queries, "WINDOW", 4)
+    monkeypatch.setattr(queries, "WINDOW_PER_ROW", 0)
+    ran: list[str] = []
+
+    def on_execute(conn, cursor, statement, *args) -> None:
+        ran.append(" ".join(statement.split()))
+
+    sa.event.listen(registry.engine, "before_cursor_execute", on_execute)
+    try:
+        pages = [registry.search("relative humidity", offset=o, limit=3) for o in range(0, 12, 3)]
+    finally:
+        sa.event.remove(registry.engine, "before_cursor_execute", on_execute)
+    assert [i.name for p in pages for i in p.items] == sorted(relative, key=order.index)[::-1]
+    assert (pages[-1].total, pages[-1].total_exact) == (10, True)
+    notes = [q for q in ran if "FROM annotations" in q]
+    assert ran and not notes, "\n".join(notes)
+    none = registry.search("relative humidty")  # a typo: in no metadata, nothing is walked
+    assert none.total == 0 and none.items == []

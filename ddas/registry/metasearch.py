@@ -21,6 +21,7 @@ costs far more CPU than running it, so a search for other words of the same shap
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -60,16 +61,27 @@ def by_shape(words: list[str]) -> list[str]:
     return sorted(words, key=lambda w: len(w) < SHORT)
 
 
-def ordered_words(conn: Connection | None, text: str) -> tuple[list[str], list[str]]:
+class Words(NamedTuple):
+    """The words of a search text as its statements ask them (see :func:`ordered_words`)."""
+
+    meta: list[str]  # the metadata branch's: the rarest first ([]: some word is in none)
+    words: list[str]  # the other statements': long ones first (:func:`by_shape`)
+    noted: bool  # an annotation may hold them all (each word is in some annotation)
+    #: how many of its first PROBE entries the rarest word has, and the largest content id among
+    #: them: the share of contents a match can have at most (None: not probed, one word)
+    reach: tuple[int, int] | None
+
+
+def ordered_words(conn: Connection | None, text: str) -> Words:
     """The words of ``text`` as the metadata branch asks them (the rarest first: its range
     gives the candidates; then :func:`by_shape`; [] when some word is in no metadata, so that
-    the branch, several semi-joins for a URL fragment's words, is not even planned) and as the
-    other word statements ask them."""
+    the branch, several semi-joins for a URL fragment's words, is not even planned), as the
+    other word statements ask them, and what the probe of :func:`rarest_first` found."""
     words = by_shape(query_words(text))
-    rarest, missing = rarest_first(conn, words)
+    rarest, missing, noted, reach = rarest_first(conn, words)
     if missing:  # some word is in no content's metadata: the branch would find nothing
-        return [], words
-    return rarest[:1] + by_shape(rarest[1:]), words
+        return Words([], words, noted, reach)
+    return Words(rarest[:1] + by_shape(rarest[1:]), words, noted, reach)
 
 
 def shape_of(words: list[str]) -> Shape:
@@ -108,7 +120,8 @@ def _has_word(content_id: ColumnElement[int], name: str, short: bool) -> ColumnE
 
 @lru_cache(maxsize=64)
 def _probes(shape: Shape) -> Select:
-    """One statement counting the first PROBE entries of each word's range (``r<k>``)."""
+    """One statement counting the first PROBE entries of each word's range (``r<k>``), and
+    whether any annotation holds each word (as ``k + MAX_QUERY_WORDS``)."""
     probes = []
     for k, short in enumerate(shape):
         first = (
@@ -119,22 +132,34 @@ def _probes(shape: Shape) -> Select:
             .subquery()
         )
         probes.append(select(literal(k), func.count(), func.max(first.c.content_id)))
+        noted = select(AnnotationWord.annotation_id).where(
+            _range(AnnotationWord.word, f"r{k}", short)
+        )
+        noted = noted.limit(1).subquery()
+        probes.append(select(literal(k + MAX_QUERY_WORDS), func.count(), literal(0)))
+        probes[-1] = probes[-1].select_from(noted)
     return union_all(*probes)  # type: ignore[return-value]
 
 
-def rarest_first(conn: Connection | None, words: list[str]) -> tuple[list[str], bool]:
+def rarest_first(
+    conn: Connection | None, words: list[str]
+) -> tuple[list[str], bool, bool, tuple[int, int] | None]:
     """``words`` ordered by how many contents have them, from the first :data:`PROBE` entries of
     each range: fewer entries is rarer; among words with that many, the one whose PROBE-th entry
-    has the larger content id is rarer (its entries are spread thinner over the ids). And whether
-    some word has no entry at all (then no content has every word: a URL fragment's ``data23``)."""
+    has the larger content id is rarer (its entries are spread thinner over the ids). Whether
+    some word has no entry at all (then no content has every word: a URL fragment's ``data23``),
+    whether every word is in some annotation (else no annotation holds them all), and the
+    rarest word's (entries, largest id) of its probe (see :class:`Words`)."""
     if conn is None or len(words) < 2:
-        return words, False
+        return words, False, True, None
     # one statement for all words: a URL fragment has up to MAX_QUERY_WORDS of them
     params = {"probe": PROBE, **word_params("r", words)}
-    rows = conn.execute(_probes(shape_of(words)), params)
-    rank = {words[k]: (n, -(last or 0)) for k, n, last in rows}
+    rows = conn.execute(_probes(shape_of(words)), params).all()
+    rank = {words[k]: (n, -(last or 0)) for k, n, last in rows if k < MAX_QUERY_WORDS}
+    noted = all(n for k, n, _ in rows if k >= MAX_QUERY_WORDS)
     ordered = sorted(words, key=rank.__getitem__)
-    return ordered, rank[ordered[0]][0] == 0
+    n, last = rank[ordered[0]]
+    return ordered, n == 0, noted, (n, -last)
 
 
 def _metadata_ids(shape: Shape, distinct: bool) -> Select:

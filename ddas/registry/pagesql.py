@@ -143,7 +143,8 @@ def window_hits(sort: str, owned: bool, key: _searchsql.RowKey) -> Select:
     order = ordering(sort)
     preds = [_searchsql.row_predicate(key), *([_owned()] if owned else [])]
     by_in = not _searchsql.words_only(key)
-    cols = [Content.id] if by_in else [Content.id, Content.name, Content.blake3]
+    # only what the predicate reads: the sort order's (key, id) index alone serves the rest
+    cols = [Content.id] + ([Content.blake3] if key.prefix is not None and not by_in else [])
     if not by_in and SORTS[sort.removeprefix("-")] not in cols:
         cols.append(SORTS[sort.removeprefix("-")])
     first = (

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import math
 import random
-from collections import defaultdict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ddas.records import MAX_PAGE, DatasetSummary, Page
+from ddas.records import MAX_PAGE, Page
 from ddas.registry import search as _search
 from ddas.registry import searchsql
 from ddas.registry.database import RegistryPart
-from ddas.registry.metasearch import MAX_QUERY_WORDS
-from ddas.registry.models import Content, Source
+from ddas.registry.metasearch import MAX_QUERY_WORDS, PROBE
+from ddas.registry.models import Source
 from ddas.registry.pagesql import (
     Ask,
     matched,
@@ -32,9 +31,9 @@ from ddas.registry.pagesql import (
     walk,
     window_hits,
 )
-from ddas.registry.reports import urls_by_content
 from ddas.registry.search import Match
 from ddas.registry.searchsql import bound
+from ddas.registry.summaries import summaries
 
 MAX_LIMIT = MAX_PAGE
 #: Rows of the sort order a broad search reads for its page: at least WINDOW, WINDOW_PER_ROW per row
@@ -74,6 +73,19 @@ def _row_cost(dialect: str, match: Match) -> tuple[float, int]:
     else:
         cost = ROW_COST.get(dialect, 1) * searchsql.probes(key) / searchsql.FULL_PROBES
     return cost, round(ROW_TEST_MAX * min(4.0, ROW_COST.get(dialect, 1) / cost))
+
+
+def _unsampled_width(match: Match, need: int, rows: int, width: int) -> int:
+    """The window of a match of words alone, which is not sampled: what a match of half the rows
+    needs, or, when the probe of its rarest word says how large a share it can be at most
+    (``Match.reach``), what that share needs, up to ``ROW_TEST_MAX`` rows. That share only sizes
+    the window (one statement where two would do); the total shown is the window's own."""
+    half = math.ceil(2 * WINDOW_MARGIN * need)
+    if match.reach is None or not match.reach[0]:
+        return min(width, half)
+    entries, last = match.reach
+    share = entries / rows if entries < PROBE else entries / max(last, entries)
+    return max(min(width, half), min(ROW_TEST_MAX, math.ceil(WINDOW_MARGIN * need / share)))
 
 
 def _width(offset: int, limit: int) -> int:
@@ -143,13 +155,13 @@ class Datasets(RegistryPart):
                 ask.params["ids"] = sorted(ids)
                 return self._listed_page(s, ask, offset, limit)
             rows = s.scalar(statement("max_id", "", False)) or 0  # ids: dense enough to estimate
-            sampled = self._sampled(s, ask, match, rows) if rows > _width(offset, limit) else 0
+            sampled = self._sampled(s, ask, match, rows) if rows > _width(offset, limit) else None
             page, estimate, seen = self._window_page(s, ask, match, (offset, limit), rows, sampled)
             if page is not None:
                 return page
             # no filter: some branch found more than MATERIALIZE, so the match is at least that
             floor = offset + limit if owner else _search.MATERIALIZE + 1
-            estimate = max(floor, estimate, sampled)
+            estimate = max(floor, estimate, sampled or 0)
             walked = self._walked_page(s, ask, match, (offset, limit), (rows, estimate), seen)
             if walked is not None:
                 return walked
@@ -164,7 +176,7 @@ class Datasets(RegistryPart):
         else:
             total = int(s.scalar(statement("tallied", "", False)) or 0)  # PG: numeric
         rows = scalars(s, statement("ordered", ask.sort, ask.owned), ask.params)
-        items = self._summaries(s, list(rows))
+        items = summaries(s, list(rows))
         return Page(total=total, offset=offset, limit=limit, items=items)
 
     def _listed_page(self, s: Session, ask: Ask, offset: int, limit: int) -> Page:
@@ -174,10 +186,10 @@ class Datasets(RegistryPart):
         rows = s.execute(listed, bound(listed, ask.params)).all()
         count = statement("count_listed", "", ask.owned)
         total = rows[0].total if rows else (scalar(s, count, ask.params) or 0) if offset else 0
-        items = self._summaries(s, [r[0] for r in rows])
+        items = summaries(s, [r[0] for r in rows])
         return Page(total=total, offset=offset, limit=limit, items=items)
 
-    def _sampled(self, s: Session, ask: Ask, match: Match, rows: int) -> int:
+    def _sampled(self, s: Session, ask: Ask, match: Match, rows: int) -> int | None:
         """The match's size estimated from ``SAMPLE`` ids picked at random from the table's
         (``rows``: its largest id).
 
@@ -186,7 +198,13 @@ class Datasets(RegistryPart):
         rows of ``-last_used`` held none of a topic's 50,000 hits, and the walk that followed
         built all 50,000 ids to test 11,000 rows against them (130-470 ms). Testing 200 rows
         picked by primary key costs a few milliseconds. At random, not evenly spaced: a stride
-        can fall in step with how the rows were registered (every tenth file a topic's)."""
+        can fall in step with how the rows were registered (every tenth file a topic's).
+
+        None for a match of words alone: its rows cost ~1 us each to test, so its window and
+        walk test them first and let their hits size the rest (``_walk``), for less than the
+        sample costs (PostgreSQL: 4-5 ms of a 35 ms two-word search at 1M copies)."""
+        if searchsql.words_only(match.row_key):
+            return None
         ids = sorted(random.Random(rows).sample(range(1, rows + 1), min(rows, SAMPLE)))
         sampled = sampled_hits(s.get_bind().dialect.name, ask.owned, match.row_key)
         return round(scalar(s, sampled, {**ask.params, "ids": ids}) * rows / max(1, len(ids)))
@@ -222,7 +240,7 @@ class Datasets(RegistryPart):
         hits, width = walked
         ids = hits[offset:need]
         by_id = {c.id: c for c in s.scalars(statement("by_ids", "", False), {"ids": ids})}
-        items = self._summaries(s, [by_id[i] for i in ids if i in by_id])
+        items = summaries(s, [by_id[i] for i in ids if i in by_id])
         if rows <= width:
             return Page(total=len(hits), offset=offset, limit=limit, items=items)
         total = max(estimate, need, round(len(hits) * rows / width))
@@ -250,13 +268,17 @@ class Datasets(RegistryPart):
         row_cost, row_max = _row_cost(s.get_bind().dialect.name, match)
         # Rows of words alone cost ~1 us: test up to ROW_TEST_MAX of them first, whatever the
         # sample said (its 200 ids put a 1 % match anywhere from 0 to 4 %), and let their hits
-        # size the rest, rather than build ids for a share the sample underestimated.
-        probe = searchsql.words_only(match.row_key)
-        width = max(min(width, ROW_TEST_MAX), seen[1]) if probe else width
+        # size the rest, rather than build ids for a share the sample underestimated; twice the
+        # rows the estimate needs, as a second statement costs more than they do.
+        # Their ids cost more than their rows up to row_max: the words' probe join reads every
+        # candidate of the rarest word, not only the matches (SQLite: 45 ms for 1,662 ids).
+        words = probe = searchsql.words_only(match.row_key)
+        width = max(min(2 * width, max(ROW_TEST_MAX, 2 * seen[1])), seen[1]) if probe else width
         while True:
             if width > WINDOW_MAX and rows > WINDOW_MAX:
                 return None
-            if not probe and (width > row_max or (width - seen[1]) * row_cost > estimate):
+            costly = not words and (width - seen[1]) * row_cost > estimate
+            if not probe and (width > row_max or costly):
                 far = max(width, min(WINDOW_MAX, 2 * width))  # ids cost alike for any width
                 return self._ids_walk(s, ask, match, (need, rows), far)
             probe = False
@@ -317,16 +339,22 @@ class Datasets(RegistryPart):
         rows = list(scalars(s, matched(ask.sort, ask.owned, match.key), ask.params))
         if len(rows) == limit:
             total = max(estimate, offset + limit)
-            items = self._summaries(s, rows)
+            items = summaries(s, rows)
             return Page(total=total, offset=offset, limit=limit, items=items, total_exact=False)
         if rows or not offset:
             total = offset + len(rows)
         else:
             total = scalar(s, matched("", ask.owned, match.key), ask.params) or 0
-        return Page(total=total, offset=offset, limit=limit, items=self._summaries(s, rows))
+        return Page(total=total, offset=offset, limit=limit, items=summaries(s, rows))
 
     def _window_page(
-        self, s: Session, ask: Ask, match: Match, window: tuple[int, int], rows: int, sampled: int
+        self,
+        s: Session,
+        ask: Ask,
+        match: Match,
+        window: tuple[int, int],
+        rows: int,
+        sampled: int | None,
     ) -> tuple[Page | None, int, tuple[list[int], int]]:
         """The page of a *broad* text, from the first rows in sort order alone, and the estimated
         total; no page if the text is too selective for that (then the match is built instead).
@@ -336,19 +364,22 @@ class Datasets(RegistryPart):
         larger than W, the match's size estimated from a random sample (``sampled``, see
         :meth:`_sampled`) sizes W: a text in half the rows fills a page of 50 from ~200 of them
         (PostgreSQL tests a row in 8-25 us), and a text too rare to fill it from W rows is not
-        tested at all (the walk that follows does not test them again either). The total is
+        tested at all (the walk that follows does not test them again either); a match of words
+        alone is not sampled, and W is what a match of half the rows would need. The total is
         exact when W covers the table, else estimated from the share of hits in the window
         (``total_exact=False``): counting 50,000 matches would cost more than the page itself.
         ``rows``: the table's largest id.
         """
         offset, limit = window
         width = _width(offset, limit)
-        if rows > width:
+        if rows > width and sampled is not None:
             share = max(sampled, 1) / max(rows, 1)
             needed = math.ceil(WINDOW_MARGIN * (offset + limit) / share)
             if needed > width:
                 return None, sampled, ([], 0)
             width = needed
+        elif rows > width:  # words alone (not sampled): see _unsampled_width
+            width = _unsampled_width(match, offset + limit, rows, width)
         hits = self._tested(s, ask, match, ([], 0), width)
         covered = rows <= width
         estimate = max(len(hits) + 1, round(len(hits) * rows / width))
@@ -356,31 +387,9 @@ class Datasets(RegistryPart):
             return None, estimate, (hits, width)
         ids = hits[offset : offset + limit]
         by_id = {c.id: c for c in s.scalars(statement("by_ids", "", False), {"ids": ids})}
-        items = self._summaries(s, [by_id[i] for i in ids if i in by_id])
+        items = summaries(s, [by_id[i] for i in ids if i in by_id])
         if covered:
             page = Page(total=len(hits), offset=offset, limit=limit, items=items)
             return page, len(hits), (hits, width)
         page = Page(total=estimate, offset=offset, limit=limit, items=items, total_exact=False)
         return page, estimate, (hits, width)
-
-    def _summaries(self, s: Session, contents: list[Content]) -> list[DatasetSummary]:
-        """Summaries of a page of contents: owners and URLs in one statement each, not per row."""
-        ids = [c.id for c in contents]
-        owners: dict[int, set[str]] = defaultdict(set)
-        if ids:
-            for cid, who in s.execute(statement("owners", "", False), {"ids": ids}):
-                owners[cid].add(who)
-        urls = urls_by_content(s, ids)
-        return [
-            DatasetSummary(
-                id=c.id,
-                blake3=c.blake3,
-                size=c.size,
-                name=c.name,
-                copy_count=c.copy_count,
-                owners=sorted(owners[c.id]),
-                last_used=c.last_used_at,
-                urls=urls[c.id],
-            )
-            for c in contents
-        ]

@@ -305,6 +305,9 @@ class Match:
 
     key: Key
     params: dict[str, Any]
+    #: the rarest metadata word's (entries, largest content id) among its first PROBE: how large
+    #: a share of all contents the match can be at most (None: not probed; see ``metasearch``)
+    reach: tuple[int, int] | None = None
 
     @property
     def row_key(self) -> RowKey:
@@ -321,9 +324,10 @@ def branches(conn: Connection, text: str) -> Match:
     names = _narrowing(conn, "names", text, params)
     urls = _narrowing(conn, "urls", text, params)
     prefix = _blake3_prefix(text, params)
-    meta, words = ordered_words(conn, text)  # metadata and annotation words (migration 0005)
-    params |= word_params("m", meta) | word_params("a", words)
-    return Match(Key(names, urls, prefix, shape_of(meta), shape_of(words)), params)
+    found = ordered_words(conn, text)  # metadata and annotation words (migration 0005)
+    params |= word_params("m", found.meta) | word_params("a", found.words)
+    key = Key(names, urls, prefix, shape_of(found.meta), shape_of(found.words), notes=found.noted)
+    return Match(key, params, found.reach)
 
 
 def ids_upto(conn: Connection, match: Match, cap: int) -> tuple[set[int] | None, Match]:
@@ -349,12 +353,12 @@ def ids_upto(conn: Connection, match: Match, cap: int) -> tuple[set[int] | None,
         ids = conn.execute(branch, searchsql.bound(branch, params)).scalars().all()
         if len(ids) > cap and len(set(ids) - {None}) <= cap:  # repeats hid how many: ask again
             ids = conn.execute(exact[k], searchsql.bound(exact[k], params)).scalars().all()
-        if any(i is not None for i in ids):
+        if ids and (ids[0] is not None or any(i is not None for i in ids)):
             hit.add(kinds[k])
         if len(ids) > cap:
             unasked = set(kinds[k:])
             pruned = searchsql.without(match.key, empty - hit - unasked)
-            return None, Match(pruned, match.params)
+            return None, Match(pruned, match.params, match.reach)
         found.update(i for i in ids if i is not None)
     return found, match
 
