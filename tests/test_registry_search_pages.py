@@ -5,6 +5,8 @@ pages, in order, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 
@@ -202,6 +204,21 @@ def test_postgresql_calls_a_text_broad_from_its_table_samples(shared_library, mo
     assert selective.total_exact and [i.name for i in selective.items] == ["merra2_0014.nc"]
 
 
+@contextmanager
+def _statements(registry) -> Iterator[list[str]]:
+    """The statements ``registry`` runs inside the block, each on one line."""
+    ran: list[str] = []
+
+    def on_execute(conn, cursor, statement, *args) -> None:
+        ran.append(" ".join(statement.split()))
+
+    sa.event.listen(registry.engine, "before_cursor_execute", on_execute)
+    try:
+        yield ran
+    finally:
+        sa.event.remove(registry.engine, "before_cursor_execute", on_execute)
+
+
 def _words(registry, names: dict[str, list[str]]) -> None:
     """Give the datasets of these names these metadata words (as a file's description would)."""
     from ddas.metadata import Extracted
@@ -228,17 +245,9 @@ def test_a_broad_metadata_word_tests_each_row_for_that_word_alone(
     monkeypatch.setattr(search, "MATERIALIZE", 3)  # both texts are broad
     monkeypatch.setattr(queries, "WINDOW", 4)
     monkeypatch.setattr(queries, "WINDOW_PER_ROW", 0)
-    tests: list[str] = []
-
-    def on_execute(conn, cursor, statement, *args) -> None:
-        if "EXISTS" in statement and "metadata_words" in statement:
-            tests.append(" ".join(statement.split()))
-
-    sa.event.listen(registry.engine, "before_cursor_execute", on_execute)
-    try:
+    with _statements(registry) as ran:
         pages = [registry.search("humidity", offset=o, limit=4) for o in range(0, 24, 4)]
-    finally:
-        sa.event.remove(registry.engine, "before_cursor_execute", on_execute)
+    tests = [q for q in ran if "EXISTS" in q and "metadata_words" in q]
     assert [i.name for p in pages for i in p.items] == sorted(humid, key=order.index, reverse=True)
     assert (pages[-1].total, pages[-1].total_exact) == (20, True)
     assert tests, "the rows were tested against the metadata words"
@@ -264,16 +273,8 @@ def test_a_broad_match_of_two_metadata_words_is_paged_from_rows_sized_by_its_rar
     monkeypatch.setattr(search, "MATERIALIZE", 3)
     monkeypatch.setattr(queries, "WINDOW", 4)
     monkeypatch.setattr(queries, "WINDOW_PER_ROW", 0)
-    ran: list[str] = []
-
-    def on_execute(conn, cursor, statement, *args) -> None:
-        ran.append(" ".join(statement.split()))
-
-    sa.event.listen(registry.engine, "before_cursor_execute", on_execute)
-    try:
+    with _statements(registry) as ran:
         pages = [registry.search("relative humidity", offset=o, limit=3) for o in range(0, 12, 3)]
-    finally:
-        sa.event.remove(registry.engine, "before_cursor_execute", on_execute)
     assert [i.name for p in pages for i in p.items] == sorted(relative, key=order.index)[::-1]
     assert (pages[-1].total, pages[-1].total_exact) == (10, True)
     notes = [q for q in ran if "FROM annotations" in q]
