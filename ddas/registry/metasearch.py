@@ -132,12 +132,15 @@ def _probes(shape: Shape) -> Select:
             .subquery()
         )
         probes.append(select(literal(k), func.count(), func.max(first.c.content_id)))
-        noted = select(AnnotationWord.annotation_id).where(
-            _range(AnnotationWord.word, f"r{k}", short)
+        noted = (
+            select(AnnotationWord.annotation_id)
+            .where(_range(AnnotationWord.word, f"r{k}", short))
+            .limit(1)
+            .subquery()
         )
-        noted = noted.limit(1).subquery()
-        probes.append(select(literal(k + MAX_QUERY_WORDS), func.count(), literal(0)))
-        probes[-1] = probes[-1].select_from(noted)
+        probes.append(
+            select(literal(k + MAX_QUERY_WORDS), func.count(), literal(0)).select_from(noted)
+        )
     return union_all(*probes)  # type: ignore[return-value]
 
 

@@ -128,6 +128,16 @@ def matched(sort: str, owned: bool, key: _searchsql.Key) -> Select:
     return _paged(select(Content).where(*cond).order_by(*ordering(sort)))
 
 
+def _first_rows(cols: list[Any], order: list[ColumnElement]) -> Select:
+    """``cols`` of the ``window`` rows of the sort order after its first ``skip``."""
+    return (
+        select(*cols)
+        .order_by(*order)
+        .offset(bindparam("skip", type_=Integer))
+        .limit(bindparam("window", type_=Integer))
+    )
+
+
 @lru_cache(maxsize=_searchsql.CACHED_SHAPES)
 def window_hits(sort: str, owned: bool, key: _searchsql.RowKey) -> Select:
     """The ids among ``window`` rows of the sort order, after its first ``skip``, that match
@@ -142,21 +152,14 @@ def window_hits(sort: str, owned: bool, key: _searchsql.RowKey) -> Select:
     """
     order = ordering(sort)
     preds = [_searchsql.row_predicate(key), *([_owned()] if owned else [])]
-    by_in = not _searchsql.words_only(key)
-    # only what the predicate reads: the sort order's (key, id) index alone serves the rest
-    cols = [Content.id] + ([Content.blake3] if key.prefix is not None and not by_in else [])
-    if not by_in and SORTS[sort.removeprefix("-")] not in cols:
-        cols.append(SORTS[sort.removeprefix("-")])
-    first = (
-        select(*cols)
-        .order_by(*order)
-        .offset(bindparam("skip", type_=Integer))
-        .limit(bindparam("window", type_=Integer))
-    )
-    if by_in:
-        listed = Content.id.in_(first.scalar_subquery())
+    if not _searchsql.words_only(key):
+        listed = Content.id.in_(_first_rows([Content.id], order).scalar_subquery())
         return select(Content.id).where(listed, *preds).order_by(*order)
-    rows = first.subquery()
+    # only what the predicate reads: the sort order's (key, id) index alone serves the rest
+    sort_key = SORTS[sort.removeprefix("-")]
+    cols = [Content.id] + ([Content.blake3] if key.prefix is not None else [])
+    cols += [sort_key] if sort_key is not Content.id else []
+    rows = _first_rows(cols, order).subquery()
     adapter = ClauseAdapter(rows)
     keys = [adapter.traverse(_expression(k)) for k in order]
     return select(rows.c.id).where(*(adapter.traverse(p) for p in preds)).order_by(*keys)

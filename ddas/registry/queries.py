@@ -266,12 +266,10 @@ class Datasets(RegistryPart):
         """
         need, rows, width, estimate = sizes
         row_cost, row_max = _row_cost(s.get_bind().dialect.name, match)
-        # Rows of words alone cost ~1 us: test up to ROW_TEST_MAX of them first, whatever the
-        # sample said (its 200 ids put a 1 % match anywhere from 0 to 4 %), and let their hits
-        # size the rest, rather than build ids for a share the sample underestimated; twice the
-        # rows the estimate needs, as a second statement costs more than they do.
-        # Their ids cost more than their rows up to row_max: the words' probe join reads every
-        # candidate of the rarest word, not only the matches (SQLite: 45 ms for 1,662 ids).
+        # Rows of words alone cost ~1 us: first test twice the rows the estimate needs (a second
+        # statement costs more than they do), up to ROW_TEST_MAX, and let their hits size the
+        # rest. Up to row_max their rows cost less than their ids: the words' probe join reads
+        # every candidate of the rarest word, not only the matches (SQLite: 45 ms, 1,662 ids).
         words = probe = searchsql.words_only(match.row_key)
         width = max(min(2 * width, max(ROW_TEST_MAX, 2 * seen[1])), seen[1]) if probe else width
         while True:

@@ -353,7 +353,7 @@ def ids_upto(conn: Connection, match: Match, cap: int) -> tuple[set[int] | None,
         ids = conn.execute(branch, searchsql.bound(branch, params)).scalars().all()
         if len(ids) > cap and len(set(ids) - {None}) <= cap:  # repeats hid how many: ask again
             ids = conn.execute(exact[k], searchsql.bound(exact[k], params)).scalars().all()
-        if ids and (ids[0] is not None or any(i is not None for i in ids)):
+        if any(i is not None for i in ids):  # stops at the first id
             hit.add(kinds[k])
         if len(ids) > cap:
             unasked = set(kinds[k:])

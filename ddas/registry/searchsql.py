@@ -197,29 +197,32 @@ def _urls(how: Narrowing) -> list[Select]:
 
 
 @lru_cache(maxsize=CACHED_SHAPES)
+def _kinded(key: Key, distinct: bool) -> tuple[tuple[str, Select], ...]:
+    """Each branch of :func:`parts` with the way it matches: ``alias``, ``names``, ``urls``,
+    ``prefix``, ``notes`` (two branches) or ``meta``. The metadata branch comes last: a metadata
+    word is often broad, and the branches asked before the first broad one are the ones known
+    empty (see ``search.ids_upto``)."""
+    out = [("alias", select(Digest.content_id).where(Digest.value == bindparam("q_text")))]
+    out = out if key.alias else []
+    out += [("names", n) for n in _names(key.names)]
+    out += [("urls", u.distinct() if distinct else u) for u in _urls(key.urls)]
+    if key.prefix is not None:
+        out.append(("prefix", select(Content.id).where(*_prefix(key.prefix))))
+    out += [("notes", n) for n in (note_branches(key.words, distinct) if key.notes else [])]
+    return (*out, *(("meta", m) for m in meta_branch(key.meta, distinct)))
+
+
+@lru_cache(maxsize=CACHED_SHAPES)
 def parts(key: Key, distinct: bool = True) -> tuple[Select, ...]:
     """One index-driven SELECT of content ids per way a text of this shape can match
     (``distinct`` False: an id may come more than once, as a content's URLs or words do), in
     the order of :func:`kinds`."""
-    out = (
-        [select(Digest.content_id).where(Digest.value == bindparam("q_text"))] if key.alias else []
-    )
-    out += _names(key.names) + [u.distinct() if distinct else u for u in _urls(key.urls)]
-    if key.prefix is not None:
-        out.append(select(Content.id).where(*_prefix(key.prefix)))
-    notes = note_branches(key.words, distinct) if key.notes else []
-    return (*out, *notes, *meta_branch(key.meta, distinct))
+    return tuple(branch for _, branch in _kinded(key, distinct))
 
 
-@lru_cache(maxsize=CACHED_SHAPES)
 def kinds(key: Key) -> tuple[str, ...]:
-    """Which way each of :func:`parts` matches: ``alias``, ``names``, ``urls``, ``prefix``,
-    ``notes`` (two branches) or ``meta``. The metadata branch comes last: a metadata word is
-    often broad, and the branches asked before the first broad one are the ones known empty."""
-    out = ["alias"] if key.alias else []
-    out += [k for k in ("names", "urls", "prefix") if getattr(key, k) is not None]
-    out += ["notes", "notes"] if key.notes and key.words else []
-    return (*out, *(["meta"] if key.meta else []))
+    """Which way each of :func:`parts` matches (see :func:`_kinded`)."""
+    return tuple(kind for kind, _ in _kinded(key, True))
 
 
 def without(key: Key, empty: set[str]) -> Key:
