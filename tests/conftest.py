@@ -36,6 +36,21 @@ pytest_plugins = (
 PG_ADMIN_URL = os.environ.get("DDAS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _checkout_reachable_by_other_users() -> None:
+    """Let the second Unix users of the permission and Hub tests reach this checkout and its
+    ``.venv``: a clone inside ``mktemp -d`` (mode 0700) hides both, and their Python then
+    cannot import ``ddas``. As root, each folder above the checkout that lacks it gets o+x
+    (traverse only: nobody can list it). It is not taken back at the end: under xdist each
+    worker has its own session, and the first to finish would lock the others' users out."""
+    if os.geteuid() != 0:
+        return
+    for folder in Path(__file__).resolve().parents[1].parents:
+        mode = folder.stat().st_mode
+        if not mode & 0o001:
+            folder.chmod((mode & 0o7777) | 0o001)
+
+
 def _pg_unreachable() -> str | None:
     """Why PostgreSQL cannot be used here, or None when it answers."""
     try:
