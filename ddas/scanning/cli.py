@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from ddas.scanning.options import parse_size, registry_option, size_option
 from ddas.units import human_size
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ddas.scanning.report import ScanReport
 
 __all__ = ["dupes", "main", "parse_size", "registry_option", "scan"]
 
@@ -36,6 +40,12 @@ __all__ = ["dupes", "main", "parse_size", "registry_option", "scan"]
 @click.option("--follow-symlinks", is_flag=True, help="Follow symbolic links to files and folders.")
 @click.option("--workers", type=click.IntRange(1, 256), default=None, help="Reader threads.")
 @click.option(
+    "--processes",
+    type=click.IntRange(0, 64),
+    default=None,
+    help="Processes hashing small files (default: one per core; 0: threads only).",
+)
+@click.option(
     "--cluster",
     default=None,
     metavar="tcp://HOST:PORT",
@@ -54,6 +64,7 @@ def scan(
     exclude: tuple[str, ...],
     follow_symlinks: bool,
     workers: int | None,
+    processes: int | None,
     cluster: str | None,
     registry_url: str | None,
     as_json: bool,
@@ -61,6 +72,7 @@ def scan(
 ) -> None:
     """Scan ROOTS (folders or fsspec URLs), register the datasets found, report duplicates."""
     from ddas.errors import DDASError
+    from ddas.scanning.engine import default_processes
     from ddas.scanning.engine import scan as run_scan
 
     show = sys.stderr.isatty() if progress is None else progress
@@ -71,6 +83,7 @@ def scan(
             exclude=exclude,
             follow_symlinks=follow_symlinks,
             workers=workers,
+            processes=default_processes() if processes is None else processes,
             registry=registry_url,
             progress=show,
             client=cluster,
@@ -84,6 +97,12 @@ def scan(
     if as_json:
         click.echo(json.dumps({**summary, "workers": report.workers} if cluster else summary))
         return
+    _echo(report)
+
+
+def _echo(report: ScanReport) -> None:
+    """The scan's summary for a person: counts, the ten most wasteful groups, what failed."""
+    summary = report.summary()
     counts = report.counts()
     click.echo(
         f"{summary['files']} files, {human_size(summary['bytes'])} "

@@ -40,12 +40,19 @@ if TYPE_CHECKING:  # pragma: no cover
     from ddas.registry import Registry
     from ddas.registry.scanview import ScanView
 
-__all__ = ["default_workers", "owner_name", "scan"]
+__all__ = ["default_processes", "default_workers", "owner_name", "scan"]
 
 
 def default_workers() -> int:
     """Threads reading files: enough to keep NFS/Lustre busy, a few per core for local disks."""
     return min(32, 2 * (os.cpu_count() or 2) + 2)
+
+
+def default_processes() -> int:
+    """Processes ``ddas scan`` hashes small files in: one per core, none on one core (they would
+    only add their start-up), at most 8 (one thread registers what they all return)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return 0 if (cores or 1) < 2 else min(8, cores or 1)
 
 
 def resolve_roots(
@@ -84,6 +91,7 @@ def scan(
     client: Any = None,
     confine: Sequence[str] | None = None,
     describe_bytes: int | None = None,
+    processes: int = 0,
 ) -> ScanReport:
     """Scan ``roots`` (local directories or fsspec URLs such as ``s3://bucket/prefix``).
 
@@ -104,6 +112,10 @@ def scan(
     turns it off), so that ``datasets?q=t2m`` finds them; the report counts those hashed
     (``described_hashed``) and those left for a later scan (``describe_left``).
 
+    ``processes`` hashes small files in that many worker processes instead of threads (much
+    faster on trees of many small files; :mod:`ddas.scanning.processes`). A script that asks for
+    them must guard its ``__main__`` (``if __name__ == "__main__":``), as with any process pool.
+
     Problems with single files (unreadable, dangling link, FIFO, changed while read) are listed
     in the report's ``errors``, never fatal. Ctrl-C keeps what was registered so far and re-raises.
     """
@@ -112,7 +124,7 @@ def scan(
     options = _Options(max(1, int(min_size)), Excluder(exclude), follow_symlinks, confine)
     options.describe = DescribeBudget.of(describe_bytes)
     reporter = Reporter(show=progress, callback=on_progress)
-    with _gc_paused(), _pool(client, workers) as (pool, window, cluster):
+    with _gc_paused(), _pool(client, workers, processes) as (pool, window, cluster):
         registrar = Registrar(registry, reporter)
         run = _Scan(registrar, reporter, options, reading.Window(pool, window), cluster)
         try:
@@ -157,9 +169,9 @@ def _gc_paused() -> Iterator[None]:
 
 
 @contextmanager
-def _pool(client: Any, workers: int | None) -> Iterator[tuple[Any, int, Any]]:
-    """The readers and how many tasks may be in flight: this process's threads, or a dask
-    cluster (which then also walks)."""
+def _pool(client: Any, workers: int | None, processes: int = 0) -> Iterator[tuple[Any, int, Any]]:
+    """The readers and how many tasks may be in flight: this process's threads (with worker
+    processes for the small files), or a dask cluster (which then also walks)."""
     if client is not None:
         from ddas.scanning.cluster import connect
 
@@ -171,6 +183,10 @@ def _pool(client: Any, workers: int | None) -> Iterator[tuple[Any, int, Any]]:
         return
     n = workers or default_workers()
     pool = ThreadPoolExecutor(n, thread_name_prefix="ddas-scan")
+    if processes > 0:
+        from ddas.scanning.processes import HashPool  # multiprocessing: only when asked
+
+        pool = HashPool(pool, processes)
     try:
         yield pool, 4 * n, None
     finally:
