@@ -22,6 +22,7 @@ import asyncio
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -34,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "jupyter_server_ext"), str(Path(__file__).parent)]
 
 from api import TOKEN, get, jupyter_server  # noqa: E402
-from load_table import print_table, route_cpu, summary  # noqa: E402
+from load_table import print_table, route_cpu, shares, summary  # noqa: E402
 from load_writers import FETCHERS, fetchers, writer_counts, writing  # noqa: E402
 from seeding import (  # noqa: E402
     TOPICS,
@@ -170,11 +171,13 @@ async def _client_main(spec: dict) -> dict:
         started = time.monotonic()
         await asyncio.gather(*(one(k, s) for k in range(spec["clients"])))
         elapsed = time.monotonic() - started
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "samples": samples,
         "errors": errors,
         "not_modified": not_modified,
         "elapsed": elapsed,
+        "cpu": usage.ru_utime + usage.ru_stime,  # the client's own share of the machine
     }
 
 
@@ -183,6 +186,15 @@ def server_cpu(pid: int) -> float:
     the requests it served, the cost of a request, whatever else the machine runs."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, all) CPU seconds of the whole machine so far (``/proc/stat``, every core): over a
+    level, how much of the machine was left and who had the rest."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    hz = os.sysconf("SC_CLK_TCK")
+    return (sum(ticks[:8]) - idle) / hz, sum(ticks[:8]) / hz
 
 
 def load_client(
@@ -246,9 +258,10 @@ def run(backend: str, args: argparse.Namespace) -> list:
                 mine = peer(registry, contents, args.seconds, registry.last_event_id())
                 for clients in args.clients:
                     newest = registry.last_event_id()
-                    cpu = server_cpu(pid)
+                    cpu, machine = server_cpu(pid), machine_cpu()
                     result = load_client(base, clients, args.seconds, contents, newest)
                     row = summary(backend, clients, result, mine, server_cpu(pid) - cpu)
+                    row["machine"] = shares(machine, machine_cpu(), row, result)
                     out.append(row | {"load": load_average(), "writers": args.fetchers})
                     print(f"    {clients} clients: {row['rps']:.0f} req/s", file=sys.stderr)
                 if args.per_route:

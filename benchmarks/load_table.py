@@ -7,6 +7,8 @@ and stays put when other jobs take the cores.
 
 from __future__ import annotations
 
+import statistics
+
 from seeding import quantile
 
 
@@ -35,6 +37,26 @@ def summary(backend: str, clients: int, result: dict, mine: dict, cpu: float) ->
         "max": max(every),
         "cpu_ms": 1000 * cpu / max(1, len(every)),
         "routes": rows,
+        "peer_mean_ms": statistics.fmean(x for v in mine.values() for x in v),
+    }
+
+
+def shares(before: tuple, after: tuple, row: dict, result: dict) -> dict:
+    """Who had the machine's cores during one level (in cores, averaged over the level): the
+    server, the load client, and the rest (the writers, PostgreSQL's backends, the kernel);
+    ``idle`` is what nobody used."""
+    wall = after[1] - before[1]
+    seconds = result["elapsed"]
+    cores = wall / seconds
+    busy = (after[0] - before[0]) / seconds
+    server = row["cpu_ms"] * row["rps"] / 1000
+    client = result["cpu"] / seconds
+    return {
+        "cores": cores,
+        "server": server,
+        "client": client,
+        "others": max(0.0, busy - server - client),
+        "idle": max(0.0, cores - busy),
     }
 
 
@@ -58,6 +80,14 @@ def _print_level(r: dict) -> None:
         f"p99 {r['p99']:.1f} ms, max {r['max']:.1f} ms, server CPU {r['cpu_ms']:.2f} ms/request "
         f"(load average {r['load']})"
     )
+    if "machine" in r:
+        m = r["machine"]
+        print(
+            f"  cores ({m['cores']:.1f}): server {m['server']:.2f}, load client {m['client']:.2f}, "
+            f"writers + database + kernel {m['others']:.2f}, idle {m['idle']:.2f}; "
+            f"in-process mean call {r['peer_mean_ms']:.2f} ms ({r['clients']} clients queued "
+            f"behind one such caller: {r['clients'] * r['peer_mean_ms']:.0f} ms)"
+        )
     head = f"  {'route':<28}{'n':>6}{'304':>6}{'p50':>9}{'p99':>9}{'max':>9}{'peer p50':>10}"
     print(head + f"{'peer p99':>10}{'errors':>7}")
     for label, x in r["routes"].items():

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ddas.records import MAX_PAGE, Page
+from ddas.registry import pagecache, searchsql
 from ddas.registry import search as _search
-from ddas.registry import searchsql
 from ddas.registry.database import RegistryPart
 from ddas.registry.metasearch import MAX_QUERY_WORDS, PROBE
 from ddas.registry.models import Source
@@ -99,7 +99,11 @@ class Datasets(RegistryPart):
     def warm(self, connections: int = 4) -> None:
         """Do now what a server's first searches would otherwise pay for: open ``connections``
         pooled connections, take the search's samples (:func:`ddas.registry.search.warm`), and
-        run each kind of search once, so its statements are compiled and its pages cached."""
+        run each kind of search once, so its statements are compiled and its pages cached. An
+        SQLite file is first read into the page cache (:mod:`ddas.registry.pagecache`)."""
+        url = self.engine.url
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            pagecache.prefetch(url.database)
         opened = [self.engine.connect() for _ in range(max(1, connections))]
         try:
             _search.warm(opened[0])

@@ -1,0 +1,92 @@
+"""An SQLite registry's file is in the page cache once a server has warmed it.
+
+Residency is asked of the kernel itself (``mincore`` on a mapping of the file), after the test
+evicted the file's pages (``POSIX_FADV_DONTNEED``); a file system that cannot evict (tmpfs) skips.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from pathlib import Path
+
+import pytest
+
+from ddas.registry import Registry, pagecache
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mmap.restype = ctypes.c_void_p
+_libc.mmap.argtypes = [
+    ctypes.c_void_p,
+    ctypes.c_size_t,
+    ctypes.c_int,
+    ctypes.c_int,
+    ctypes.c_int,
+    ctypes.c_long,
+]
+_libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+_libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+
+
+def resident(path: Path, upto: int | None = None) -> float:
+    """The share of the file's first ``upto`` bytes (default all) in the page cache."""
+    size = min(path.stat().st_size, upto or path.stat().st_size)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        addr = _libc.mmap(None, size, 1, 1, fd, 0)  # PROT_READ, MAP_SHARED
+        assert addr not in (None, ctypes.c_void_p(-1).value), os.strerror(ctypes.get_errno())
+        pages = (size + PAGE - 1) // PAGE
+        vec = (ctypes.c_ubyte * pages)()
+        try:
+            assert _libc.mincore(addr, size, vec) == 0, os.strerror(ctypes.get_errno())
+        finally:
+            _libc.munmap(addr, size)
+        return sum(v & 1 for v in vec) / pages
+    finally:
+        os.close(fd)
+
+
+def evict(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+    if resident(path) > 0.1:
+        pytest.skip(f"{path.parent} keeps its pages resident (tmpfs?): nothing to warm there")
+
+
+def test_prefetch_reads_the_file_into_the_page_cache_within_its_limit(tmp_path: Path) -> None:
+    path = tmp_path / "big.bin"
+    path.write_bytes(os.urandom(32 << 20))
+    evict(path)
+
+    assert pagecache.prefetch(path, limit=2 << 20) == 2 << 20
+    assert resident(path, upto=2 << 20) == 1.0
+    assert resident(path) < 0.5  # the rest was not read (readahead takes a little more)
+
+    assert pagecache.prefetch(path) == 32 << 20  # default limit: a quarter of what is available
+    assert resident(path) == 1.0
+    assert pagecache.prefetch(tmp_path / "absent.db") == 0
+    assert pagecache.prefetch(path, limit=0) == 0
+
+
+def test_warming_an_sqlite_registry_reads_its_file(tmp_path: Path) -> None:
+    db = tmp_path / "registry.db"
+    registry = Registry(f"sqlite:///{db}")
+    with registry.engine.begin() as conn:  # some pages beyond the empty schema
+        conn.exec_driver_sql("CREATE TABLE ballast (b BLOB)")
+        for _ in range(16):
+            conn.exec_driver_sql("INSERT INTO ballast VALUES (randomblob(262144))")
+    registry.engine.dispose()
+    with registry.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    evict(db)
+    assert resident(db) < 0.1
+
+    registry.warm(connections=1)
+
+    assert db.stat().st_size > 4 << 20
+    assert resident(db) == 1.0
