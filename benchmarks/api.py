@@ -8,7 +8,9 @@ directly in this process, so ``HTTP/direct`` is the server's overhead. Target: p
 The registry is the institution layout of ``benchmarks/seeding.py`` (``--keep DIR`` builds it once
 and reuses it); lookups run with ``lookup_probe`` off, since a HEAD to the remote costs whatever the
 remote costs. The URL-part search's samples include the very first call the fresh server answers
-(after it is up and has warmed at start-up), which is also printed on its own.
+(after it is up and has warmed at start-up), which is also printed on its own. ``--drop-caches``
+(root) empties the kernel's page cache before each server starts, as a reboot or a night of other
+jobs would: the first call then shows what the warm-up did not read.
 
     python benchmarks/api.py --copies 1000000 --backends sqlite postgresql --keep /tmp/regscale-1m
 """
@@ -172,12 +174,23 @@ def cases(contents: int, n: int) -> list[tuple[str, list, Callable, Callable]]:
     ]
 
 
-def run(backend: str, copies: int, n: int, keep: Path | None) -> list[dict]:
+def drop_page_cache() -> None:
+    """Empty the page cache (clean pages only; root): every file is read from disk again."""
+    os.sync()
+    try:
+        Path("/proc/sys/vm/drop_caches").write_text("1\n")
+    except OSError as exc:
+        sys.exit(f"--drop-caches needs root ({exc})")
+
+
+def run(backend: str, copies: int, n: int, keep: Path | None, drop: bool = False) -> list[dict]:
     with (
         kept_registry(backend, copies, keep) as registry,
         tempfile.TemporaryDirectory(prefix="ddas-bench-api-") as tmp,
     ):
         out = []
+        if drop:
+            drop_page_cache()
         with jupyter_server(registry.url, Path(tmp)) as conn:
             first = first_call(conn, copies // 2)
             for label, keys, over_http, direct in cases(copies // 2, n):
@@ -227,11 +240,14 @@ def print_table(results: list[dict]) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = arguments(__doc__)
     parser.add_argument("--requests", type=int, default=300, help="timed requests per call")
+    parser.add_argument(
+        "--drop-caches", action="store_true", help="empty the page cache before each server (root)"
+    )
     args = parser.parse_args(argv)
     results = []
     for backend in args.backends:
         print(f"... {backend}, {args.copies:,} copies", file=sys.stderr, flush=True)
-        results.extend(run(backend, args.copies, args.requests, args.keep))
+        results.extend(run(backend, args.copies, args.requests, args.keep, args.drop_caches))
     print_table(results)
 
 

@@ -237,7 +237,8 @@ def run(backend: str, args: argparse.Namespace) -> list:
     ):
         contents, workdir = args.copies // 2, Path(tmp)
         (workdir / "srv").mkdir()
-        with jupyter_server(registry.url, workdir / "srv", SERVER_CONFIG) as conn:
+        config = SERVER_CONFIG + "".join(f"c.{line}\n" for line in args.server_config)
+        with jupyter_server(registry.url, workdir / "srv", config) as conn:
             base, pid = f"http://127.0.0.1:{conn.port}", conn.server_pid  # type: ignore[attr-defined]
             _label, path, params = routes(contents, random.Random(1), 0)[1]  # a URL part
             t0 = time.perf_counter()
@@ -307,6 +308,13 @@ def main(argv: list[str] | None = None) -> None:
         help="also run each route alone this long: the server's CPU per request of each route",
     )
     parser.add_argument("--per-route-clients", type=int, default=16)
+    parser.add_argument(
+        "--server-config",
+        nargs="*",
+        default=[],
+        metavar="TRAIT=VALUE",
+        help="more server settings, e.g. DDASExtension.registry_threads=2",
+    )
     args = parser.parse_args(argv)
     if args.client:
         print(json.dumps(asyncio.run(_client_main(json.loads(args.client)))))

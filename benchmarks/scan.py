@@ -14,7 +14,11 @@ without root on the host, so every tool is run once as a warm-up first and *all 
 this compares CPU and syscall work, not disk speed. The runs are interleaved (jdupes, rmlint,
 ddas, ddas rescan, jdupes, ...) so that a noisy neighbour slows every tool alike; the table shows
 medians, and each process's peak memory (``wait4``'s maxrss). ``find`` (one ``lstat`` per file,
-nothing else) is the floor any stat-based rescan must pay. Trees are generated, never committed.
+nothing else) is the floor any stat-based rescan must pay; "registry writes alone"
+(``scan_writes.py``: the full scan's rows registered again into a fresh registry, in-process) is
+the floor under a full scan that registers every file. The CPU column of ``ddas scan`` leaves out
+its hashing processes (grandchildren through the forkserver, which ``wait4`` does not count): its
+wall is the figure to compare. Trees are generated, never committed.
 """
 
 from __future__ import annotations
@@ -166,6 +170,7 @@ def measure(args: argparse.Namespace, tree: Path, work: Path) -> dict[str, list[
     times: dict[str, list[tuple]] = {k: [] for k in peers}
     for name in ("ddas scan", "ddas rescan (unchanged)", "ddas start-up (empty folder)"):
         times[name] = []
+    times[WRITES] = []
     if args.runs > 1:
         print("warm-up: one run of every tool (all measurements are warm page cache)")
         for cmd, out in peers.values():
@@ -180,11 +185,30 @@ def measure(args: argparse.Namespace, tree: Path, work: Path) -> dict[str, list[
         times["ddas rescan (unchanged)"].append(timed(ddas_cmd(tree, url), env, dd_out))
         rescan = json.loads(dd_out.read_text())
         assert rescan["hashed_bytes"] == 0, "an unchanged rescan must read nothing"
+        times[WRITES].append(writes_alone(url, registries.fresh(f"writes{run}"), env))
         print(
             f"run {run + 1}/{args.runs}: "
             + ", ".join(f"{k} {v[-1][0]:.2f}s" for k, v in times.items())
         )
     return times
+
+
+WRITES = "registry writes alone (scan_writes.py)"
+
+
+def writes_alone(scanned: str, fresh: str, env: dict[str, str]) -> tuple[float, float, int]:
+    """The full scan's registrations replayed into a fresh registry, timed inside that process
+    (its start-up and the read of the rows excluded): the floor under the scan's wall."""
+    script = Path(__file__).with_name("scan_writes.py")
+    out = subprocess.run(
+        [sys.executable, str(script), scanned, fresh],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result = json.loads(out.stdout)
+    return result["wall"], result["cpu"], 0
 
 
 def table(times: dict[str, list[tuple]], groups: dict[str, int]) -> list[dict]:

@@ -90,3 +90,26 @@ def test_warming_an_sqlite_registry_reads_its_file(tmp_path: Path) -> None:
 
     assert db.stat().st_size > 4 << 20
     assert resident(db) == 1.0
+
+
+def test_postgresql_warm_up_prewarms_the_search_relations_first_within_the_cap(
+    migrated_registry_url: str,
+) -> None:
+    if not migrated_registry_url.startswith("postgresql"):
+        pytest.skip("pg_prewarm is PostgreSQL's; the SQLite file is the test above")
+    registry = Registry(migrated_registry_url)
+    with registry.engine.connect() as conn:
+        if conn.exec_driver_sql(pagecache._PG_PREWARM).scalar() is None:
+            pytest.fail("migration 0009 did not create pg_prewarm (the test role is superuser)")
+        read = pagecache.prewarm_postgresql(conn)
+        names = [rel.rsplit(".", 1)[-1].strip('"') for rel, _ in read]
+        # the search's relations that have pages (empty tables have none) come first, in order
+        first = [n for n in pagecache.PG_FIRST if n in names]
+        assert names[: len(first)] == first
+        assert {"ix_sources_url_trgm", "ix_contents_name_trgm"} <= set(first)
+        assert len(names) == len(set(names)) > len(first)  # then the schema's other relations
+        conn.exec_driver_sql("SET effective_cache_size = '64kB'")  # 32 kB may be read
+        small = pagecache.prewarm_postgresql(conn)
+        assert sum(size for _, size in small) <= 32 << 10
+        assert len(small) < len(read)
+        conn.rollback()

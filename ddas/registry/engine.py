@@ -37,7 +37,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 #: The newest migration in ``migrations/versions``. Known without importing Alembic (a quarter of a
 #: second, every ``ddas`` command and kernel), so an up-to-date registry never loads it;
 #: ``tests/test_migrations.py`` checks this against Alembic's own view of the scripts.
-HEAD_REVISION = "0008_word_statistics"
+HEAD_REVISION = "0009_pg_prewarm"
 _PG_MIGRATION_LOCK = 0x0DDA5  # pg_advisory_xact_lock key serialising schema upgrades
 SQLITE_BUSY_TIMEOUT_S = 60.0
 PING_AFTER_IDLE_S = 5.0  # see _ping_when_idle

@@ -100,12 +100,11 @@ class Datasets(RegistryPart):
         """Do now what a server's first searches would otherwise pay for: open ``connections``
         pooled connections, take the search's samples (:func:`ddas.registry.search.warm`), and
         run each kind of search once, so its statements are compiled and its pages cached. An
-        SQLite file is first read into the page cache (:mod:`ddas.registry.pagecache`)."""
-        url = self.engine.url
-        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-            pagecache.prefetch(url.database)
+        SQLite file (PostgreSQL: the search's relations) is first read into the page cache
+        (:mod:`ddas.registry.pagecache`)."""
         opened = [self.engine.connect() for _ in range(max(1, connections))]
         try:
+            pagecache.warm(opened[0])
             _search.warm(opened[0])
             opened[0].rollback()
         finally:
