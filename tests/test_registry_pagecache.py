@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from ddas.registry import Registry, pagecache
+from tests.conftest import blank_registry, copy_migrated_template
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -93,11 +94,13 @@ def test_warming_an_sqlite_registry_reads_its_file(tmp_path: Path) -> None:
 
 
 def test_postgresql_warm_up_prewarms_the_search_relations_first_within_the_cap(
-    migrated_registry_url: str,
+    tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    if not migrated_registry_url.startswith("postgresql"):
-        pytest.skip("pg_prewarm is PostgreSQL's; the SQLite file is the test above")
-    registry = Registry(migrated_registry_url)
+    with blank_registry("postgresql", tmp_path, request) as url:
+        _prewarm_checks(Registry(copy_migrated_template(url, request)))
+
+
+def _prewarm_checks(registry: Registry) -> None:
     with registry.engine.connect() as conn:
         if conn.exec_driver_sql(pagecache._PG_PREWARM).scalar() is None:
             pytest.fail("migration 0009 did not create pg_prewarm (the test role is superuser)")
