@@ -36,8 +36,8 @@ __all__ = ["HashPool"]
 
 
 def _process_pool(processes: int) -> Executor:
-    """The worker processes, imported and started on the first chunk: ``multiprocessing``
-    costs a rescan that reads nothing 13 ms of start-up, the processes a second each."""
+    """The worker processes, imported and started on the first chunk: a rescan that reads
+    nothing pays neither ``multiprocessing``'s import (13 ms) nor an interpreter per process."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -61,7 +61,8 @@ class HashPool:
         self._lock = threading.Lock()
 
     def submit(self, fn: Any, *args: Any) -> Future:
-        if self.broken or fn is not reading.hash_small or args[0][0].fs is not None:
+        chunk = args[0] if fn is reading.hash_small else None
+        if self.broken or not chunk or chunk[0].fs is not None:
             return self.threads.submit(fn, *args)
         with self._lock:  # a worker's death may discard the pool from another thread
             if self._procs is None and not self.broken:
