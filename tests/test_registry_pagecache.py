@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import ctypes
 import os
+import uuid
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from ddas.registry import Registry, pagecache
 from tests.conftest import blank_registry, copy_migrated_template
@@ -72,6 +74,7 @@ def test_prefetch_reads_the_file_into_the_page_cache_within_its_limit(tmp_path: 
     assert resident(path) == 1.0
     assert pagecache.prefetch(tmp_path / "absent.db") == 0
     assert pagecache.prefetch(path, limit=0) == 0
+    assert pagecache.prefetch(path, seconds=0) == 0  # the time bound holds too
 
 
 def test_warming_an_sqlite_registry_reads_its_file(tmp_path: Path) -> None:
@@ -116,3 +119,29 @@ def _prewarm_checks(registry: Registry) -> None:
         assert sum(size for _, size in small) <= 32 << 10
         assert len(small) < len(read)
         conn.rollback()
+
+
+def test_a_role_that_may_not_prewarm_still_warms_the_rest(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A role that does not own the relations (pg_prewarm wants SELECT on each, indexes
+    included): nothing is read, and the connection goes on to the search's own warm-up."""
+    pg_admin = request.getfixturevalue("pg_admin")
+    role = f"ddas_t_{uuid.uuid4().hex[:10]}"
+    with blank_registry("postgresql", tmp_path, request) as url:
+        copy_migrated_template(url, request)
+        schema = url.rsplit("%3D", 1)[1]
+        with pg_admin.connect() as admin:
+            admin.execute(sa.text(f'CREATE ROLE "{role}" LOGIN'))
+            admin.execute(sa.text(f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"'))
+        engine = sa.create_engine(url.replace("postgres@", f"{role}@", 1))
+        try:
+            with engine.connect() as conn:
+                assert conn.exec_driver_sql("SELECT current_user").scalar() == role
+                assert pagecache.prewarm_postgresql(conn) == []
+                assert conn.exec_driver_sql("SELECT 1").scalar() == 1  # not left aborted
+        finally:
+            engine.dispose()
+            with pg_admin.connect() as admin:
+                admin.execute(sa.text(f'DROP OWNED BY "{role}"'))
+                admin.execute(sa.text(f'DROP ROLE "{role}"'))

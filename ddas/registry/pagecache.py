@@ -24,11 +24,15 @@ system's cache (mode ``read``: shared buffers stay as they are), up to half of
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 CHUNK = 1 << 20  #: bytes per read
 SHARE = 4  #: read at most 1/SHARE of the available memory
+SECONDS = 30.0  #: and for at most this long: a stopping server waits for its warm-up
 
 
 def available_memory() -> int:
@@ -45,10 +49,13 @@ def available_memory() -> int:
         return 0
 
 
-def prefetch(path: str | os.PathLike[str], limit: int | None = None) -> int:
-    """Read ``path`` (up to ``limit`` bytes; default a quarter of the available memory) so that
-    its pages are in the page cache; returns the bytes read. A file that is not there (an
-    in-memory database, a path the server cannot read) reads nothing: warming is best effort."""
+def prefetch(
+    path: str | os.PathLike[str], limit: int | None = None, seconds: float = SECONDS
+) -> int:
+    """Read ``path`` (up to ``limit`` bytes, default a quarter of the available memory, for at
+    most ``seconds``) so that its pages are in the page cache; returns the bytes read. A file
+    that is not there (an in-memory database, a path the server cannot read) reads nothing:
+    warming is best effort."""
     cap = available_memory() // SHARE if limit is None else limit
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
@@ -59,8 +66,8 @@ def prefetch(path: str | os.PathLike[str], limit: int | None = None) -> int:
         if hasattr(os, "posix_fadvise"):
             os.posix_fadvise(fd, 0, size, os.POSIX_FADV_SEQUENTIAL)  # large readahead
         buffer, done = bytearray(CHUNK), 0
-        view = memoryview(buffer)
-        while done < size:
+        view, deadline = memoryview(buffer), time.monotonic() + seconds
+        while done < size and time.monotonic() < deadline:
             n = os.preadv(fd, [view[: min(CHUNK, size - done)]], done)
             if n <= 0:
                 break
@@ -100,14 +107,17 @@ def prewarm_postgresql(conn: Any) -> list[tuple[str, int]]:
         key=lambda r: (rank.get(r[1], len(PG_FIRST)), r[2]),
     )
     left, done = int(cap or 0) // 2, []
-    for regclass, _name, size in relations:
-        if size <= 0 or size > left:
-            continue
-        conn.exec_driver_sql(
-            f"SELECT \"{schema}\".pg_prewarm(%(rel)s::regclass, 'read')", {"rel": regclass}
-        )
-        done.append((regclass, int(size)))
-        left -= size
+    try:
+        for regclass, _name, size in relations:
+            if size <= 0 or size > left:
+                continue
+            conn.exec_driver_sql(
+                f"SELECT \"{schema}\".pg_prewarm(%(rel)s::regclass, 'read')", {"rel": regclass}
+            )
+            done.append((regclass, int(size)))
+            left -= size
+    except DBAPIError:  # e.g. a role without EXECUTE on it: the rest of the warm-up goes on
+        conn.rollback()
     return done
 
 
