@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import DisconnectionError
 
 from ddas.errors import RegistrySchemaError
@@ -60,12 +60,20 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(alembic_config()).get_current_head() or ""
 
 
+def sqlite_file(url: str | URL) -> str | None:
+    """The file behind an SQLite registry URL; None for PostgreSQL or an in-memory database."""
+    sa_url = make_url(url)
+    if sa_url.get_backend_name() != "sqlite" or sa_url.database in (None, "", ":memory:"):
+        return None
+    return sa_url.database
+
+
 def create_registry_engine(url: str) -> Engine:
     """An Engine configured for the backend behind ``url`` (SQLite or PostgreSQL)."""
     sa_url = make_url(url)
     if sa_url.get_backend_name() == "sqlite":
-        if sa_url.database and sa_url.database != ":memory:":
-            Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
+        if (database := sqlite_file(sa_url)) is not None:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             sa_url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}
         )
@@ -150,8 +158,8 @@ def is_sqlite(engine: Engine) -> bool:
 def _migration_lock(engine: Engine) -> Iterator[None]:
     """Serialise migrations across processes: a file lock next to a SQLite file (a local
     optimisation on one machine; BEGIN IMMEDIATE protects the rest) or a PostgreSQL advisory lock."""
-    if is_sqlite(engine) and engine.url.database and engine.url.database != ":memory:":
-        lock_path = Path(engine.url.database).with_suffix(".migrate.lock")
+    if (database := sqlite_file(engine.url)) is not None:
+        lock_path = Path(database).with_suffix(".migrate.lock")
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
         with contextlib.suppress(OSError):  # another user's lock file: it is shared already
             os.fchmod(fd, 0o666)

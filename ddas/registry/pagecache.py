@@ -30,6 +30,8 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
+from ddas.registry.engine import sqlite_file
+
 CHUNK = 1 << 20  #: bytes per read
 SHARE = 4  #: read at most 1/SHARE of the available memory
 SECONDS = 30.0  #: and for at most this long: a stopping server waits for its warm-up
@@ -124,8 +126,7 @@ def prewarm_postgresql(conn: Any) -> list[tuple[str, int]]:
 def warm(conn: Any) -> None:
     """Fill the cache the registry behind ``conn`` reads from: its SQLite file, or PostgreSQL's
     search relations (best effort: a registry too large, or without pg_prewarm, reads less)."""
-    url = conn.engine.url
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        prefetch(url.database)
-    elif url.get_backend_name() == "postgresql":
+    if (database := sqlite_file(conn.engine.url)) is not None:
+        prefetch(database)
+    elif conn.dialect.name == "postgresql":
         prewarm_postgresql(conn)
