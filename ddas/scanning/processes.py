@@ -74,8 +74,8 @@ class HashPool:
         try:
             inner = procs.submit(fn, *args)
         except BrokenExecutor:
-            return self._retry(args[0])
-        inner.add_done_callback(lambda done: self._settle(done, outer, args[0]))
+            return self._retry(chunk)
+        inner.add_done_callback(lambda done: self._settle(done, outer, chunk))
         return outer
 
     def _settle(self, done: Future, outer: Future, chunk: list) -> None:
@@ -99,25 +99,27 @@ class HashPool:
         return outer
 
     def _discard(self) -> None:
+        """A worker died: no more chunks go to the processes."""
+        self._stop_processes(broken=True)
+
+    def _stop_processes(self, broken: bool = False) -> None:
         with self._lock:
-            self.broken = True
+            self.broken = self.broken or broken
             procs, self._procs = self._procs, None
         if procs is not None:
             procs.shutdown(wait=False, cancel_futures=True)
 
     def shutdown(self, wait: bool = False, cancel_futures: bool = True) -> None:
         """``ThreadPoolExecutor.shutdown``'s signature, for both pools."""
-        with self._lock:
-            procs, self._procs = self._procs, None
-        if procs is not None:
-            procs.shutdown(wait=False, cancel_futures=True)
+        self._stop_processes()
         self.threads.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
 def _outcome(fut: Future) -> tuple[Any, BaseException | None]:
     if fut.cancelled():
         return None, CancelledError()
-    return (None, fut.exception()) if fut.exception() else (fut.result(), None)
+    exc = fut.exception()
+    return (None, exc) if exc is not None else (fut.result(), None)
 
 
 def _give(outer: Future, result: Any = None, exc: BaseException | None = None) -> None:
