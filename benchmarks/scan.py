@@ -41,6 +41,7 @@ sys.path.insert(0, str(HERE))
 from scan_tree import make_small_tree, make_tree  # noqa: E402 - the benchmark's sibling module
 
 GiB = 1 << 30
+WRITES = "registry writes alone (scan_writes.py)"
 
 
 def parse_size(text: str) -> int:
@@ -168,9 +169,8 @@ def measure(args: argparse.Namespace, tree: Path, work: Path) -> dict[str, list[
     empty.mkdir(exist_ok=True)
     dd_out = work / "ddas.json"
     times: dict[str, list[tuple]] = {k: [] for k in peers}
-    for name in ("ddas scan", "ddas rescan (unchanged)", "ddas start-up (empty folder)"):
+    for name in ("ddas scan", "ddas rescan (unchanged)", "ddas start-up (empty folder)", WRITES):
         times[name] = []
-    times[WRITES] = []
     if args.runs > 1:
         print("warm-up: one run of every tool (all measurements are warm page cache)")
         for cmd, out in peers.values():
@@ -191,9 +191,6 @@ def measure(args: argparse.Namespace, tree: Path, work: Path) -> dict[str, list[
             + ", ".join(f"{k} {v[-1][0]:.2f}s" for k, v in times.items())
         )
     return times
-
-
-WRITES = "registry writes alone (scan_writes.py)"
 
 
 def writes_alone(scanned: str, fresh: str, env: dict[str, str]) -> tuple[float, float, int]:
