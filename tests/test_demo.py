@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -19,6 +20,48 @@ from ddas.demo.server import STATUS_PATH, DemoServer, publish
 from ddas.registry import Registry
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def test_stop_forgets_a_server_killed_with_minus_9(tmp_path: Path) -> None:
+    """A server.json whose process is gone claims nothing after --stop; a live pid's file stays."""
+    root = tmp_path / "demo"
+    root.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DDAS_", "JUPYTERHUB_"))}
+    env["PYTHONPATH"] = str(REPO)
+    cli = [sys.executable, "-m", "ddas.demo", "--root", str(root), "--stop"]
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    dead_url = "http://127.0.0.1:9/"  # the discard port: nothing answers there
+    (root / "server.json").write_text(f'{{"url": "{dead_url}", "pid": {gone.pid}}}')
+    out = subprocess.run(cli, env=env, check=True, capture_output=True, text=True).stdout
+    assert "no demo server running" in out and f"its pid {gone.pid} is gone" in out
+    assert not (root / "server.json").exists()
+
+    (root / "server.json").write_text(f'{{"url": "{dead_url}", "pid": {os.getpid()}}}')
+    out = subprocess.run(cli, env=env, check=True, capture_output=True, text=True).stdout
+    assert "no demo server running" in out and "removed" not in out
+    assert (root / "server.json").exists()  # a live process: perhaps a slow server, keep it
+
+
+def test_close_lets_a_response_in_flight_finish(tmp_path: Path) -> None:
+    """Stopping the server (SIGTERM, then exit) must not cut a response short after its headers."""
+    srv = DemoServer(tmp_path / "www", tmp_path).start()
+    data = os.urandom(1 << 20) * 64  # far more than loopback's socket buffers hold
+    url = srv.base_url + "big.bin"
+    publish(srv.www, "big.bin", data)
+    resp = urllib.request.urlopen(url, timeout=30)
+    first = resp.read(1 << 16)
+    closing = threading.Thread(target=srv.close)
+    closing.start()
+    time.sleep(2.0)  # past serve_forever's 0.5 s poll: shutdown() alone has returned by now
+    assert closing.is_alive(), "close() returned while a response was still being sent"
+    rest = resp.read()
+    resp.close()
+    closing.join(timeout=10)
+    assert not closing.is_alive() and srv.active == 0
+    assert first + rest == data
+    with pytest.raises(OSError):  # and it takes no new request
+        urllib.request.urlopen(srv.base_url + "big.bin", timeout=5)
 
 
 @pytest.fixture
@@ -135,7 +178,11 @@ def test_cli_serves_in_the_background_and_stops(tmp_path: Path) -> None:
         ).stdout
         assert "already serving" in again  # a second `make lab` reuses the running server
     finally:
-        subprocess.run([*cli, "--stop"], env=env, check=True, timeout=60)
+        stop = subprocess.Popen([*cli, "--stop"], env=env)
+        assert stop.wait(timeout=60) == 0
+    log = (root / "server.log").read_text()
+    # the server says who stopped it: this --stop, not something else that signalled it
+    assert f"stopping on SIGTERM from pid {stop.pid} (" in log, log
     assert find_server(root) is None and not (root / "server.json").exists()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:  # the port closes right after server.json is removed

@@ -54,11 +54,23 @@ def _serve_forever(root: Path, port: int | None) -> None:
             f"registry {config.registry_url()})",
             flush=True,
         )
-        signal.sigwait(stop_signals)
+        print(_stopped_by(signal.sigwaitinfo(stop_signals)), flush=True)
     finally:
         with contextlib.suppress(FileNotFoundError):
             (root / SERVER_FILE).unlink()
         demo.close()
+
+
+def _stopped_by(info: signal.struct_siginfo) -> str:
+    """Who stopped the server, for its log: an admin whose demo server vanished can tell
+    ``--stop`` or Ctrl-C from something else that signalled it. Only the sender's process name
+    is shown: a command line may hold a signed URL."""
+    name = signal.Signals(info.si_signo).name
+    try:
+        comm = Path(f"/proc/{info.si_pid}/comm").read_text().strip()
+    except OSError:
+        comm = "gone"
+    return f"ddas demo: stopping on {name} from pid {info.si_pid} ({comm})"
 
 
 def _detach(root: Path, port: int | None, timeout: float = 60.0) -> int:
@@ -88,16 +100,33 @@ def _detach(root: Path, port: int | None, timeout: float = 60.0) -> int:
     return 1
 
 
+def _forget_dead_server(root: Path) -> str:
+    """Remove ``server.json`` when the process it names is gone (killed with -9, or the machine
+    rebooted), so that the file no longer claims a server; a slow live server keeps its file."""
+    try:
+        pid = int(json.loads((root / SERVER_FILE).read_text())["pid"])
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        (root / SERVER_FILE).unlink(missing_ok=True)
+        return f" (removed {root / SERVER_FILE}: its pid {pid} is gone)"
+    except (OSError, ValueError, KeyError):
+        pass
+    return ""
+
+
 def _stop(root: Path) -> int:
     """Stop the demo server recorded for ``root`` (only if it answers as that folder's server)."""
     if find_server(root) is None:
-        print("ddas demo: no demo server running")
+        print("ddas demo: no demo server running" + _forget_dead_server(root))
         return 0
     pid = int(json.loads((root / SERVER_FILE).read_text())["pid"])
+    print(f"ddas demo: stopping the server (pid {pid}) from pid {os.getpid()}", flush=True)
     os.kill(pid, signal.SIGTERM)
-    for _ in range(50):
-        if find_server(root) is None:
-            break
+    deadline = time.monotonic() + 10
+    while find_server(root) is not None:
+        if time.monotonic() > deadline:
+            print(f"ddas demo: the server (pid {pid}) still answers after 10 s", file=sys.stderr)
+            return 1
         time.sleep(0.1)
     print(f"ddas demo: stopped the server (pid {pid})")
     return 0

@@ -11,11 +11,13 @@ Only the standard library is used; this is a demo, not a production file server.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import os
 import threading
 import uuid
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -38,6 +40,8 @@ class DemoServer:
         self.sent: dict[str, int] = {}
         self.requests: dict[str, int] = {}
         self.lock = threading.Lock()
+        self.active = 0  # requests being answered now: close() lets them finish
+        self._idle = threading.Condition(self.lock)
         handler = type("Handler", (_Handler,), {"server_state": self})
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
@@ -54,9 +58,29 @@ class DemoServer:
         self.thread.start()
         return self
 
-    def close(self) -> None:
+    def close(self, drain: float = 5.0) -> None:
+        """Stop taking requests, then give those being answered up to ``drain`` seconds to end.
+
+        The handler threads are daemons (a stalled client must not keep the process alive), so
+        without the wait a process that exits right after ``close`` would cut a response short
+        after its headers: the client of ``--stop``'s own status request saw exactly that.
+        """
         self.httpd.shutdown()
         self.httpd.server_close()
+        with self._idle:
+            self._idle.wait_for(lambda: self.active == 0, timeout=drain)
+
+    @contextlib.contextmanager
+    def answering(self) -> Iterator[None]:
+        """Count one request as in flight for the duration of the block (see :meth:`close`)."""
+        with self.lock:
+            self.active += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self.active -= 1
+                self._idle.notify_all()
 
     def status(self) -> dict[str, object]:
         """What ``GET /.ddas-demo/status`` answers: who we are and the bytes sent per path."""
@@ -118,10 +142,12 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_HEAD(self) -> None:
-        self._serve(body=False)
+        with self.server_state.answering():
+            self._serve(body=False)
 
     def do_GET(self) -> None:
-        self._serve(body=True)
+        with self.server_state.answering():
+            self._serve(body=True)
 
     def _reply(self, status: int, payload: bytes = b"", ctype: str = "text/plain") -> None:
         self.send_response(status)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import http.client
 import json
 import os
 import shutil
@@ -110,12 +111,16 @@ def ensure_catalog(root: Path) -> None:
 
 
 def find_server(root: Path) -> str | None:
-    """Base URL of a live demo server for ``root`` (from ``server.json``), or None."""
+    """Base URL of a live demo server for ``root`` (from ``server.json``), or None.
+
+    A server that cannot finish its status answer (it is stopping, or is not ours and speaks
+    some other protocol) is not live: nothing would be reused from it, or stopped.
+    """
     try:
         url = json.loads((root / SERVER_FILE).read_text())["url"]
         with urllib.request.urlopen(url.rstrip("/") + STATUS_PATH, timeout=2) as resp:
             status = json.load(resp)
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, http.client.HTTPException):
         return None
     return url if status.get("root") == str(root.resolve()) else None
 
