@@ -4,6 +4,7 @@ history made through the public API (once), and it never writes fake users into 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -193,3 +194,22 @@ def test_cli_serves_in_the_background_and_stops(tmp_path: Path) -> None:
         time.sleep(0.1)
     else:
         pytest.fail("the demo server still answers after --stop")
+
+
+@pytest.mark.parametrize("siginfo", [True, False], ids=["linux", "no-sigwaitinfo (macOS)"])
+def test_the_server_log_names_the_stop_signal(
+    monkeypatch: pytest.MonkeyPatch, siginfo: bool
+) -> None:
+    """The stop line is written where ``sigwaitinfo`` exists and where it does not (macOS)."""
+    from ddas.demo.__main__ import _wait_for_stop
+
+    if not siginfo:
+        monkeypatch.delattr(signal, "sigwaitinfo", raising=False)
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:  # sent to this thread only, where it stays pending: no other thread can take it
+        signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+        line = _wait_for_stop({signal.SIGTERM})
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    expected = f"stopping on SIGTERM from pid {os.getpid()} (" if siginfo else "stopping on SIGTERM"
+    assert expected in line and (siginfo or "from pid" not in line)

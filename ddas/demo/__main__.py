@@ -54,17 +54,21 @@ def _serve_forever(root: Path, port: int | None) -> None:
             f"registry {config.registry_url()})",
             flush=True,
         )
-        print(_stopped_by(signal.sigwaitinfo(stop_signals)), flush=True)
+        print(_wait_for_stop(stop_signals), flush=True)
     finally:
         with contextlib.suppress(FileNotFoundError):
             (root / SERVER_FILE).unlink()
         demo.close()
 
 
-def _stopped_by(info: signal.struct_siginfo) -> str:
-    """Who stopped the server, for its log: an admin whose demo server vanished can tell
-    ``--stop`` or Ctrl-C from something else that signalled it. Only the sender's process name
-    is shown: a command line may hold a signed URL."""
+def _wait_for_stop(stop_signals: set[signal.Signals]) -> str:
+    """Wait for a stop signal; say who sent it, for the server's log. An admin whose demo server
+    vanished can then tell ``--stop`` or Ctrl-C from something else that signalled it. Only the
+    sender's process name is shown: a command line may hold a signed URL. (macOS has no
+    ``sigwaitinfo``: there the signal alone is named.)"""
+    if not hasattr(signal, "sigwaitinfo"):
+        return f"ddas demo: stopping on {signal.Signals(signal.sigwait(stop_signals)).name}"
+    info = signal.sigwaitinfo(stop_signals)
     name = signal.Signals(info.si_signo).name
     try:
         comm = Path(f"/proc/{info.si_pid}/comm").read_text().strip()
