@@ -23,12 +23,18 @@ from ddas.registry import Registry
 REPO = Path(__file__).resolve().parents[1]
 
 
+def cli_env() -> dict[str, str]:
+    """The environment of ``python -m ddas.demo`` run as a person would: no DDAS_* settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DDAS_", "JUPYTERHUB_"))}
+    env["PYTHONPATH"] = str(REPO)
+    return env
+
+
 def test_stop_forgets_a_server_killed_with_minus_9(tmp_path: Path) -> None:
     """A server.json whose process is gone claims nothing after --stop; a live pid's file stays."""
     root = tmp_path / "demo"
     root.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DDAS_", "JUPYTERHUB_"))}
-    env["PYTHONPATH"] = str(REPO)
+    env = cli_env()
     cli = [sys.executable, "-m", "ddas.demo", "--root", str(root), "--stop"]
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
@@ -44,9 +50,9 @@ def test_stop_forgets_a_server_killed_with_minus_9(tmp_path: Path) -> None:
     assert (root / "server.json").exists()  # a live process: perhaps a slow server, keep it
 
 
-def test_close_lets_a_response_in_flight_finish(tmp_path: Path) -> None:
+def test_close_lets_a_response_in_flight_finish(server: DemoServer) -> None:
     """Stopping the server (SIGTERM, then exit) must not cut a response short after its headers."""
-    srv = DemoServer(tmp_path / "www", tmp_path).start()
+    srv = server  # closed here, and again by the fixture (a second close is a no-op)
     data = os.urandom(1 << 20) * 64  # far more than loopback's socket buffers hold
     url = srv.base_url + "big.bin"
     publish(srv.www, "big.bin", data)
@@ -152,8 +158,7 @@ def test_outside_a_demo_folder_start_uses_a_temporary_registry(
 def test_cli_serves_in_the_background_and_stops(tmp_path: Path) -> None:
     """What `make lab` runs: --serve --detach returns once the server is seeded; --stop ends it."""
     root = tmp_path / "demo"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DDAS_", "JUPYTERHUB_"))}
-    env["PYTHONPATH"] = str(REPO)
+    env = cli_env()
     cli = [sys.executable, "-m", "ddas.demo", "--root", str(root)]
     started = time.monotonic()
     out = subprocess.run(

@@ -104,11 +104,16 @@ def _detach(root: Path, port: int | None, timeout: float = 60.0) -> int:
     return 1
 
 
+def _recorded_pid(root: Path) -> int:
+    """The pid ``server.json`` records for the folder's server."""
+    return int(json.loads((root / SERVER_FILE).read_text())["pid"])
+
+
 def _forget_dead_server(root: Path) -> str:
     """Remove ``server.json`` when the process it names is gone (killed with -9, or the machine
     rebooted), so that the file no longer claims a server; a slow live server keeps its file."""
     try:
-        pid = int(json.loads((root / SERVER_FILE).read_text())["pid"])
+        pid = _recorded_pid(root)
         os.kill(pid, 0)
     except ProcessLookupError:
         (root / SERVER_FILE).unlink(missing_ok=True)
@@ -123,7 +128,7 @@ def _stop(root: Path) -> int:
     if find_server(root) is None:
         print("ddas demo: no demo server running" + _forget_dead_server(root))
         return 0
-    pid = int(json.loads((root / SERVER_FILE).read_text())["pid"])
+    pid = _recorded_pid(root)
     print(f"ddas demo: stopping the server (pid {pid}) from pid {os.getpid()}", flush=True)
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 10

@@ -73,7 +73,7 @@ class DemoServer:
     @contextlib.contextmanager
     def answering(self) -> Iterator[None]:
         """Count one request as in flight for the duration of the block (see :meth:`close`)."""
-        with self.lock:
+        with self._idle:
             self.active += 1
         try:
             yield

@@ -91,18 +91,15 @@ class HashPool:
             _give(outer, result)
 
     def _retry(self, chunk: list, outer: Future | None = None) -> Future:
-        self._discard()
+        self._stop_processes(broken=True)
         again = self.threads.submit(reading.hash_small, chunk)
         if outer is None:
             return again
         again.add_done_callback(lambda fut: _give(outer, *_outcome(fut)))
         return outer
 
-    def _discard(self) -> None:
-        """A worker died: no more chunks go to the processes."""
-        self._stop_processes(broken=True)
-
     def _stop_processes(self, broken: bool = False) -> None:
+        """End the worker processes; ``broken``: a worker died, no more chunks go to processes."""
         with self._lock:
             self.broken = self.broken or broken
             procs, self._procs = self._procs, None
